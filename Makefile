@@ -1,0 +1,48 @@
+# polytui developer tasks. `make test` works on a brand-new machine: it creates the venv,
+# installs the package with pinned test dependencies and anvil (a real EVM node), then runs
+# the suite.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+ANVIL_VERSION := 1.7.1
+ANVIL := .tools/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
+STAMP := $(VENV)/.installed
+
+.PHONY: test lint typecheck bench reliability screenshots clean install
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml requirements-test.txt constraints.txt
+	$(BIN)/python -m pip install --quiet -c constraints.txt -r requirements-test.txt
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e .
+	touch $(STAMP)
+
+$(ANVIL):
+	npm install --no-audit --no-fund --prefix .tools @foundry-rs/anvil-linux-amd64@$(ANVIL_VERSION)
+
+install: $(STAMP) $(ANVIL)
+
+lint: $(STAMP)
+	$(BIN)/ruff check polytui tests bench
+	$(BIN)/lint-imports
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+# Slow and reliability tests run here in their reduced form (POLYTUI_FULL unset).
+test: install lint typecheck
+	env -u NO_COLOR -u POLYTUI_FULL $(BIN)/python -m pytest -q tests
+
+reliability: install
+	POLYTUI_FULL=1 $(BIN)/python -m pytest -q -m reliability tests
+
+bench: install
+	$(BIN)/python -m bench
+
+screenshots: install
+	$(BIN)/python -m polytui.tui.screenshots screenshots
+
+clean:
+	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+"""polytui: a keyboard-driven Polymarket copy-trading console."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Execution: fees, paper broker, live broker."""

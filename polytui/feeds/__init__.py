@@ -1,0 +1,1 @@
+"""Feed adapters: one wire protocol in, domain objects out."""

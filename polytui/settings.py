@@ -1,0 +1,172 @@
+"""Settings dataclasses: every section of config.toml with its default.
+
+Loading, validation and the ``init`` writer live in ``polytui.config``; this module only says
+what the settings are, so every layer can import them cheaply. Money limits are Decimal. Secrets
+are never settings: a setting may only name the environment variable that holds one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+# Public endpoints (PROTOCOL.md §1-§4).
+CLOB_WS_URL = "wss://ws-subscriptions-clob.polymarket.com/ws/market"
+CLOB_USER_WS_URL = "wss://ws-subscriptions-clob.polymarket.com/ws/user"
+RTDS_WS_URL = "wss://ws-live-data.polymarket.com"
+GAMMA_URL = "https://gamma-api.polymarket.com"
+DATA_API_URL = "https://data-api.polymarket.com"
+CLOB_REST_URL = "https://clob.polymarket.com"
+
+# CLOB V2 exchanges (live since 2026-04-28) and V1 (history only), PROTOCOL.md §0.
+EXCHANGE_V2 = "0xE111180000d2663C0091e4f400237545B87B996B"
+NEG_RISK_EXCHANGE_V2 = "0xe2222d279d744050d28e00520010520000310F59"
+EXCHANGE_V1 = "0x4bFb41d5B3570DeFd03C39a9A4D8dE6Bd8B8982E"
+NEG_RISK_EXCHANGE_V1 = "0xC5d563A36AE78145C45a50134d48A1215220f80a"
+
+
+@dataclass(slots=True)
+class FeedSettings:
+    """``[feeds]``: endpoints and connection behaviour."""
+
+    clob_ws_url: str = CLOB_WS_URL
+    clob_user_ws_url: str = CLOB_USER_WS_URL
+    rtds_ws_url: str = RTDS_WS_URL
+    gamma_url: str = GAMMA_URL
+    data_api_url: str = DATA_API_URL
+    clob_rest_url: str = CLOB_REST_URL
+    # Name of the environment variable holding the Polygon WebSocket RPC URL (it may embed a
+    # key, so it is never stored in config).
+    polygon_ws_env: str = "POLYTUI_POLYGON_WS"
+    exchange_addresses: list[str] = field(
+        default_factory=lambda: [EXCHANGE_V2, NEG_RISK_EXCHANGE_V2]
+    )
+    legacy_exchange_addresses: list[str] = field(
+        default_factory=lambda: [EXCHANGE_V1, NEG_RISK_EXCHANGE_V1]
+    )
+    chain_enabled: bool = True
+    activity_enabled: bool = True
+    dataapi_poll_enabled: bool = True
+    dataapi_poll_s: float = 15.0
+    backoff_initial_s: float = 0.5
+    backoff_cap_s: float = 30.0
+    clob_ping_s: float = 10.0
+    rtds_ping_s: float = 5.0
+    clob_silence_s: float = 60.0
+    rtds_silence_s: float = 15.0
+    chain_silence_s: float = 60.0
+    http_timeout_s: float = 10.0
+    market_cache_ttl_s: float = 300.0
+
+
+@dataclass(slots=True)
+class WhaleSettings:
+    """``[whales]``: which wallets to copy."""
+
+    wallets: list[str] = field(default_factory=list)
+    aliases: dict[str, str] = field(default_factory=dict)
+    discovery: bool = False
+    min_trade_usd: Decimal = Decimal(500)
+
+
+@dataclass(slots=True)
+class StrategySettings:
+    """``[strategy]``: turning whale trades into sized intents."""
+
+    min_confidence: Decimal = Decimal("0.6")
+    cluster_size: int = 3
+    cluster_window_s: float = 1800.0
+    dedup_ttl_s: float = 1800.0
+    kelly_fraction: Decimal = Decimal("0.25")
+    max_bet_usd: Decimal = Decimal(10)
+    prior_win_rate: Decimal = Decimal("0.5")
+    prior_weight: int = 10
+    copy_whale_sells: bool = False
+
+
+@dataclass(slots=True)
+class RiskSettings:
+    """``[risk]``: hard limits RiskGuard enforces on every path to a broker."""
+
+    max_total_exposure_usd: Decimal = Decimal(50)
+    max_market_exposure_usd: Decimal = Decimal(15)
+    max_daily_loss_usd: Decimal = Decimal(20)
+    max_open_positions: int = 10
+    min_entry_price: Decimal = Decimal("0.05")
+    max_entry_price: Decimal = Decimal("0.95")
+    min_time_to_resolution_s: float = 300.0
+    stale_feed_halt_s: float = 30.0
+
+
+@dataclass(slots=True)
+class ApprovalSettings:
+    """``[approval]``: who says yes. manual (keys), auto (within limits) or observe."""
+
+    policy: str = "manual"
+    per_wallet: dict[str, str] = field(default_factory=dict)
+    ttl_s: float = 30.0
+
+
+@dataclass(slots=True)
+class PaperSettings:
+    """``[paper]``: the friction model of the paper broker."""
+
+    starting_balance_usd: Decimal = Decimal(100)
+    latency_ms: int = 250
+    slippage_cap: Decimal = Decimal("0.02")
+    order_type: str = "FAK"
+    fallback_fee_rate: Decimal = Decimal(0)
+    fallback_fee_exponent: int = 1
+    take_profit: Decimal | None = None
+    stop_loss: Decimal | None = None
+
+
+@dataclass(slots=True)
+class StorageSettings:
+    """``[storage]``: where journals and backups live (XDG data dir by default)."""
+
+    data_dir: Path | None = None
+    backups: int = 5
+
+
+@dataclass(slots=True)
+class DaemonSettings:
+    """``[daemon]``: headless operation."""
+
+    socket_path: Path | None = None
+    log_file: Path | None = None
+    log_level: str = "INFO"
+
+
+@dataclass(slots=True)
+class LiveSettings:
+    """``[live]``: CLOB V2 order placement. Keys come only from the environment."""
+
+    signature_type: str = "EOA"
+    funder: str = ""
+    order_type: str = "FAK"
+    exit_order_type: str = "GTC"
+    private_key_env: str = "POLYTUI_PRIVATE_KEY"
+    api_key_env: str = "POLYTUI_API_KEY"
+    api_secret_env: str = "POLYTUI_API_SECRET"
+    api_passphrase_env: str = "POLYTUI_API_PASSPHRASE"
+    chain_id: int = 137
+
+
+@dataclass(slots=True)
+class Settings:
+    """The whole configuration."""
+
+    # Top-level ``mode``: "paper" (default) or "live". Live also needs ``--live`` on the command
+    # line and a typed confirmation at start.
+    mode: str = "paper"
+    feeds: FeedSettings = field(default_factory=FeedSettings)
+    whales: WhaleSettings = field(default_factory=WhaleSettings)
+    strategy: StrategySettings = field(default_factory=StrategySettings)
+    risk: RiskSettings = field(default_factory=RiskSettings)
+    approval: ApprovalSettings = field(default_factory=ApprovalSettings)
+    paper: PaperSettings = field(default_factory=PaperSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    daemon: DaemonSettings = field(default_factory=DaemonSettings)
+    live: LiveSettings = field(default_factory=LiveSettings)

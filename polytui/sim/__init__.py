@@ -1,0 +1,1 @@
+"""Loopback exchange simulator speaking the real wire protocols."""

@@ -1,0 +1,1 @@
+"""Strategy: dedup, wallet scoring, clusters, confidence, Kelly sizing, RiskGuard, approvals."""

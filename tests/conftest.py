@@ -1,0 +1,39 @@
+"""Shared fixtures: the protocol samples from ../shared, fake clocks, temp data dirs."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from polytui.clock import FakeClock
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO.parent / "shared" / "polymarket" / "samples"
+ANVIL = REPO / ".tools" / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
+FULL = os.environ.get("POLYTUI_FULL") == "1"
+
+
+def load_sample(name: str) -> Any:
+    """Load one JSON sample from ../shared/polymarket/samples, failing loudly if missing."""
+    path = SAMPLES / name
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"protocol sample {path} is missing: the suite needs ../shared beside the repo"
+        )
+    return json.loads(path.read_text())
+
+
+@pytest.fixture
+def samples_dir() -> Path:
+    if not SAMPLES.is_dir():
+        raise FileNotFoundError(f"{SAMPLES} is missing: clone the repo with ../shared beside it")
+    return SAMPLES
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
