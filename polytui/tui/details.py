@@ -1,0 +1,99 @@
+"""Field lists for the detail and approval dialogs (what a trader checks before saying yes)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from polytui.model import FeedStatus, Position, Signal, TradeIntent
+from polytui.tui import fmt
+from polytui.tui.approvals import expected_fill, headroom_after, slippage_cents, ttl_s
+from polytui.tui.state import ConsoleState
+
+Lines = list[tuple[str, str]]
+
+
+def intent_lines(intent: TradeIntent, state: ConsoleState, now: datetime) -> Lines:
+    """Everything about a pending trade, priced against the live book."""
+    fill = expected_fill(intent, state)
+    left = ttl_s(intent, now)
+    return [
+        ("market", intent.market_question or intent.condition_id),
+        ("trade", f"{intent.side.value} {intent.outcome}"),
+        ("shares", fmt.shares(intent.shares)),
+        ("limit price", fmt.price(intent.limit_price)),
+        ("sized on", fmt.price(intent.sized_price)),
+        ("expected fill", fmt.price(fill)),
+        ("whale price", fmt.price(intent.whale_price)),
+        ("vs whale", fmt.cents(slippage_cents(intent, fill)) + " per share"),
+        ("cost", fmt.money(intent.usd)),
+        ("expected fee", fmt.money(intent.expected_fee_usd)),
+        ("headroom after", fmt.money(headroom_after(intent, state.risk))),
+        ("confidence", fmt.percent(intent.confidence)),
+        ("whale", intent.wallet or fmt.DASH),
+        ("expires in", fmt.countdown(left) if left > 0 else "expired"),
+        ("intent", intent.id),
+    ]
+
+
+def signal_lines(signal: Signal, aliases: dict[str, str]) -> Lines:
+    """A signal with its status reason and the whale trades behind it."""
+    lines: Lines = [
+        ("market", signal.market_question or signal.condition_id),
+        ("outcome", f"{signal.side.value} {signal.outcome}"),
+        ("whale price", fmt.price(signal.whale_price)),
+        ("current", fmt.price(signal.current_price)),
+        ("size", fmt.money(signal.usd)),
+        ("confidence", fmt.percent(signal.confidence)),
+        ("status", signal.status.value),
+        ("reason", signal.reason or fmt.DASH),
+        ("seen", signal.created_at.strftime("%Y-%m-%d %H:%M:%S UTC")),
+    ]
+    for trade in signal.trades[:8]:
+        lines.append(
+            (
+                fmt.wallet(trade.wallet, aliases),
+                f"{trade.side.value} {fmt.shares(trade.shares)} @ {fmt.price(trade.price)}"
+                f" via {trade.source.value} ({trade.latency_ms} ms)",
+            )
+        )
+    lines.append(("signal", signal.id))
+    return lines
+
+
+def position_lines(position: Position, now: datetime) -> Lines:
+    """A position with marks and time to resolution."""
+    if position.end_time is None:
+        resolves = fmt.DASH
+    elif position.awaiting_resolution(now):
+        resolves = "awaiting resolution"
+    else:
+        left = fmt.countdown((position.end_time - now).total_seconds())
+        resolves = f"{position.end_time:%Y-%m-%d %H:%M} UTC (in {left})"
+    return [
+        ("market", position.market_question or position.condition_id),
+        ("outcome", position.outcome),
+        ("shares", fmt.shares(position.shares)),
+        ("average price", fmt.price(position.avg_price)),
+        ("cost", fmt.money(position.cost_usd)),
+        ("fees", fmt.money(position.fees_usd)),
+        ("mark (best bid)", fmt.price(position.mark_price)),
+        ("mid", fmt.price(position.mid_price)),
+        ("unrealized", fmt.signed_money(position.unrealized_usd)),
+        ("resolves", resolves),
+        ("token", position.token_id),
+    ]
+
+
+def feed_lines(feed: FeedStatus) -> Lines:
+    """A feed's counters."""
+    return [
+        ("state", feed.state.value),
+        ("connected", "yes" if feed.connected else "no"),
+        ("last data", fmt.age(feed.last_data_age_s)),
+        ("messages", f"{feed.messages:,} ({feed.messages_per_s:.1f}/s)"),
+        ("rejected", f"{feed.rejected:,}"),
+        ("reconnects", str(feed.reconnects)),
+        ("connections", str(feed.connections)),
+        ("latency", fmt.DASH if feed.latency_ms is None else f"{feed.latency_ms:.0f} ms"),
+        ("detail", feed.detail or fmt.DASH),
+    ]

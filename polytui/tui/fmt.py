@@ -1,0 +1,106 @@
+"""Formats domain values (Decimal money, prices, durations, wallets) as short cell text."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from polytui.model import ZERO
+
+DASH = "—"
+
+
+def money(amount: Decimal | None) -> str:
+    """``$1,234.56`` (cents, half-even as Decimal rounds); a dash when unknown."""
+    if amount is None:
+        return DASH
+    sign = "-" if amount < 0 else ""
+    return f"{sign}${abs(amount):,.2f}"
+
+
+def signed_money(amount: Decimal | None) -> str:
+    """``+$1.20`` / ``-$0.35``: P&L always shows its sign."""
+    if amount is None:
+        return DASH
+    sign = "-" if amount < 0 else "+"
+    return f"{sign}${abs(amount):,.2f}"
+
+
+def price(value: Decimal | None) -> str:
+    """A probability price with three decimals (tick sizes go down to 0.001)."""
+    if value is None:
+        return DASH
+    return f"{value:.3f}"
+
+
+def shares(value: Decimal) -> str:
+    """Share counts with two decimals (the CLOB size increment)."""
+    return f"{value:,.2f}"
+
+
+def cents(value: Decimal | None) -> str:
+    """Signed cents per share, e.g. ``+1.5¢`` (positive = worse than the whale)."""
+    if value is None:
+        return DASH
+    sign = "-" if value < 0 else "+"
+    return f"{sign}{abs(value):.1f}¢"
+
+
+def percent(value: Decimal | None) -> str:
+    """A ratio in [0, 1] as a whole percentage."""
+    if value is None:
+        return DASH
+    return f"{value * 100:.0f}%"
+
+
+def countdown(seconds: float) -> str:
+    """A compact duration: ``2d 03h``, ``5h 12m``, ``12m 05s``, ``45s``."""
+    seconds = max(0, int(seconds))
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours:02d}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
+def age(seconds: float | None) -> str:
+    """How long ago data arrived (a dash when never)."""
+    if seconds is None:
+        return DASH
+    if seconds < 10:
+        return f"{seconds:.1f}s"
+    return countdown(seconds)
+
+
+def wallet(address: str, aliases: dict[str, str] | None = None) -> str:
+    """The operator's alias for a wallet, else ``0x1234…abcd``."""
+    if aliases:
+        alias = aliases.get(address) or aliases.get(address.lower())
+        if alias:
+            return alias
+    if len(address) > 12:
+        return f"{address[:6]}…{address[-4:]}"
+    return address
+
+
+def clip(text: str, width: int) -> str:
+    """Cut ``text`` to ``width`` characters with an ellipsis."""
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+def is_negative(amount: Decimal | None) -> bool:
+    """True for a loss (used to pick the ``.loss`` class)."""
+    return amount is not None and amount < ZERO
+
+
+def bar(used: Decimal, limit: Decimal, width: int = 12) -> str:
+    """A text bar of ``used / limit`` (``█`` used, ``░`` free), readable without colour."""
+    if limit <= 0:
+        filled = width if used > 0 else 0
+    else:
+        filled = int(min(Decimal(1), max(ZERO, used / limit)) * width)
+    return "█" * filled + "░" * (width - filled)

@@ -1,0 +1,156 @@
+"""A DataTable updated as a keyed diff, with semantic row classes styled from polytui.tcss.
+
+Panes hand :meth:`KeyedTable.sync` the rows they want, in order; the table adds new keys,
+removes gone ones, calls ``update_cell`` only for cells whose text changed and reorders rows
+without rebuilding them. Rows can carry one semantic class (``soon``, ``urgent``, ``stale``,
+``loss``...) that maps to a component class of the same name, so colours stay in the stylesheet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual._two_way_dict import TwoWayDict
+from textual.widgets import DataTable
+from textual.widgets.data_table import RowKey
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column: its key, header label and whether numbers align right."""
+
+    key: str
+    label: str
+    right: bool = False
+
+
+Row = tuple[str, tuple[str, ...]]
+
+
+class KeyedTable(DataTable[Text]):
+    """DataTable whose rows are identified by string keys and synced in place."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = DataTable.COMPONENT_CLASSES | {
+        "soon",
+        "urgent",
+        "stale",
+        "loss",
+        "gain",
+        "muted",
+    }
+    """Row classes a pane may set (styled in polytui.tcss as ``KeyedTable > .soon`` etc.)."""
+
+    def __init__(self, columns: Sequence[Column], **kwargs: object) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)  # type: ignore[arg-type]
+        self._columns: tuple[Column, ...] = tuple(columns)
+        self._cells: dict[str, tuple[str, ...]] = {}
+        self._order: list[str] = []
+        self._row_class: dict[str, str] = {}
+        self.updates = 0
+        """Cells written by the last sync (benchmarks and tests read it)."""
+
+    def on_mount(self) -> None:
+        self._add_columns()
+
+    def _add_columns(self) -> None:
+        for column in self._columns:
+            label = Text(column.label, justify="right" if column.right else "left")
+            self.add_column(label, key=column.key)
+
+    def _text(self, value: str, index: int) -> Text:
+        right = self._columns[index].right
+        return Text(value, justify="right" if right else "left", no_wrap=True)
+
+    @property
+    def selected_key(self) -> str | None:
+        """Key of the row under the cursor, if any."""
+        if not self._order or not self.is_valid_row_index(self.cursor_row):
+            return None
+        key = self._row_locations.get_key(self.cursor_row)
+        return None if key is None else key.value
+
+    @property
+    def keys(self) -> list[str]:
+        """Row keys in display order."""
+        return list(self._order)
+
+    def cells(self, key: str) -> tuple[str, ...] | None:
+        """The text of one row, as last synced."""
+        return self._cells.get(key)
+
+    def row_class(self, key: str) -> str:
+        """The semantic class of one row ('' when plain)."""
+        return self._row_class.get(key, "")
+
+    def set_columns(self, columns: Sequence[Column]) -> None:
+        """Switch the column set (compact ↔ wide); rows are re-added on the next sync."""
+        columns = tuple(columns)
+        if columns == self._columns:
+            return
+        self._columns = columns
+        self.clear(columns=True)
+        self._cells.clear()
+        self._order.clear()
+        if self.is_mounted:
+            self._add_columns()
+
+    def sync(self, rows: Sequence[Row], classes: Mapping[str, str] | None = None) -> None:
+        """Make the table show ``rows`` in this order, touching only what changed."""
+        classes = classes or {}
+        selected = self.selected_key
+        wanted = {key for key, _ in rows}
+        written = 0
+        for key in [k for k in self._cells if k not in wanted]:
+            self.remove_row(key)
+            del self._cells[key]
+            self._row_class.pop(key, None)
+        column_keys = [c.key for c in self._columns]
+        for key, cells in rows:
+            old = self._cells.get(key)
+            if old is None:
+                self.add_row(*(self._text(v, i) for i, v in enumerate(cells)), key=key)
+                written += len(cells)
+            elif old != cells:
+                for index, (before, after) in enumerate(zip(old, cells, strict=True)):
+                    if before != after:
+                        self.update_cell(key, column_keys[index], self._text(after, index))
+                        written += 1
+            self._cells[key] = cells
+        order = [key for key, _ in rows]
+        restyle = self._set_classes(classes)
+        if order != self._order or restyle:
+            self._order = order
+            self._reorder(order)
+        self.updates = written
+        if selected is not None and selected in wanted:
+            index = order.index(selected)
+            if index != self.cursor_row:
+                self.move_cursor(row=index, animate=False, scroll=False)
+
+    def _set_classes(self, classes: Mapping[str, str]) -> bool:
+        new = {k: v for k, v in classes.items() if v and k in self._cells}
+        if new == self._row_class:
+            return False
+        self._row_class = new
+        return True
+
+    def _reorder(self, order: list[str]) -> None:
+        # DataTable.sort() can only see cell values, not row keys, so set the row positions the
+        # same way sort() does; bumping _update_count invalidates the render caches.
+        self._row_locations = TwoWayDict({RowKey(k): i for i, k in enumerate(order)})
+        self._update_count += 1
+        self.refresh()
+
+    def _get_row_style(self, row_index: int, base_style: Style) -> Style:
+        style = super()._get_row_style(row_index, base_style)
+        if row_index < 0 or not self._row_class:
+            return style
+        key = self._row_locations.get_key(row_index)
+        name = self._row_class.get(key.value) if key is not None else None
+        if name:
+            return style + self.get_component_styles(name).rich_style
+        return style
