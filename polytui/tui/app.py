@@ -147,7 +147,8 @@ class PolytuiApp(App[int]):
         self.run_worker(self._pump(), name="events", group="ui", exit_on_error=False)
         if self.run_engine is not None:
             self.run_worker(self.run_engine(), name="engine", group="feeds", exit_on_error=False)
-        self.set_interval(self.tick_s, self._tick)
+        self.set_interval(self.tick_s, self.tick)
+        self.log_line("info", f"console started ({self.state.engine.mode} mode)")
 
     def on_unmount(self) -> None:
         if self._sub is not None:
@@ -187,7 +188,8 @@ class PolytuiApp(App[int]):
                 severity = "error" if notice.level == "error" else "warning"
                 self.notify(notice.message, severity=severity)
 
-    def _tick(self) -> None:
+    def tick(self) -> None:
+        """Advance countdowns and the clock (every ``tick_s``; tests call it after moving time)."""
         now = self.clock.now()
         with self.batch_update():
             self.query_one(StatusBar).refresh_view(self.state, now)

@@ -29,8 +29,9 @@ COMPACT = (
     Column("trade", "Trade"),
     Column("shares", "Shares", right=True),
     Column("fill", "Fill", right=True),
-    Column("usd", "Cost", right=True),
+    Column("fee", "Fee", right=True),
     Column("slip", "Slip", right=True),
+    Column("headroom", "Room", right=True),
     Column("ttl", "TTL", right=True),
 )
 
@@ -88,8 +89,8 @@ class ApprovalsPane(Pane):
         left = ttl_s(intent, now)
         market = intent.market_question or intent.condition_id
         values = {
-            "market": fmt.clip(market, 20 if self.compact else 28),
-            "trade": f"{intent.side.value} {fmt.clip(intent.outcome, 8)}",
+            "market": fmt.clip(market, 14 if self.compact else 28),
+            "trade": f"{intent.side.value} {fmt.clip(intent.outcome, 5 if self.compact else 8)}",
             "shares": fmt.shares(intent.shares),
             "fill": fmt.price(fill),
             "usd": fmt.money(intent.usd),

@@ -66,11 +66,11 @@ class RiskPane(Pane):
         reason = engine.halt_reason or risk.halt_reason
         paused = engine.paused or risk.paused
         killed = engine.killed or risk.killed
-        flags = [
-            "entries: " + ("PAUSED" if paused else "on"),
-            "halt: " + (f"HALTED ({reason})" if halted else "no"),
-            "kill: " + ("KILLED" if killed else "off"),
-        ]
-        self.query_one("#risk-flags", Static).update("  ".join(flags))
+        flags = (
+            "entries: " + ("PAUSED" if paused else "on")
+            + "  kill: " + ("KILLED" if killed else "off")
+            + "\nhalt: " + (f"HALTED ({reason})" if halted else "no")
+        )  # fmt: skip
+        self.query_one("#risk-flags", Static).update(flags)
         self.set_class(halted or killed, "halted")
         self.set_class(paused, "paused")

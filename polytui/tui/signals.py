@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Input, Static
 
 from polytui.model import Signal, SignalStatus
@@ -49,6 +51,12 @@ class SignalsPane(Pane):
     """Whale signals, newest first; ``/`` filters by wallet, market, outcome or status."""
 
     TITLE = "Whale signals"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "escape", "close_filter", "Clear filter", id="signals.clear_filter", show=False,
+            tooltip="Clear and hide the signal filter",
+        ),
+    ]  # fmt: skip
     WIDE = WIDE
     COMPACT = COMPACT
     WIDE_MIN_WIDTH = 132
@@ -80,6 +88,10 @@ class SignalsPane(Pane):
         if not event.value.strip():
             event.input.remove_class("-open")
         self.focus_target().focus()
+
+    def action_close_filter(self) -> None:
+        """Clear and hide the filter box (escape)."""
+        self.close_filter()
 
     def close_filter(self) -> None:
         """Clear and hide the filter box."""
