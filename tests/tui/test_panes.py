@@ -91,7 +91,8 @@ async def test_approvals_show_fill_fee_slippage_headroom_and_ttl() -> None:
         assert cells["fee"] == "$0.02"  # 10 shares × 0.0025, half-even
         assert cells["slip"] == "+1.0¢"
         # total exposure 38.40 / 50 leaves 11.60; market exposure 14.10 / 15 leaves 0.90.
-        assert cells["headroom"] == f"-${Decimal('0.90') - intent.usd:.2f}".replace("--", "-")
+        assert intent.usd == Decimal("6.90")
+        assert cells["headroom"] == "-$6.00"  # the tighter one, already negative: over limit
         assert cells["ttl"] == "12s"
 
 
