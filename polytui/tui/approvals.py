@@ -35,6 +35,14 @@ COMPACT = (
     Column("ttl", "TTL", right=True),
 )
 
+TINY = (
+    Column("market", "Market"),
+    Column("trade", "Trade"),
+    Column("fill", "Fill", right=True),
+    Column("slip", "Slip", right=True),
+    Column("ttl", "TTL", right=True),
+)
+
 # Under this many seconds of TTL the row turns urgent: decide now or it expires.
 TTL_URGENT_S = 5.0
 
@@ -78,6 +86,8 @@ class ApprovalsPane(Pane):
     TITLE = "Approvals"
     WIDE = WIDE
     COMPACT = COMPACT
+    TINY = TINY
+    COMPACT_MIN_WIDTH = 76
     WIDE_MIN_WIDTH = 96
 
     def compose(self) -> ComposeResult:
@@ -89,7 +99,7 @@ class ApprovalsPane(Pane):
         left = ttl_s(intent, now)
         market = intent.market_question or intent.condition_id
         values = {
-            "market": fmt.clip(market, 14 if self.compact else 28),
+            "market": fmt.clip(market, 12 if self.tiny else 14 if self.compact else 28),
             "trade": f"{intent.side.value} {fmt.clip(intent.outcome, 5 if self.compact else 8)}",
             "shares": fmt.shares(intent.shares),
             "fill": fmt.price(fill),

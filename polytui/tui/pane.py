@@ -28,6 +28,12 @@ class Pane(Vertical):
     WIDE_MIN_WIDTH = 0
     """Inner width the full column set needs; narrower panes switch to compact columns."""
 
+    tiny: reactive[bool] = reactive(False)
+    """True when the pane is narrower than ``COMPACT_MIN_WIDTH``: the fewest columns."""
+
+    COMPACT_MIN_WIDTH = 0
+    """Inner width the compact column set needs; narrower panes use ``TINY``."""
+
     class Opened(Message):
         """The operator pressed enter on a row: open its detail dialog."""
 
@@ -42,6 +48,9 @@ class Pane(Vertical):
     COMPACT: tuple[Column, ...] = ()
     """Columns when narrow (empty: same as ``WIDE``)."""
 
+    TINY: tuple[Column, ...] = ()
+    """Columns when very narrow (empty: same as ``COMPACT``)."""
+
     def __init__(self, *, id: str) -> None:
         super().__init__(id=id, classes="pane")
         self.border_title = self.TITLE
@@ -50,9 +59,17 @@ class Pane(Vertical):
 
     def columns(self) -> tuple[Column, ...]:
         """The column set for the current width."""
+        if self.tiny and self.TINY:
+            return self.TINY
         return self.COMPACT if self.compact and self.COMPACT else self.WIDE
 
     def watch_compact(self) -> None:
+        self._columns_changed()
+
+    def watch_tiny(self) -> None:
+        self._columns_changed()
+
+    def _columns_changed(self) -> None:
         if self.table is not None and self.COMPACT:
             self.table.set_columns(self.columns())
             self.redraw()
@@ -65,6 +82,7 @@ class Pane(Vertical):
     def on_resize(self, event: events.Resize) -> None:
         # Each pane adapts to its own width, so one layout serves 80 to 250+ columns.
         self.compact = event.size.width < self.WIDE_MIN_WIDTH
+        self.tiny = event.size.width < self.COMPACT_MIN_WIDTH
 
     def focus_target(self) -> Widget:
         """The widget that takes focus when the pane becomes active."""

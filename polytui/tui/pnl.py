@@ -16,16 +16,18 @@ METRICS = (
     ("equity", "Equity"),
     ("cash", "Cash"),
     ("realized", "Realized"),
-    ("unrealized", "Unrealized"),
+    ("unrealized", "Unreal."),
     ("today", "Today"),
-    ("fees", "Fees paid"),
+    ("fees", "Fees"),
     ("winrate", "Win rate"),
-    ("tax", "Latency tax"),
+    ("tax", "Lat. tax"),
 )
 
 
 class PnLPane(Pane):
-    """Portfolio totals; the sparkline draws the equity history the engine keeps."""
+    """Portfolio totals; the sparkline draws the equity history the engine keeps.
+
+    "Lat. tax" is the average cents per share paid over the whale's own price."""
 
     TITLE = "P&L"
     can_focus = True
@@ -43,7 +45,6 @@ class PnLPane(Pane):
 
     def draw(self, state: ConsoleState, now: datetime) -> None:
         pnl = state.pnl
-        wins_losses = f" ({pnl.wins}W/{pnl.losses}L)" if pnl.wins + pnl.losses else ""
         tax = pnl.avg_latency_tax_cents
         values = {
             "equity": (fmt.money(pnl.equity_usd), None),
@@ -52,8 +53,9 @@ class PnLPane(Pane):
             "unrealized": (fmt.signed_money(pnl.unrealized_usd), pnl.unrealized_usd),
             "today": (fmt.signed_money(pnl.today_usd), pnl.today_usd),
             "fees": (fmt.money(pnl.fees_usd), None),
-            "winrate": (fmt.percent(pnl.win_rate) + wins_losses, None),
-            "tax": (f"{fmt.cents(tax)}/share" if tax is not None else fmt.DASH, None),
+            "winrate": (fmt.percent(pnl.win_rate), None),
+            # Average cents per share paid over the whale's price.
+            "tax": (fmt.cents(tax), None),
         }
         for key, (text, signed) in values.items():
             label = self.query_one(f"#pnl-{key}", Label)
@@ -61,5 +63,6 @@ class PnLPane(Pane):
             if signed is not None:
                 label.set_class(fmt.is_negative(signed), "loss")
                 label.set_class(signed > 0, "gain")
+        self.border_subtitle = f"{pnl.wins}W / {pnl.losses}L" if pnl.wins + pnl.losses else ""
         # Drawing only: the sparkline needs floats; the money itself stays Decimal.
         self.query_one("#pnl-spark", Sparkline).data = [float(x) for x in pnl.equity_history]

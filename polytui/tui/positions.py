@@ -31,6 +31,14 @@ COMPACT = (
     Column("left", "Resolves", right=True),
 )
 
+TINY = (
+    Column("market", "Market"),
+    Column("shares", "Shares", right=True),
+    Column("mark", "Mark", right=True),
+    Column("upnl", "uP&L", right=True),
+    Column("left", "Ends", right=True),
+)
+
 SOON_S = 24 * 3600
 URGENT_S = 3600
 AWAITING = "awaiting resolution"
@@ -60,6 +68,8 @@ class PositionsPane(Pane):
     TITLE = "Positions"
     WIDE = WIDE
     COMPACT = COMPACT
+    TINY = TINY
+    COMPACT_MIN_WIDTH = 78
     WIDE_MIN_WIDTH = 96
 
     def compose(self) -> ComposeResult:
@@ -71,12 +81,12 @@ class PositionsPane(Pane):
         if end is None:
             left = fmt.DASH
         elif position.awaiting_resolution(now):
-            left = AWAITING
+            left = "awaiting" if self.tiny else AWAITING
         else:
             left = fmt.countdown((end - now).total_seconds())
         market = position.market_question or position.condition_id
         values = {
-            "market": fmt.clip(market, 24 if self.compact else 36),
+            "market": fmt.clip(market, 18 if self.tiny else 24 if self.compact else 36),
             "outcome": fmt.clip(position.outcome, 10),
             "shares": fmt.shares(position.shares),
             "avg": fmt.price(position.avg_price),

@@ -14,10 +14,15 @@ from polytui.tui.pane import Pane
 from polytui.tui.state import ConsoleState
 from polytui.tui.table import Column, KeyedTable, Row
 
-COLUMNS = (
+WIDE = (
     Column("limit", "Limit"),
     Column("bar", "Use"),
     Column("used", "Used / limit", right=True),
+)
+COMPACT = (
+    Column("limit", "Limit"),
+    Column("bar", "Use"),
+    Column("used", "Used/max", right=True),
 )
 
 SOON_SHARE = Decimal("0.75")
@@ -40,10 +45,12 @@ class RiskPane(Pane):
     """Limit bars and the engine's brakes (daily-loss halt, pause, kill)."""
 
     TITLE = "Risk"
-    WIDE = COLUMNS
+    WIDE = WIDE
+    COMPACT = COMPACT
+    WIDE_MIN_WIDTH = 46
 
     def compose(self) -> ComposeResult:
-        self.table = KeyedTable(COLUMNS, id="risk-table")
+        self.table = KeyedTable(self.columns(), id="risk-table")
         yield self.table
         yield Static("", id="risk-flags", markup=False)
 
@@ -53,8 +60,17 @@ class RiskPane(Pane):
         rows: list[Row] = []
         classes: dict[str, str] = {}
         for limit in state.risk.limits:
-            used = f"{amount(limit, limit.used)} / {amount(limit, limit.limit)}"
-            rows.append((limit.name, (limit.name, fmt.bar(limit.used, limit.limit, 10), used)))
+            if self.compact:
+                # Whole units: the exact amounts are one tab away in the wide layout.
+                cells = (
+                    fmt.clip(limit.name, 13),
+                    fmt.bar(limit.used, limit.limit, 6),
+                    f"{limit.used:.0f}/{limit.limit:.0f}",
+                )
+            else:
+                used = f"{amount(limit, limit.used)} / {amount(limit, limit.limit)}"
+                cells = (limit.name, fmt.bar(limit.used, limit.limit, 10), used)
+            rows.append((limit.name, cells))
             share = share_used(limit)
             if share >= URGENT_SHARE:
                 classes[limit.name] = "urgent"

@@ -19,8 +19,7 @@ WIDE = (
     Column("time", "Time"),
     Column("wallet", "Wallet"),
     Column("market", "Market"),
-    Column("outcome", "Outcome"),
-    Column("side", "Side"),
+    Column("trade", "Trade"),
     Column("whale", "Whale", right=True),
     Column("now", "Now", right=True),
     Column("usd", "USD", right=True),
@@ -38,6 +37,9 @@ COMPACT = (
     Column("usd", "USD", right=True),
     Column("status", "Status"),
 )
+
+# Short names keep the source column narrow (RTDS is the activity firehose).
+SOURCE_NAMES = {"chain": "chain", "activity": "rtds", "dataapi": "data"}
 
 ROW_CLASS = {
     SignalStatus.PENDING: "soon",
@@ -59,7 +61,7 @@ class SignalsPane(Pane):
     ]  # fmt: skip
     WIDE = WIDE
     COMPACT = COMPACT
-    WIDE_MIN_WIDTH = 132
+    WIDE_MIN_WIDTH = 116
 
     def __init__(self, *, id: str = "signals", aliases: dict[str, str] | None = None) -> None:
         super().__init__(id=id)
@@ -121,19 +123,22 @@ class SignalsPane(Pane):
         wallets = fmt.wallet(signal.wallets[0], self.aliases) if signal.wallets else fmt.DASH
         if signal.cluster_size > 1:
             wallets += f" +{signal.cluster_size - 1}"
-        market = fmt.clip(signal.market_question or signal.condition_id, 18 if self.compact else 34)
+        market = fmt.clip(signal.market_question or signal.condition_id, 18 if self.compact else 22)
         values = {
             "time": signal.created_at.strftime("%H:%M:%S"),
-            "wallet": fmt.clip(wallets, 11) if self.compact else wallets,
+            "wallet": fmt.clip(wallets, 11 if self.compact else 12),
             "market": market,
-            "outcome": fmt.clip(signal.outcome, 10),
+            "trade": f"{signal.side.value} {fmt.clip(signal.outcome, 7)}",
             "side": signal.side.value,
             "whale": fmt.price(signal.whale_price),
             "now": fmt.price(current),
             "usd": f"${signal.usd:,.0f}",
             "conf": fmt.percent(signal.confidence),
             "n": str(signal.cluster_size),
-            "src": f"{signal.source.value} {signal.latency_ms}ms" if signal.trades else fmt.DASH,
+            "src": f"{SOURCE_NAMES.get(signal.source.value, signal.source.value)}"
+            f" {signal.latency_ms / 1000:.1f}s"
+            if signal.trades
+            else fmt.DASH,
             "status": signal.status.value,
         }
         return tuple(values[c.key] for c in self.columns())

@@ -30,7 +30,7 @@ async def test_signal_row_shows_alias_prices_cluster_source_and_status() -> None
         assert cells["wallet"] == f"{ALIASES.get(signal.wallets[0], '')} +2"
         assert cells["whale"] == f"{signal.whale_price:.3f}"
         assert cells["n"] == "3"
-        assert cells["src"] == f"chain {signal.latency_ms}ms"
+        assert cells["src"].endswith(f" {signal.latency_ms / 1000:.1f}s")
         assert cells["status"] == "filled"
 
 
@@ -182,8 +182,9 @@ async def test_pnl_pane_shows_totals_and_win_rate() -> None:
         assert pane.value_text("realized") == "+$3.85"
         assert pane.value_text("today") == "-$1.42"
         assert pane.value_text("fees") == "$0.61"
-        assert pane.value_text("winrate") == "64% (7W/4L)"
-        assert pane.value_text("tax") == "+1.3¢/share"
+        assert pane.value_text("winrate") == "64%"
+        assert pane.border_subtitle == "7W / 4L"
+        assert pane.value_text("tax") == "+1.3¢"
         assert pane.query_one("#pnl-today").has_class("loss")
         assert len(pane.query_one("#pnl-spark").data) == 90
 
