@@ -507,6 +507,20 @@ class RiskDecision:
 
 
 @dataclass(frozen=True, slots=True)
+class PortfolioView:
+    """What RiskGuard and sizing need to know about the portfolio at one instant."""
+
+    now: datetime
+    cash_usd: Decimal
+    total_exposure_usd: Decimal
+    exposure_by_market: dict[str, Decimal]
+    shares_by_token: dict[str, Decimal]
+    open_positions: int
+    daily_pnl_usd: Decimal
+    feeds_stale: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class PnLSnapshot:
     """Portfolio totals for the header and the P&L pane."""
 
