@@ -25,7 +25,6 @@ class Console:
 
     async def settle(self) -> None:
         """Let commands finish, apply what the engine published, and repaint."""
-        await self.pilot.pause()
         commands = [w for w in self.app.workers if w.group == "commands"]
         if commands:
             await self.app.workers.wait_for_complete(commands)
@@ -53,7 +52,7 @@ def make_app(engine: FakeEngine, clock: FakeClock) -> PolytuiApp:
 
 @asynccontextmanager
 async def console(
-    size: tuple[int, int] = (160, 48),
+    size: tuple[int, int] = (120, 40),
     engine: FakeEngine | None = None,
     clock: FakeClock | None = None,
 ) -> AsyncIterator[Console]:

@@ -83,7 +83,7 @@ async def test_book_update_moves_the_current_price_column() -> None:
 
 
 async def test_approvals_show_fill_fee_slippage_headroom_and_ttl() -> None:
-    async with console() as c:
+    async with console(size=(160, 48)) as c:
         table = c.app.pane("approvals").table
         intent = c.engine.intents["int-0000"]
         cells = dict(zip([col.key for col in table._columns], table.cells(intent.id), strict=True))
@@ -157,7 +157,7 @@ async def test_positions_under_24h_are_highlighted_and_under_1h_urgent() -> None
 
 
 async def test_position_past_its_end_shows_awaiting_resolution() -> None:
-    async with console() as c:
+    async with console(size=(160, 48)) as c:
         text = screen_text(c.app)
         assert "awaiting resolution" in text
         assert "30m 00s" in text
@@ -203,7 +203,7 @@ async def test_health_pane_marks_stale_feeds() -> None:
 
 
 async def test_risk_pane_shows_bars_and_flags() -> None:
-    async with console() as c:
+    async with console(size=(160, 48)) as c:
         table = c.app.pane("risk").table
         assert table.cells("total exposure") == ("total exposure", "███████░░░", "$38.40 / $50.00")
         assert table.row_class("market exposure") == "urgent"
@@ -256,7 +256,7 @@ async def test_header_clock_follows_the_injected_clock() -> None:
 
 
 async def test_warning_notice_becomes_a_toast_and_a_log_line() -> None:
-    async with console() as c:
+    async with console(size=(160, 48)) as c:
         c.engine.notice("warn", "chain feed silent for 47 s")
         await c.settle()
         assert "chain feed silent for 47 s" in c.toasts()
