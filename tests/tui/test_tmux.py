@@ -1,0 +1,101 @@
+"""The real ``polytui --demo`` binary inside tmux: panes fill, ``p`` pauses, ``q`` quits."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.tmux
+
+BINARY = REPO / ".venv" / "bin" / "polytui"
+# A signal row: its time, then a BUY or SELL further along the line.
+SIGNAL_ROW = re.compile(r"\d\d:\d\d:\d\d .*\b(BUY|SELL)\b")
+
+
+class Tmux:
+    """A private tmux server (its own socket) running one command in a detached session."""
+
+    def __init__(self, name: str) -> None:
+        self.socket = f"polytui-test-{os.getpid()}-{name}"
+        self.session = name
+
+    def tmux(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["tmux", "-L", self.socket, "-f", "/dev/null", *args],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+
+    def capture(self) -> str:
+        """The visible pane as plain text."""
+        return self.tmux("capture-pane", "-p", "-t", self.session).stdout
+
+    def alive(self) -> bool:
+        """True while the session (and so the command) is still running."""
+        return self.tmux("has-session", "-t", self.session).returncode == 0
+
+    def send(self, *keys: str) -> None:
+        self.tmux("send-keys", "-t", self.session, *keys)
+
+    def wait_for(self, predicate: Callable[[str], bool], timeout_s: float) -> str:
+        """Poll the screen until ``predicate`` holds; fail with the last screen otherwise."""
+        deadline = time.monotonic() + timeout_s
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.capture()
+            if predicate(screen):
+                return screen
+            time.sleep(0.2)
+        raise AssertionError(f"timed out after {timeout_s} s; last screen:\n{screen}")
+
+
+@contextmanager
+def tmux_session(command: Sequence[str], size: tuple[int, int] = (120, 40)) -> Iterator[Tmux]:
+    """Run ``command`` in a detached tmux session of ``size``; always killed afterwards."""
+    tmux = Tmux("console")
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    env["TERM"] = "xterm-256color"
+    result = subprocess.run(
+        ["tmux", "-L", tmux.socket, "-f", "/dev/null", "new-session", "-d", "-s", tmux.session,
+         "-x", str(size[0]), "-y", str(size[1]), *command],
+        env=env, capture_output=True, text=True, timeout=10, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    try:
+        yield tmux
+    finally:
+        tmux.tmux("kill-server")
+
+
+def has_signal_row(screen: str) -> bool:
+    """True once the signals pane shows at least one whale signal."""
+    return any(SIGNAL_ROW.search(line) for line in screen.splitlines())
+
+
+def test_demo_binary_fills_panes_pauses_and_quits_in_tmux() -> None:
+    if importlib.util.find_spec("polytui.demo") is None:
+        pytest.skip("polytui.demo does not exist yet, so `polytui --demo` cannot run")
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed")
+    assert BINARY.exists(), f"{BINARY} is missing: run `make install`"
+    with tmux_session([str(BINARY), "--demo"]) as tmux:
+        tmux.wait_for(lambda s: "DEMO" in s and has_signal_row(s), timeout_s=15)
+        tmux.send("p")
+        tmux.wait_for(lambda s: "PAUSED" in s, timeout_s=5)
+        tmux.send("q")
+        deadline = time.monotonic() + 10
+        while tmux.alive() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not tmux.alive(), "q must quit the paper-mode demo without asking"
