@@ -1,0 +1,151 @@
+"""The paper broker: fills honestly against the live book, with every real-world friction.
+
+Layer by layer (README, "The paper broker's friction model"): wait the configured latency (the
+book moves meanwhile); refuse a stale or missing book, a closed, resolved or not-accepting
+market; round the limit price to the market's tick (down for buys, up for sells) and shares down
+to 2 decimals; enforce the market's minimum order size; walk the opposite side level by level up
+to the limit; refuse a fill whose average price is worse than the price the intent was sized on
+by more than the slippage cap; FAK keeps a partial fill, FOK is all or nothing; charge the
+market's taker fee (PROTOCOL.md §6). Each fill records the whale's price so the latency tax is
+known.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+from polytui.clock import Clock
+from polytui.execution.broker import ExecutionReport
+from polytui.execution.fees import schedule_or_fallback, taker_fee
+from polytui.feeds.books import BookStore
+from polytui.model import ZERO, Fill, Market, Order, OrderStatus, OrderType, Side
+from polytui.settings import PaperSettings
+
+SHARE_STEP = Decimal("0.01")
+
+
+def round_to_tick(price: Decimal, tick: Decimal, side: Side) -> Decimal:
+    """A limit price on the tick grid, never more aggressive than asked."""
+    rounding = ROUND_FLOOR if side is Side.BUY else ROUND_CEILING
+    return (price / tick).to_integral_value(rounding=rounding) * tick
+
+
+class PaperBroker:
+    """Simulated execution against the current book."""
+
+    name = "paper"
+
+    def __init__(
+        self,
+        settings: PaperSettings,
+        books: BookStore,
+        clock: Clock,
+        *,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
+        self.settings = settings
+        self.books = books
+        self.clock = clock
+        self._sleep = sleep
+
+    async def cancel_all(self) -> int:
+        """Paper orders never rest, so there is nothing to cancel."""
+        return 0
+
+    async def execute(
+        self,
+        order: Order,
+        market: Market | None,
+        *,
+        sized_price: Decimal,
+        whale_price: Decimal,
+        source: str = "",
+    ) -> ExecutionReport:
+        """Wait the latency, then fill against the book as it is then."""
+        posted = replace(order, status=OrderStatus.POSTED, broker=self.name)
+        if self.settings.latency_ms > 0:
+            await self._sleep(self.settings.latency_ms / 1000)
+        return self.fill_now(
+            posted, market, sized_price=sized_price, whale_price=whale_price, source=source
+        )
+
+    def fill_now(
+        self,
+        order: Order,
+        market: Market | None,
+        *,
+        sized_price: Decimal,
+        whale_price: Decimal,
+        source: str = "",
+    ) -> ExecutionReport:
+        """The fill simulation itself (pure over the book at this instant)."""
+        history = [order]
+
+        def refuse(reason: str) -> ExecutionReport:
+            history.append(replace(order, status=OrderStatus.REJECTED, reason=reason))
+            return ExecutionReport(history, [], reason)
+
+        if market is None:
+            return refuse("no market metadata for this token")
+        if market.closed or market.resolved:
+            return refuse("market is closed")
+        if not market.accepting_orders:
+            return refuse("market is not accepting orders")
+        book = self.books.get(order.token_id)
+        if book is None:
+            return refuse("no order book for this token")
+        if book.stale:
+            return refuse("order book is stale")
+        tick = market.tick_size
+        limit = round_to_tick(order.limit_price, tick, order.side)
+        shares = (order.shares / SHARE_STEP).to_integral_value(rounding=ROUND_FLOOR) * SHARE_STEP
+        if shares < market.min_order_size:
+            return refuse(f"size {shares} is below the market minimum {market.min_order_size}")
+        walk = book.walk(order.side, shares, limit_price=limit)
+        if walk.shares <= 0:
+            return refuse(f"no liquidity at or better than {limit}")
+        if order.order_type is OrderType.FOK and not walk.complete:
+            return refuse(f"FOK: only {walk.shares} of {shares} available within {limit}")
+        filled = (walk.shares / SHARE_STEP).to_integral_value(rounding=ROUND_FLOOR) * SHARE_STEP
+        if filled < market.min_order_size:
+            return refuse(f"only {filled} shares available, below the minimum size")
+        walk = book.walk(order.side, filled, limit_price=limit)
+        avg = walk.cost_usd / walk.shares
+        cap = self.settings.slippage_cap
+        worse = avg - sized_price if order.side is Side.BUY else sized_price - avg
+        if sized_price > 0 and worse > cap:
+            return refuse(
+                f"slippage {worse.quantize(Decimal('0.0001'))} over the cap {cap} "
+                f"(sized at {sized_price}, would fill at {avg.quantize(Decimal('0.0001'))})"
+            )
+        schedule = schedule_or_fallback(
+            market.fee_schedule,
+            self.settings.fallback_fee_rate,
+            self.settings.fallback_fee_exponent,
+        )
+        # The curved fee is per level: each level's shares pay at that level's price.
+        fee = sum((taker_fee(lvl.size, lvl.price, schedule) for lvl in walk.levels), ZERO)
+        status = OrderStatus.FILLED if walk.shares >= shares else OrderStatus.PARTIAL
+        now = self.clock.now()
+        fill = Fill(
+            id=f"fill-{uuid.uuid4().hex[:8]}",
+            order_id=order.id,
+            intent_id=order.intent_id,
+            token_id=order.token_id,
+            condition_id=market.condition_id,
+            side=order.side,
+            shares=walk.shares,
+            avg_price=avg.quantize(Decimal("0.000001")),
+            fee_usd=fee,
+            filled_at=now,
+            whale_price=whale_price,
+            source=source,
+            broker=self.name,
+        )
+        reason = "" if status is OrderStatus.FILLED else f"partial: {walk.shares} of {shares}"
+        history.append(replace(order, status=status, reason=reason))
+        return ExecutionReport(history, [fill], reason)

@@ -1,0 +1,34 @@
+"""Fee formulas against Polymarket's published numbers (PROTOCOL.md §6)."""
+
+from decimal import Decimal as D
+
+import pytest
+
+from polytui.execution.fees import schedule_or_fallback, taker_fee, v1_fee
+from polytui.model import FeeSchedule
+
+CRYPTO_15M = FeeSchedule(rate=D("0.25"), exponent=2)
+BTC_5M = FeeSchedule(rate=D("0.07"), exponent=1)
+
+
+@pytest.mark.parametrize(
+    ("price", "fee"), [("0.50", "1.5625"), ("0.10", "0.2025"), ("0.99", "0.00245")]
+)
+def test_fifteen_minute_crypto_fee_matches_published_examples(price: str, fee: str) -> None:
+    assert taker_fee(D(100), D(price), CRYPTO_15M) == D(fee)
+
+
+def test_five_minute_btc_fee_matches_onchain_example() -> None:
+    assert taker_fee(D(25), D("0.64"), BTC_5M) == D("0.4032")
+
+
+def test_market_without_schedule_is_fee_free_unless_fallback() -> None:
+    assert taker_fee(D(100), D("0.5"), None) == 0
+    fallback = schedule_or_fallback(None, D("0.05"), 1)
+    assert taker_fee(D(100), D("0.5"), fallback) == D("1.25")
+
+
+def test_v1_fee_buy_in_tokens_sell_in_usdc() -> None:
+    # 100 bps, p=0.5, 100 shares: SELL = 100 × 0.5 × 100 / 10000 = 0.5 USDC; BUY = 0.5 / 0.5
+    assert v1_fee(D(100), D("0.5"), 100, buy=False) == D("0.5")
+    assert v1_fee(D(100), D("0.5"), 100, buy=True) == D("1")
