@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import time
@@ -18,6 +19,8 @@ from tests.conftest import REPO
 pytestmark = pytest.mark.tmux
 
 BINARY = REPO / ".venv" / "bin" / "polytui"
+# The wrapper prints this when the command ends and keeps the pane open to read it.
+EXITED = re.compile(r"\[exited (\d+)\]")
 # A signal row: its time, then a BUY or SELL further along the line.
 SIGNAL_ROW = re.compile(r"\d\d:\d\d:\d\d .*\b(BUY|SELL)\b")
 
@@ -42,9 +45,10 @@ class Tmux:
         """The visible pane as plain text."""
         return self.tmux("capture-pane", "-p", "-t", self.session).stdout
 
-    def alive(self) -> bool:
-        """True while the session (and so the command) is still running."""
-        return self.tmux("has-session", "-t", self.session).returncode == 0
+    def exit_code(self) -> int | None:
+        """The command's exit status once it has ended, else None."""
+        match = EXITED.search(self.capture())
+        return None if match is None else int(match.group(1))
 
     def send(self, *keys: str) -> None:
         self.tmux("send-keys", "-t", self.session, *keys)
@@ -57,6 +61,8 @@ class Tmux:
             screen = self.capture()
             if predicate(screen):
                 return screen
+            if EXITED.search(screen):
+                raise AssertionError(f"the command ended early; last screen:\n{screen}")
             time.sleep(0.2)
         raise AssertionError(f"timed out after {timeout_s} s; last screen:\n{screen}")
 
@@ -65,11 +71,13 @@ class Tmux:
 def tmux_session(command: Sequence[str], size: tuple[int, int] = (120, 40)) -> Iterator[Tmux]:
     """Run ``command`` in a detached tmux session of ``size``; always killed afterwards."""
     tmux = Tmux("console")
+    # Keep the pane open after the command ends so its last words and status can be read.
+    wrapped = f'{shlex.join(command)}; echo; echo "[exited $?]"; sleep 60'
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
     env["TERM"] = "xterm-256color"
     result = subprocess.run(
         ["tmux", "-L", tmux.socket, "-f", "/dev/null", "new-session", "-d", "-s", tmux.session,
-         "-x", str(size[0]), "-y", str(size[1]), *command],
+         "-x", str(size[0]), "-y", str(size[1]), wrapped],
         env=env, capture_output=True, text=True, timeout=10, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -96,6 +104,6 @@ def test_demo_binary_fills_panes_pauses_and_quits_in_tmux() -> None:
         tmux.wait_for(lambda s: "PAUSED" in s, timeout_s=5)
         tmux.send("q")
         deadline = time.monotonic() + 10
-        while tmux.alive() and time.monotonic() < deadline:
+        while tmux.exit_code() is None and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert not tmux.alive(), "q must quit the paper-mode demo without asking"
+        assert tmux.exit_code() == 0, "q must quit the paper-mode demo without asking"
