@@ -6,6 +6,8 @@ from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
+
 from polytui.model import BookTop, FeedState, FeedStatus, SignalStatus
 from polytui.tui.fixtures import ALIASES, SCENARIO_START, build_scenario
 from polytui.tui.signals import SignalsPane
@@ -271,3 +273,11 @@ async def test_compact_layout_shows_one_pane_with_tabs() -> None:
         assert not c.app.pane("positions").display or not c.app.pane("positions").region
         await c.press("tab", "tab")
         assert "awaiting resolution" in screen_text(c.app)
+
+
+async def test_no_color_still_shows_states_as_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    async with console(size=(80, 24)) as c:
+        await c.press("p")
+        header = screen_text(c.app).splitlines()[0]
+        assert "PAPER" in header and "PAUSED" in header
