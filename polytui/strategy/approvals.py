@@ -1,0 +1,178 @@
+"""The approval queue: sized intents wait for a decision, and go stale after a TTL.
+
+The price an intent was sized on is only good for a short while, so an intent not decided within
+``ttl_s`` expires. Deciding an intent that is no longer pending is refused with a message that
+says what happened to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from polytui.model import IntentStatus, Side, TradeIntent
+
+POLICIES = ("manual", "auto", "observe")
+
+
+class ApprovalError(ValueError):
+    """A decision that cannot be taken (unknown, expired or already decided intent)."""
+
+
+class ApprovalQueue:
+    """Intents by id, in arrival order, with per-wallet approval policy."""
+
+    def __init__(
+        self, ttl_s: float, policy: str = "manual", per_wallet: dict[str, str] | None = None
+    ):
+        self.ttl = timedelta(seconds=ttl_s)
+        self.policy = policy
+        self.per_wallet = {k.lower(): v for k, v in (per_wallet or {}).items()}
+        self._intents: dict[str, TradeIntent] = {}
+
+    def policy_for(self, wallet: str) -> str:
+        """manual, auto or observe for this wallet."""
+        return self.per_wallet.get(wallet.lower(), self.policy)
+
+    def expires_at(self, now: datetime) -> datetime:
+        """When an intent created now goes stale."""
+        return now + self.ttl
+
+    def add(self, intent: TradeIntent) -> None:
+        """Queue a new pending intent."""
+        self._intents[intent.id] = intent
+        # Keep the decided tail bounded; pending ones always stay.
+        if len(self._intents) > 2000:
+            for key in [
+                k for k, v in self._intents.items() if v.status is not IntentStatus.PENDING
+            ][:500]:
+                del self._intents[key]
+
+    def get(self, intent_id: str) -> TradeIntent | None:
+        """An intent by id."""
+        return self._intents.get(intent_id)
+
+    def pending(self) -> list[TradeIntent]:
+        """Pending intents, oldest first."""
+        return [i for i in self._intents.values() if i.status is IntentStatus.PENDING]
+
+    def _require_pending(self, intent_id: str, now: datetime) -> TradeIntent:
+        intent = self._intents.get(intent_id)
+        if intent is None:
+            raise ApprovalError(f"no trade intent {intent_id!r}")
+        if intent.status is IntentStatus.PENDING and now >= intent.expires_at:
+            self._intents[intent_id] = intent = replace(
+                intent, status=IntentStatus.EXPIRED, reason="approval TTL passed"
+            )
+        if intent.status is not IntentStatus.PENDING:
+            raise ApprovalError(f"intent {intent_id} is already {intent.status.value}")
+        return intent
+
+    def decide(
+        self,
+        intent_id: str,
+        status: IntentStatus,
+        reason: str,
+        now: datetime,
+        shares: Decimal | None = None,
+    ) -> TradeIntent:
+        """Move a pending intent to ``status`` (raises ApprovalError if not pending)."""
+        intent = self._require_pending(intent_id, now)
+        changes: dict[str, Any] = {"status": status, "reason": reason}
+        if shares is not None and shares != intent.shares:
+            changes["shares"] = shares
+            changes["usd"] = (shares * intent.limit_price).quantize(Decimal("0.000001"))
+        decided = replace(intent, **changes)
+        self._intents[intent_id] = decided
+        return decided
+
+    def finish(self, intent_id: str, status: IntentStatus, reason: str) -> TradeIntent | None:
+        """After execution: FILLED or FAILED (from APPROVED)."""
+        intent = self._intents.get(intent_id)
+        if intent is None or intent.status is not IntentStatus.APPROVED:
+            return None
+        done = replace(intent, status=status, reason=reason)
+        self._intents[intent_id] = done
+        return done
+
+    def expire_due(self, now: datetime) -> list[TradeIntent]:
+        """Expire every pending intent past its TTL."""
+        expired: list[TradeIntent] = []
+        for intent in self.pending():
+            if now >= intent.expires_at:
+                done = replace(intent, status=IntentStatus.EXPIRED, reason="approval TTL passed")
+                self._intents[intent.id] = done
+                expired.append(done)
+        return expired
+
+    def export(self) -> list[dict[str, Any]]:
+        """Pending and approved intents, JSON-able."""
+        keep = (IntentStatus.PENDING, IntentStatus.APPROVED)
+        return [intent_to_record(i) for i in self._intents.values() if i.status in keep]
+
+    def restore(self, records: list[dict[str, Any]], now: datetime) -> list[TradeIntent]:
+        """Reload; pending intents past their TTL come back expired (returned)."""
+        expired: list[TradeIntent] = []
+        for raw in records:
+            intent = intent_from_record(raw)
+            if intent.status is IntentStatus.APPROVED:
+                # Approved before a crash but never reported filled: the broker did not
+                # confirm it, so it is not retried blindly.
+                intent = replace(
+                    intent, status=IntentStatus.FAILED, reason="interrupted by restart"
+                )
+            self._intents[intent.id] = intent
+        expired.extend(self.expire_due(now))
+        return expired
+
+
+def intent_to_record(i: TradeIntent) -> dict[str, Any]:
+    """JSON-able intent (Decimal and datetimes as text)."""
+    return {
+        "id": i.id,
+        "signal_id": i.signal_id,
+        "token_id": i.token_id,
+        "condition_id": i.condition_id,
+        "outcome": i.outcome,
+        "side": i.side.value,
+        "shares": str(i.shares),
+        "limit_price": str(i.limit_price),
+        "sized_price": str(i.sized_price),
+        "usd": str(i.usd),
+        "whale_price": str(i.whale_price),
+        "confidence": str(i.confidence),
+        "created_at": i.created_at.isoformat(),
+        "expires_at": i.expires_at.isoformat(),
+        "status": i.status.value,
+        "reason": i.reason,
+        "wallet": i.wallet,
+        "expected_fee_usd": str(i.expected_fee_usd),
+        "market_question": i.market_question,
+    }
+
+
+def intent_from_record(raw: dict[str, Any]) -> TradeIntent:
+    """Inverse of ``intent_to_record``."""
+    return TradeIntent(
+        id=raw["id"],
+        signal_id=raw["signal_id"],
+        token_id=raw["token_id"],
+        condition_id=raw["condition_id"],
+        outcome=raw["outcome"],
+        side=Side(raw["side"]),
+        shares=Decimal(raw["shares"]),
+        limit_price=Decimal(raw["limit_price"]),
+        sized_price=Decimal(raw["sized_price"]),
+        usd=Decimal(raw["usd"]),
+        whale_price=Decimal(raw["whale_price"]),
+        confidence=Decimal(raw["confidence"]),
+        created_at=datetime.fromisoformat(raw["created_at"]),
+        expires_at=datetime.fromisoformat(raw["expires_at"]),
+        status=IntentStatus(raw["status"]),
+        reason=raw.get("reason", ""),
+        wallet=raw.get("wallet", ""),
+        expected_fee_usd=Decimal(raw.get("expected_fee_usd", "0")),
+        market_question=raw.get("market_question", ""),
+    )

@@ -1,0 +1,55 @@
+"""Signal dedup: one whale's split fills and repeated sightings become one copy, not many.
+
+A fingerprint buckets price (2 cents), size (powers of two of USD) and time (the TTL window), so
+near-identical trades by the same wallet in the same token and side collide.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from polytui.model import WhaleTrade
+
+PRICE_BUCKET = Decimal("0.02")
+
+
+def fingerprint(trade: WhaleTrade, ttl_s: float) -> tuple[str, str, str, int, int, int]:
+    """(wallet, token, side, price bucket, size bucket, time bucket)."""
+    price_bucket = int(trade.price / PRICE_BUCKET)
+    size_bucket = int(math.log2(max(float(trade.usd), 1.0)))  # log scale; not money arithmetic
+    time_bucket = int(trade.match_time.timestamp() // max(ttl_s, 1.0))
+    return (
+        trade.wallet.lower(),
+        trade.token_id,
+        trade.side.value,
+        price_bucket,
+        size_bucket,
+        time_bucket,
+    )
+
+
+class Dedup:
+    """Remembers fingerprints for ``ttl_s`` seconds."""
+
+    def __init__(self, ttl_s: float) -> None:
+        self.ttl_s = ttl_s
+        self._seen: dict[tuple[str, str, str, int, int, int], datetime] = {}
+
+    def is_new(self, trade: WhaleTrade, now: datetime) -> bool:
+        """True the first time a fingerprint is seen within the TTL (and records it)."""
+        self._expire(now)
+        key = fingerprint(trade, self.ttl_s)
+        if key in self._seen:
+            return False
+        self._seen[key] = now
+        return True
+
+    def _expire(self, now: datetime) -> None:
+        horizon = now - timedelta(seconds=self.ttl_s)
+        for key in [k for k, t in self._seen.items() if t < horizon]:
+            del self._seen[key]
+
+    def __len__(self) -> int:
+        return len(self._seen)
