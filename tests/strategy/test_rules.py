@@ -85,7 +85,7 @@ def test_single_unknown_whale_is_observed_below_min_confidence(clock: FakeClock)
     assert result.intent is None
     assert result.signal.status is SignalStatus.OBSERVED
     assert "below" in result.signal.reason
-    kind, ref, payload = result.journal_records[0]
+    kind, _ref, payload = result.journal_records[0]
     assert kind == "signal" and payload["decision"] == "observed"
 
 
