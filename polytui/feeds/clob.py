@@ -1,0 +1,332 @@
+"""CLOB market channel: applies ``book`` / ``price_change`` / … frames to order books.
+
+Wire facts (PROTOCOL.md §1): subscribe with ``{"assets_ids": [...], "type": "market",
+"custom_feature_enabled": true}``; add or drop tokens later with ``{"operation": "subscribe" |
+"unsubscribe", ...}`` on the same connection. A frame is one event, a JSON array of events, or
+``[]``. ``price_change`` has two schemas: since 2025-09-15 a ``price_changes[]`` list with
+``asset_id`` per entry; before that a top-level ``asset_id`` with ``changes[]``. ``size`` is the new
+aggregate at a level and ``"0"`` removes it. Bad frames are counted and dropped; the feed goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from polytui.feeds.books import BookStore, OrderBook
+from polytui.feeds.connection import WsFeed
+from polytui.model import BadValue, FeedStatus, PriceLevel, Side, parse_price, parse_shares
+
+log = logging.getLogger(__name__)
+
+SIDES = {"BUY": Side.BUY, "SELL": Side.SELL, "buy": Side.BUY, "sell": Side.SELL}
+REST_REFILL_AFTER_S = 3.0
+
+
+class FrameError(ValueError):
+    """A frame that cannot be applied; the message names the kind for the counters."""
+
+
+class _NumberCache:
+    """Wire strings repeat endlessly ("0.52", "100"); parse each once."""
+
+    def __init__(self, parse: Callable[[object], Decimal], limit: int = 50_000) -> None:
+        self._parse = parse
+        self._cache: dict[str, Decimal] = {}
+        self._limit = limit
+
+    def __call__(self, raw: object) -> Decimal:
+        if isinstance(raw, str):
+            value = self._cache.get(raw)
+            if value is None:
+                value = self._parse(raw)
+                if len(self._cache) < self._limit:
+                    self._cache[raw] = value
+            return value
+        return self._parse(raw)
+
+
+def _ts(raw: object) -> datetime | None:
+    try:
+        ms = int(str(raw))
+    except (TypeError, ValueError):
+        return None
+    if ms <= 0:
+        return None
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+class ClobMarketFeed:
+    """Market-channel client keeping one order book per subscribed token."""
+
+    def __init__(
+        self,
+        url: str,
+        books: BookStore,
+        *,
+        on_book_changed: Callable[[str], None] | None = None,
+        on_trade_price: Callable[[str, Decimal, Decimal, str, datetime | None], None] | None = None,
+        on_tick_size: Callable[[str, Decimal], None] | None = None,
+        on_market_resolved: Callable[[str, str, datetime | None], None] | None = None,
+        on_new_market: Callable[[dict[str, Any]], None] | None = None,
+        ping_interval_s: float = 10.0,
+        silence_s: float = 60.0,
+        backoff_initial_s: float = 0.5,
+        backoff_cap_s: float = 30.0,
+        rest_url: str | None = None,
+        http_client: Any = None,
+        tap: Callable[[str], None] | None = None,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.books = books
+        self.on_book_changed = on_book_changed
+        self.on_trade_price = on_trade_price
+        self.on_tick_size = on_tick_size
+        self.on_market_resolved = on_market_resolved
+        self.on_new_market = on_new_market
+        self.rest_url = rest_url
+        self.http_client = http_client
+        self.wall_clock = wall_clock
+        self.tokens: set[str] = set()
+        self.unknown_events = 0
+        self.events = 0
+        self._price = _NumberCache(parse_price)
+        self._size = _NumberCache(parse_shares)
+        self._connected_at: float | None = None
+        self.ws = WsFeed(
+            "clob",
+            url,
+            on_frame=self.handle_frame,
+            subscribe_messages=self._subscribe_messages,
+            ping_interval_s=ping_interval_s,
+            silence_s=silence_s,
+            backoff_initial_s=backoff_initial_s,
+            backoff_cap_s=backoff_cap_s,
+            on_connect=self._on_connect,
+            on_disconnect=self.books.mark_all_stale,
+            tap=tap,
+        )
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Run the connection loop and the REST refill of stale books."""
+        refill = asyncio.create_task(self._refill_loop())
+        try:
+            await self.ws.run()
+        finally:
+            refill.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await refill
+
+    async def stop(self) -> None:
+        """Close the connection."""
+        await self.ws.stop()
+
+    def status(self) -> FeedStatus:
+        """Counters of the connection (no I/O)."""
+        return self.ws.status()
+
+    # --- subscriptions --------------------------------------------------------------------------
+
+    def _subscribe_messages(self) -> list[str]:
+        if not self.tokens:
+            return []
+        body = {"assets_ids": sorted(self.tokens), "type": "market", "custom_feature_enabled": True}
+        return [orjson.dumps(body).decode()]
+
+    def _on_connect(self) -> None:
+        self._connected_at = self.ws.monotonic()
+
+    def subscribe(self, tokens: list[str]) -> None:
+        """Start watching tokens without reconnecting."""
+        new = [t for t in tokens if t not in self.tokens]
+        if not new:
+            return
+        self.tokens.update(new)
+        for token in new:
+            self.books.ensure(token)
+        body = {"operation": "subscribe", "assets_ids": new, "custom_feature_enabled": True}
+        self.ws.send_soon(orjson.dumps(body).decode())
+
+    def unsubscribe(self, tokens: list[str]) -> None:
+        """Stop watching tokens without reconnecting."""
+        gone = [t for t in tokens if t in self.tokens]
+        if not gone:
+            return
+        self.tokens.difference_update(gone)
+        for token in gone:
+            self.books.discard(token)
+        body = {"operation": "unsubscribe", "assets_ids": gone, "custom_feature_enabled": True}
+        self.ws.send_soon(orjson.dumps(body).decode())
+
+    # --- frames ---------------------------------------------------------------------------------
+
+    def handle_frame(self, frame: str) -> None:
+        """Apply one text frame (one event, an array of events, or ``[]``)."""
+        try:
+            data = orjson.loads(frame)
+        except orjson.JSONDecodeError:
+            self.ws.count_rejected("malformed JSON", frame)
+            return
+        items = data if isinstance(data, list) else [data]
+        for item in items:
+            try:
+                self._apply(item)
+            except (FrameError, BadValue) as exc:
+                self.ws.count_rejected(str(exc).split(":")[0], frame)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                self.ws.count_rejected(f"malformed {type(exc).__name__}", frame)
+
+    def _apply(self, event: Any) -> None:
+        if not isinstance(event, dict):
+            raise FrameError("not an object")
+        kind = event.get("event_type")
+        self.events += 1
+        if kind == "book":
+            self._book(event)
+        elif kind == "price_change":
+            self._price_change(event)
+        elif kind == "last_trade_price":
+            self._last_trade(event)
+        elif kind == "tick_size_change":
+            token = self._token(event)
+            tick = self._price(event["new_tick_size"])
+            book = self.books.get(token)
+            if book is not None:
+                book.tick_size = tick
+            if self.on_tick_size is not None:
+                self.on_tick_size(token, tick)
+        elif kind == "best_bid_ask":
+            self._token(event)
+        elif kind == "market_resolved":
+            winner = event.get("winning_asset_id")
+            market = event.get("market")
+            if not isinstance(winner, str) or not isinstance(market, str) or not winner:
+                raise FrameError("market_resolved without market or winner")
+            if self.on_market_resolved is not None:
+                self.on_market_resolved(market, winner, _ts(event.get("timestamp")))
+        elif kind == "new_market":
+            if self.on_new_market is not None:
+                self.on_new_market(event)
+        else:
+            self.unknown_events += 1
+            raise FrameError(f"unknown event type {str(kind)[:40]}")
+
+    def _token(self, event: dict[str, Any]) -> str:
+        token = event.get("asset_id")
+        if not isinstance(token, str) or not token:
+            raise FrameError("missing asset_id")
+        if token not in self.tokens:
+            raise FrameError("unsubscribed token")
+        return token
+
+    def _levels(self, raw: Any) -> list[PriceLevel]:
+        if not isinstance(raw, list):
+            raise FrameError("levels not a list")
+        return [PriceLevel(self._price(lvl["price"]), self._size(lvl["size"])) for lvl in raw]
+
+    def _book(self, event: dict[str, Any]) -> None:
+        token = self._token(event)
+        at = _ts(event.get("timestamp"))
+        bids, asks = self._levels(event.get("bids")), self._levels(event.get("asks"))
+        book = self.books.ensure(token, str(event.get("market") or ""))
+        book.apply_snapshot(bids, asks, at=at, hash_=str(event.get("hash") or ""))
+        tick = event.get("tick_size")
+        if tick:
+            book.tick_size = self._price(tick)
+        self._note_latency(at)
+        if self.on_book_changed is not None:
+            self.on_book_changed(token)
+
+    def _price_change(self, event: dict[str, Any]) -> None:
+        at = _ts(event.get("timestamp"))
+        changes = event.get("price_changes")
+        if changes is None:  # legacy schema (before 2025-09-15)
+            token = self._token(event)
+            legacy = event.get("changes")
+            if not isinstance(legacy, list):
+                raise FrameError("price_change without changes")
+            changes = [dict(change, asset_id=token) for change in legacy]
+        if not isinstance(changes, list):
+            raise FrameError("price_changes not a list")
+        touched: set[str] = set()
+        for change in changes:
+            token = self._token(change)
+            book = self.books.get(token)
+            if book is None or (book.stale and book.updated_at is None):
+                raise FrameError("price_change before snapshot")
+            side = SIDES.get(change.get("side"))
+            if side is None:
+                raise FrameError("bad side")
+            book.apply_level(side, self._price(change["price"]), self._size(change["size"]), at=at)
+            touched.add(token)
+        self._note_latency(at)
+        if self.on_book_changed is not None:
+            for token in touched:
+                self.on_book_changed(token)
+
+    def _last_trade(self, event: dict[str, Any]) -> None:
+        token = self._token(event)
+        price = self._price(event["price"])
+        size = self._size(event.get("size", "0"))
+        book = self.books.get(token)
+        if book is not None:
+            book.last_trade_price = price
+        if self.on_trade_price is not None:
+            side = str(event.get("side", ""))
+            self.on_trade_price(token, price, size, side, _ts(event.get("timestamp")))
+
+    def _note_latency(self, at: datetime | None) -> None:
+        if at is not None:
+            self.ws.note_latency((self.wall_clock() - at).total_seconds() * 1000)
+
+    # --- REST fallback --------------------------------------------------------------------------
+
+    async def _refill_loop(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            if self.http_client is None or self.rest_url is None or self._connected_at is None:
+                continue
+            if self.ws.monotonic() - self._connected_at < REST_REFILL_AFTER_S:
+                continue
+            stale = [t for t in self.tokens if (b := self.books.get(t)) is not None and b.stale]
+            if stale:
+                await self.refill(stale)
+
+    async def refill(self, tokens: list[str]) -> int:
+        """Rebuild books from ``POST /books``; returns how many were refilled."""
+        if self.http_client is None or self.rest_url is None:
+            return 0
+        try:
+            response = await self.http_client.post(
+                f"{self.rest_url.rstrip('/')}/books", json=[{"token_id": t} for t in tokens]
+            )
+            response.raise_for_status()
+            payload = orjson.loads(response.content)
+        except Exception as exc:
+            log.info("clob: REST book refill failed: %s", exc)
+            return 0
+        done = 0
+        for raw in payload if isinstance(payload, list) else []:
+            try:
+                token = str(raw["asset_id"])
+                if token not in self.tokens:
+                    continue
+                book: OrderBook = self.books.ensure(token, str(raw.get("market", "")))
+                book.apply_snapshot(
+                    self._levels(raw["bids"]), self._levels(raw["asks"]), at=_ts(raw["timestamp"])
+                )
+                done += 1
+                if self.on_book_changed is not None:
+                    self.on_book_changed(token)
+            except (KeyError, TypeError, ValueError, FrameError, BadValue):
+                self.ws.count_rejected("bad REST book", str(raw)[:200])
+        return done

@@ -1,0 +1,188 @@
+"""data-api: polling fallback for whale trades, wallet history and the leaderboard.
+
+Facts (PROTOCOL.md §4): responses are cached about five minutes behind a CDN that ignores
+request headers, so every request carries a changing ``_`` parameter; ``user`` takes one
+address; numbers may be JSON floats (parsed through ``str`` into Decimal); ``timestamp`` is the
+block time in unix seconds. Requests are spaced out to stay polite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from polytui.feeds.http import HttpResult, get_json
+from polytui.model import (
+    BadValue,
+    FeedState,
+    FeedStatus,
+    Side,
+    TradeSource,
+    WhaleTrade,
+    parse_price,
+    parse_shares,
+    usd,
+)
+
+log = logging.getLogger(__name__)
+
+
+def trade_from_dataapi(row: dict[str, Any], received_at: datetime) -> WhaleTrade:
+    """Parse one ``/trades`` row (pure); raises ValueError for unusable rows."""
+    wallet = str(row.get("proxyWallet") or "").lower()
+    if not wallet.startswith("0x") or len(wallet) != 42:
+        raise ValueError("bad proxyWallet")
+    side = row.get("side")
+    if side not in ("BUY", "SELL"):
+        raise ValueError("bad side")
+    price = parse_price(row.get("price"))
+    shares = parse_shares(row.get("size"))
+    if price <= 0 or shares <= 0:
+        raise ValueError("zero price or size")
+    ts = row.get("timestamp")
+    if isinstance(ts, bool) or not isinstance(ts, int | float):
+        raise ValueError("bad timestamp")
+    index = row.get("outcomeIndex")
+    return WhaleTrade(
+        wallet=wallet,
+        token_id=str(row.get("asset") or ""),
+        side=Side(side),
+        price=price,
+        shares=shares,
+        usd=usd(price * shares),
+        tx_hash=str(row.get("transactionHash") or "").lower(),
+        source=TradeSource.DATAAPI,
+        match_time=datetime.fromtimestamp(float(ts), tz=UTC),
+        received_at=received_at,
+        condition_id=str(row.get("conditionId") or ""),
+        outcome=str(row.get("outcome") or ""),
+        outcome_index=index if isinstance(index, int) and not isinstance(index, bool) else None,
+        title=str(row.get("title") or ""),
+    )
+
+
+class DataApiClient:
+    """Thin, polite client of the data-api."""
+
+    def __init__(
+        self, client: httpx.AsyncClient, base_url: str, *, min_interval_s: float = 0.2
+    ) -> None:
+        self.client = client
+        self.base_url = base_url.rstrip("/")
+        self.min_interval_s = min_interval_s
+        self._last = 0.0
+        self._lock = asyncio.Lock()
+
+    async def _get(self, path: str, **params: Any) -> HttpResult:
+        async with self._lock:
+            wait = self.min_interval_s - (time.monotonic() - self._last)
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._last = time.monotonic()
+        params["_"] = str(time.time_ns())  # defeat the CDN's 5-minute cache
+        return await get_json(self.client, f"{self.base_url}{path}", params=params)
+
+    async def trades(self, user: str, limit: int = 100) -> HttpResult:
+        """A wallet's recent fills (maker and taker rows)."""
+        return await self._get("/trades", user=user, limit=limit, takerOnly="false")
+
+    async def activity(self, user: str, limit: int = 100) -> HttpResult:
+        """A wallet's activity (trades, redeems, …)."""
+        return await self._get("/activity", user=user, limit=limit)
+
+    async def positions(self, user: str) -> HttpResult:
+        """A wallet's open positions (sizeThreshold 0: every position)."""
+        return await self._get("/positions", user=user, sizeThreshold=0)
+
+    async def leaderboard(self, period: str = "WEEK", order_by: str = "PNL") -> HttpResult:
+        """Top wallets, for discovery."""
+        return await self._get("/v1/leaderboard", timePeriod=period, orderBy=order_by, limit=50)
+
+
+class DataApiPoller:
+    """Polls each watched wallet's trades and offers new ones to the stream."""
+
+    def __init__(
+        self,
+        client: DataApiClient,
+        wallets: set[str],
+        *,
+        interval_s: float,
+        on_trade: Callable[[WhaleTrade], None],
+        monotonic: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.name = "dataapi"
+        self.client = client
+        self.wallets = sorted(w.lower() for w in wallets)
+        self.interval_s = interval_s
+        self.on_trade = on_trade
+        self.monotonic = monotonic
+        self.wall_clock = wall_clock
+        self._started = wall_clock()
+        self.polls = 0
+        self.errors = 0
+        self.rejected = 0
+        self.emitted = 0
+        self.last_ok_at: float | None = None
+        self.detail = ""
+
+    async def poll_once(self) -> int:
+        """One pass over every wallet; returns trades offered."""
+        offered = 0
+        for wallet in self.wallets:
+            result = await self.client.trades(wallet)
+            self.polls += 1
+            if not result.ok:
+                self.errors += 1
+                self.detail = f"dataapi: {result.error}"
+                continue
+            self.last_ok_at = self.monotonic()
+            self.detail = ""
+            for row in result.data if isinstance(result.data, list) else []:
+                try:
+                    trade = trade_from_dataapi(row, self.wall_clock())
+                except (ValueError, BadValue, TypeError):
+                    self.rejected += 1
+                    continue
+                # History before we started is for scoring, not for copying.
+                if trade.match_time < self._started:
+                    continue
+                self.emitted += 1
+                offered += 1
+                self.on_trade(trade)
+        return offered
+
+    async def run(self) -> None:
+        """Poll forever at the configured interval."""
+        while True:
+            try:
+                await self.poll_once()
+            except Exception:
+                log.exception("dataapi poll failed")
+                self.errors += 1
+            await asyncio.sleep(self.interval_s)
+
+    async def stop(self) -> None:
+        """Nothing to close (the HTTP client is shared)."""
+
+    def status(self) -> FeedStatus:
+        """Poll counters (no I/O)."""
+        age = None if self.last_ok_at is None else self.monotonic() - self.last_ok_at
+        return FeedStatus(
+            name=self.name,
+            state=FeedState.DEGRADED if self.detail else FeedState.LIVE,
+            connected=not self.detail,
+            last_data_age_s=age,
+            messages=self.emitted,
+            rejected=self.rejected,
+            reconnects=self.errors,
+            connections=0,
+            detail=self.detail,
+        )

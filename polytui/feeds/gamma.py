@@ -1,0 +1,234 @@
+"""Gamma market metadata → ``Market``, cached, with concurrent lookups collapsed.
+
+Gamma facts (PROTOCOL.md §3): ``outcomes``, ``outcomePrices`` and ``clobTokenIds`` are JSON
+strings inside JSON (index i of outcomes ↔ index i of token ids); ``clob_token_ids`` is a
+*repeated* query parameter; ``endDate`` is a full ISO time and ``endDateIso`` a date only (taken
+as the end of that UTC day); 2026 records carry ``feeSchedule`` and ``feeType``. A closed market
+whose ``outcomePrices`` has a "1" names its winner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from polytui.feeds.http import get_json
+from polytui.model import FeedState, FeedStatus, FeeSchedule, Market, Outcome, parse_decimal
+
+log = logging.getLogger(__name__)
+
+
+class GammaError(ValueError):
+    """A Gamma record that cannot be turned into a Market."""
+
+
+def _json_list(raw: Any, name: str) -> list[Any]:
+    if isinstance(raw, list):
+        return raw
+    if isinstance(raw, str):
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            raise GammaError(f"{name} is not JSON") from None
+        if isinstance(value, list):
+            return value
+    raise GammaError(f"{name} missing or not a list")
+
+
+def _end_time(record: dict[str, Any]) -> datetime | None:
+    raw = record.get("endDate")
+    if isinstance(raw, str) and raw:
+        try:
+            return datetime.fromisoformat(raw.replace("Z", "+00:00")).astimezone(UTC)
+        except ValueError:
+            pass
+    raw = record.get("endDateIso")
+    if isinstance(raw, str) and raw:
+        try:
+            day = datetime.fromisoformat(raw[:10])
+        except ValueError:
+            return None
+        return day.replace(hour=23, minute=59, second=59, tzinfo=UTC)
+    return None
+
+
+def _fee_schedule(record: dict[str, Any]) -> FeeSchedule | None:
+    raw = record.get("feeSchedule")
+    if not isinstance(raw, dict) or record.get("feesEnabled") is False:
+        return None
+    rate = parse_decimal(raw.get("rate", 0), name="feeSchedule.rate", maximum=Decimal(1))
+    if rate == 0:
+        return None
+    exponent = int(parse_decimal(raw.get("exponent", 1), name="feeSchedule.exponent"))
+    return FeeSchedule(
+        rate=rate,
+        exponent=exponent,
+        taker_only=bool(raw.get("takerOnly", True)),
+        rebate_rate=parse_decimal(raw.get("rebateRate", 0), name="feeSchedule.rebateRate"),
+        fee_type=str(record.get("feeType") or ""),
+    )
+
+
+def market_from_gamma(record: dict[str, Any]) -> Market:
+    """Parse one Gamma market record (pure)."""
+    if not isinstance(record, dict):
+        raise GammaError("record is not an object")
+    condition_id = record.get("conditionId")
+    if not isinstance(condition_id, str) or not condition_id:
+        raise GammaError("conditionId missing")
+    names = _json_list(record.get("outcomes"), "outcomes")
+    tokens = _json_list(record.get("clobTokenIds"), "clobTokenIds")
+    if len(names) != len(tokens) or not tokens:
+        raise GammaError("outcomes and clobTokenIds differ in length")
+    outcomes = tuple(
+        Outcome(i, str(n), str(t)) for i, (n, t) in enumerate(zip(names, tokens, strict=True))
+    )
+    winner = None
+    closed = bool(record.get("closed", False))
+    if closed and record.get("outcomePrices") is not None:
+        prices = _json_list(record.get("outcomePrices"), "outcomePrices")
+        for outcome, price in zip(outcomes, prices, strict=False):
+            if str(price) in ("1", "1.0", "1.00"):
+                winner = outcome.token_id
+    tags_raw = record.get("tags") or []
+    tags = tuple(
+        str(t.get("label") or t.get("slug")) if isinstance(t, dict) else str(t) for t in tags_raw
+    )
+    return Market(
+        condition_id=condition_id,
+        question=str(record.get("question") or ""),
+        slug=str(record.get("slug") or ""),
+        outcomes=outcomes,
+        end_time=_end_time(record),
+        tick_size=parse_decimal(
+            record.get("orderPriceMinTickSize", "0.01"), name="tick", maximum=Decimal("0.1")
+        ),
+        min_order_size=parse_decimal(record.get("orderMinSize", 5), name="orderMinSize"),
+        neg_risk=bool(record.get("negRisk", False)),
+        fee_schedule=_fee_schedule(record),
+        tags=tags,
+        active=bool(record.get("active", True)),
+        closed=closed,
+        accepting_orders=bool(record.get("acceptingOrders", not closed)),
+        winning_token_id=winner,
+    )
+
+
+class MarketDirectory:
+    """Token id → Market via Gamma, cached with a TTL; one request per token at a time."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        base_url: str,
+        *,
+        ttl_s: float = 300.0,
+        monotonic: Callable[[], float] = time.monotonic,
+        store: Any = None,
+    ) -> None:
+        self.client = client
+        self.base_url = base_url.rstrip("/")
+        self.ttl_s = ttl_s
+        self.monotonic = monotonic
+        self.store = store
+        self.name = "gamma"
+        self._by_token: dict[str, tuple[Market, float]] = {}
+        self._inflight: dict[str, asyncio.Future[Market | None]] = {}
+        self.requests = 0
+        self.errors = 0
+        self.rejected = 0
+        self.last_ok_at: float | None = None
+        self.detail = ""
+
+    def put(self, market: Market) -> None:
+        """Insert or refresh a market in the cache."""
+        now = self.monotonic()
+        for outcome in market.outcomes:
+            self._by_token[outcome.token_id] = (market, now)
+
+    def cached(self, token_id: str) -> Market | None:
+        """The cached market for a token, fresh or not (no I/O)."""
+        hit = self._by_token.get(token_id)
+        return hit[0] if hit else None
+
+    async def get_by_token(self, token_id: str) -> Market | None:
+        """The market trading ``token_id`` (cache first; one request however many callers)."""
+        hit = self._by_token.get(token_id)
+        if hit is not None and self.monotonic() - hit[1] < self.ttl_s:
+            return hit[0]
+        pending = self._inflight.get(token_id)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Market | None] = asyncio.get_running_loop().create_future()
+        self._inflight[token_id] = future
+        try:
+            market = await self._fetch([("clob_token_ids", token_id)])
+            result = market if market is not None else (hit[0] if hit else None)
+            future.set_result(result)
+            return result
+        except BaseException as exc:
+            future.set_exception(exc)
+            raise
+        finally:
+            self._inflight.pop(token_id, None)
+            if not future.done():
+                future.cancel()
+
+    async def get_by_condition(self, condition_id: str) -> Market | None:
+        """The market with this condition id (always asks Gamma)."""
+        return await self._fetch([("condition_ids", condition_id)])
+
+    async def _fetch(self, params: list[tuple[str, str]]) -> Market | None:
+        self.requests += 1
+        result = await get_json(self.client, f"{self.base_url}/markets", params=params)
+        if not result.ok:
+            self.errors += 1
+            self.detail = f"gamma: {result.error}"
+            return None
+        records = result.data if isinstance(result.data, list) else []
+        market = None
+        for record in records:
+            try:
+                market = market_from_gamma(record)
+            except (GammaError, ValueError) as exc:
+                self.rejected += 1
+                log.warning("gamma: dropped a market record: %s", exc)
+                continue
+            self.put(market)
+        self.last_ok_at = self.monotonic()
+        self.detail = ""
+        return market
+
+    async def run(self) -> None:
+        """Nothing to run: lookups happen on demand (kept so the engine can treat it as a feed)."""
+        await asyncio.Event().wait()
+
+    async def stop(self) -> None:
+        """Close the shared HTTP client."""
+        await self.client.aclose()
+
+    def status(self) -> FeedStatus:
+        """Request counters (no I/O)."""
+        age = None if self.last_ok_at is None else self.monotonic() - self.last_ok_at
+        state = FeedState.DEGRADED if self.detail else FeedState.LIVE
+        if self.requests == 0:
+            state = FeedState.CONNECTING
+        return FeedStatus(
+            name=self.name,
+            state=state,
+            connected=not self.detail,
+            last_data_age_s=age,
+            messages=self.requests - self.errors,
+            rejected=self.rejected,
+            reconnects=self.errors,
+            connections=0,
+            detail=self.detail,
+        )

@@ -1,0 +1,151 @@
+"""The merged whale-trade stream: three sources in, each fill out once.
+
+The same fill reaches us from the chain (~2.2 s), RTDS (~1.9 s) and the data-api (~5 s)
+(PROTOCOL.md §8). The first arrival is emitted; later ones only record their latency so the UI
+can show which source is fastest. Outcome and market come from the whale's own token id via the
+market lookup; a trade on a token whose market is not known yet waits (bounded) for metadata.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from statistics import median
+
+from polytui.model import FeedState, FeedStatus, Market, WhaleTrade
+
+log = logging.getLogger(__name__)
+
+SEEN_KEPT = 50_000
+WAITING_MAX = 1_000
+
+
+class WhaleStream:
+    """Deduplicates fills across sources and enriches them with market metadata."""
+
+    def __init__(
+        self,
+        lookup: Callable[[str], Awaitable[Market | None]],
+        on_trade: Callable[[WhaleTrade], None],
+        *,
+        on_retract: Callable[[object], None] | None = None,
+        on_latency: Callable[[object, str, int], None] | None = None,
+        wait_for_metadata_s: float = 10.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.name = "stream"
+        self.lookup = lookup
+        self.on_trade = on_trade
+        self.on_retract = on_retract
+        self.on_latency = on_latency
+        self.wait_for_metadata_s = wait_for_metadata_s
+        self.monotonic = monotonic
+        self._seen: OrderedDict[object, str] = OrderedDict()
+        self._queue: asyncio.Queue[tuple[WhaleTrade, float]] | None = None
+        self._latencies: dict[str, deque[int]] = {}
+        self.first_arrivals: dict[str, int] = {}
+        self.duplicates = 0
+        self.emitted = 0
+        self.dropped = 0
+        self.retracted = 0
+        self.last_emit_at: float | None = None
+
+    def _ensure_queue(self) -> asyncio.Queue[tuple[WhaleTrade, float]]:
+        if self._queue is None:
+            self._queue = asyncio.Queue(maxsize=WAITING_MAX)
+        return self._queue
+
+    def offer(self, trade: WhaleTrade) -> None:
+        """A trade from any source (sync; called from feed callbacks)."""
+        key = trade.dedup_key
+        source = trade.source.value
+        self._latencies.setdefault(source, deque(maxlen=500)).append(trade.latency_ms)
+        if key in self._seen:
+            self.duplicates += 1
+            if self.on_latency is not None:
+                self.on_latency(key, source, trade.latency_ms)
+            return
+        self._seen[key] = source
+        while len(self._seen) > SEEN_KEPT:
+            self._seen.popitem(last=False)
+        self.first_arrivals[source] = self.first_arrivals.get(source, 0) + 1
+        try:
+            self._ensure_queue().put_nowait((trade, self.monotonic()))
+        except asyncio.QueueFull:
+            self.dropped += 1
+            log.warning("whale stream: backlog full, dropped a trade")
+
+    def retract(self, key: object) -> None:
+        """A chain reorg removed a fill."""
+        self.retracted += 1
+        self._seen.pop(key, None)
+        if self.on_retract is not None:
+            self.on_retract(key)
+
+    async def run(self) -> None:
+        """Enrich queued trades with their market and emit them."""
+        queue = self._ensure_queue()
+        while True:
+            trade, queued_at = await queue.get()
+            market = await self._market(trade, queued_at)
+            if market is None:
+                self.dropped += 1
+                log.warning("whale stream: no market for token %s; trade dropped", trade.token_id)
+                continue
+            outcome = market.outcome_for(trade.token_id)
+            if outcome is None:
+                self.dropped += 1
+                continue
+            enriched = replace(
+                trade,
+                condition_id=market.condition_id,
+                outcome=outcome.name,
+                outcome_index=outcome.index,
+                title=trade.title or market.question,
+            )
+            self.emitted += 1
+            self.last_emit_at = self.monotonic()
+            self.on_trade(enriched)
+
+    async def _market(self, trade: WhaleTrade, queued_at: float) -> Market | None:
+        delay = 0.25
+        while True:
+            try:
+                market = await self.lookup(trade.token_id)
+            except Exception:
+                log.exception("whale stream: market lookup failed")
+                market = None
+            if market is not None:
+                return market
+            if self.monotonic() - queued_at + delay > self.wait_for_metadata_s:
+                return None
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+    async def stop(self) -> None:
+        """Nothing to close."""
+
+    def latency_p50(self, source: str) -> int | None:
+        """Median observed latency of one source, in ms."""
+        values = self._latencies.get(source)
+        return int(median(values)) if values else None
+
+    def status(self) -> FeedStatus:
+        """Dedup counters (no I/O)."""
+        age = None if self.last_emit_at is None else self.monotonic() - self.last_emit_at
+        fastest = max(self.first_arrivals, key=lambda s: self.first_arrivals[s], default="-")
+        return FeedStatus(
+            name=self.name,
+            state=FeedState.LIVE,
+            connected=True,
+            last_data_age_s=age,
+            messages=self.emitted,
+            rejected=self.dropped,
+            reconnects=0,
+            connections=0,
+            detail=f"{self.duplicates} duplicates merged; fastest source {fastest}",
+        )
