@@ -11,6 +11,7 @@ import asyncio
 import inspect
 import logging
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
@@ -47,6 +48,8 @@ log = logging.getLogger(__name__)
 COMPACT_WIDTH = 120
 # Batches are applied at most this often (~10 redraws a second); events coalesce meanwhile.
 REFRESH_S = 0.1
+# Panes with big tables redraw at most this often (seconds); the rest follow every batch.
+MIN_REDRAW_S = {"positions": 1.0, "signals": 0.5, "health": 0.5}
 # Countdowns (TTL, resolution, clock) advance on this tick.
 TICK_S = 1.0
 PANE_ORDER = ("signals", "approvals", "positions", "health", "risk", "pnl")
@@ -116,6 +119,8 @@ class PolytuiApp(App[int]):
         self.arm = ApprovalArm(self.clock.monotonic)
         self.active_pane = PANE_ORDER[0]
         self._sub: Subscription | None = None
+        self._owed: set[str] = set()
+        self._drawn_at: dict[str, float] = {}
 
     # --- layout -------------------------------------------------------------------------------
 
@@ -160,28 +165,45 @@ class PolytuiApp(App[int]):
         """Drain the subscription in batches, at most ~10 times a second."""
         assert self._sub is not None
         while not self._sub.closed:
-            events = await self._sub.wait(timeout=1.0)
-            if events:
-                self._apply(self.state.apply(events))
+            # Wake at the refresh rate while a throttled pane still owes a redraw.
+            events = await self._sub.wait(timeout=REFRESH_S if self._owed else 1.0)
+            self._apply(self.state.apply(events), throttle=True)
             await asyncio.sleep(REFRESH_S)
 
     def pump_now(self) -> None:
-        """Apply whatever is pending right away (tests and benchmarks; the worker does this)."""
+        """Apply whatever is pending and redraw every owed pane now (after operator commands,
+        and in tests and benchmarks)."""
         if self._sub is not None:
             self._apply(self.state.apply(self._sub.drain()))
 
-    def _apply(self, changes: Changes) -> None:
+    def _apply(self, changes: Changes, throttle: bool = False) -> None:
         now = self.clock.now()
         if changes.new_intents:
             self.arm.prompt()
-        with self.batch_update():
-            for name in changes.dirty:
-                if name == "header":
-                    self.query_one(StatusBar).refresh_view(self.state, now)
-                elif name != "log":
-                    self.pane(name).refresh_view(self.state, now)
-            if "approvals" in changes.dirty:
-                self._draw_tabs()
+        self._owed |= changes.dirty
+        self._owed.discard("log")  # log lines are appended below, never redrawn
+        due = self._owed
+        if throttle:
+            # Big tables (1,000 positions, 500 signals) cost tens of ms to diff and repaint,
+            # so they redraw at most every MIN_REDRAW_S; small panes follow every batch.
+            wall = time.monotonic()
+            due = {
+                name
+                for name in self._owed
+                if wall - self._drawn_at.get(name, 0.0) >= MIN_REDRAW_S.get(name, 0.0)
+            }
+            for name in due:
+                self._drawn_at[name] = wall
+        self._owed = self._owed - due
+        if due:
+            with self.batch_update():
+                for name in due:
+                    if name == "header":
+                        self.query_one(StatusBar).refresh_view(self.state, now)
+                    else:
+                        self.pane(name).refresh_view(self.state, now)
+                if "approvals" in due:
+                    self._draw_tabs()
         for notice in changes.notices:
             self.log_line(notice.level, notice.message, notice.component)
             if notice.level in ("warn", "warning", "error"):
@@ -195,6 +217,7 @@ class PolytuiApp(App[int]):
             self.query_one(StatusBar).refresh_view(self.state, now)
             for name in ("approvals", "positions"):
                 self.pane(name).refresh_view(self.state, now)
+                self._owed.discard(name)
 
     def _draw_tabs(self) -> None:
         tabs = Text()
@@ -260,6 +283,10 @@ class PolytuiApp(App[int]):
         except Exception as exc:  # the engine answers bad input itself; this is a lost link
             log.exception("command %s failed", name)
             result = CommandResult(False, f"{name} failed: {exc}")
+        # Show the command's effect now rather than at the next batch: the operator is watching
+        # (big tables still wait for their turn, so a key never waits on a 1,000-row diff).
+        if self._sub is not None:
+            self._apply(self.state.apply(self._sub.drain()), throttle=True)
         self.notify(result.message, title=name, severity="information" if result.ok else "error")
         self.log_line("info" if result.ok else "error", f"{name}: {result.message}")
         return result

@@ -14,33 +14,33 @@ from polytui.tui.state import ConsoleState
 from polytui.tui.table import Column, KeyedTable, Row
 
 WIDE = (
-    Column("market", "Market"),
-    Column("trade", "Trade"),
-    Column("shares", "Shares", right=True),
-    Column("fill", "Fill", right=True),
-    Column("usd", "Cost", right=True),
-    Column("fee", "Fee", right=True),
-    Column("slip", "vs whale", right=True),
-    Column("headroom", "Headroom", right=True),
-    Column("ttl", "TTL", right=True),
+    Column("market", "Market", 28),
+    Column("trade", "Trade", 12),
+    Column("shares", "Shares", 7, right=True),
+    Column("fill", "Fill", 5, right=True),
+    Column("usd", "Cost", 7, right=True),
+    Column("fee", "Fee", 6, right=True),
+    Column("slip", "vs whale", 8, right=True),
+    Column("headroom", "Headroom", 8, right=True),
+    Column("ttl", "TTL", 7, right=True),
 )
 COMPACT = (
-    Column("market", "Market"),
-    Column("trade", "Trade"),
-    Column("shares", "Shares", right=True),
-    Column("fill", "Fill", right=True),
-    Column("fee", "Fee", right=True),
-    Column("slip", "Slip", right=True),
-    Column("headroom", "Room", right=True),
-    Column("ttl", "TTL", right=True),
+    Column("market", "Market", 14),
+    Column("trade", "Trade", 9),
+    Column("shares", "Shares", 7, right=True),
+    Column("fill", "Fill", 5, right=True),
+    Column("fee", "Fee", 6, right=True),
+    Column("slip", "Slip", 6, right=True),
+    Column("headroom", "Room", 7, right=True),
+    Column("ttl", "TTL", 7, right=True),
 )
 
 TINY = (
-    Column("market", "Market"),
-    Column("trade", "Trade"),
-    Column("fill", "Fill", right=True),
-    Column("slip", "Slip", right=True),
-    Column("ttl", "TTL", right=True),
+    Column("market", "Market", 12),
+    Column("trade", "Trade", 9),
+    Column("fill", "Fill", 5, right=True),
+    Column("slip", "Slip", 6, right=True),
+    Column("ttl", "TTL", 7, right=True),
 )
 
 # Under this many seconds of TTL the row turns urgent: decide now or it expires.

@@ -13,20 +13,19 @@ from polytui.tui.state import ConsoleState
 from polytui.tui.table import Column, KeyedTable, Row
 
 WIDE = (
-    Column("feed", "Feed"),
-    Column("state", "State"),
-    Column("age", "Last data", right=True),
-    Column("rate", "Msg/s", right=True),
-    Column("rejected", "Bad", right=True),
-    Column("reconnects", "Reconn", right=True),
-    Column("latency", "Latency", right=True),
+    Column("feed", "Feed", 8),
+    Column("state", "State", 12),
+    Column("age", "Last data", 9, right=True),
+    Column("rate", "Msg/s", 6, right=True),
+    Column("rejected", "Bad", 4, right=True),
+    Column("reconnects", "Reconn", 6, right=True),
+    Column("latency", "Latency", 7, right=True),
 )
 COMPACT = (
-    Column("feed", "Feed"),
-    Column("state", "State"),
-    Column("age", "Age", right=True),
-    Column("rate", "Msg/s", right=True),
-    Column("reconnects", "Rec", right=True),
+    Column("feed", "Feed", 8),
+    Column("state", "State", 10),
+    Column("age", "Age", 6, right=True),
+    Column("reconnects", "Rec", 3, right=True),
 )
 
 # Matches RiskSettings.stale_feed_halt_s's default: data older than this is stale.
@@ -72,7 +71,7 @@ class HealthPane(Pane):
             latency = fmt.DASH if feed.latency_ms is None else f"{feed.latency_ms:.0f}ms"
             values = {
                 "feed": feed.name,
-                "state": shown_state,
+                "state": feed.state.value if self.compact else shown_state,
                 "age": fmt.age(feed.last_data_age_s),
                 "rate": f"{feed.messages_per_s:.1f}",
                 "rejected": str(feed.rejected),

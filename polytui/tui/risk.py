@@ -15,14 +15,14 @@ from polytui.tui.state import ConsoleState
 from polytui.tui.table import Column, KeyedTable, Row
 
 WIDE = (
-    Column("limit", "Limit"),
-    Column("bar", "Use"),
-    Column("used", "Used / limit", right=True),
+    Column("limit", "Limit", 15),
+    Column("bar", "Use", 10),
+    Column("used", "Used / limit", 17, right=True),
 )
 COMPACT = (
-    Column("limit", "Limit"),
-    Column("bar", "Use"),
-    Column("used", "Used/max", right=True),
+    Column("limit", "Limit", 13),
+    Column("bar", "Use", 6),
+    Column("used", "Used/max", 7, right=True),
 )
 
 SOON_SHARE = Decimal("0.75")

@@ -16,26 +16,26 @@ from polytui.tui.state import ConsoleState
 from polytui.tui.table import Column, KeyedTable, Row
 
 WIDE = (
-    Column("time", "Time"),
-    Column("wallet", "Wallet"),
-    Column("market", "Market"),
-    Column("trade", "Trade"),
-    Column("whale", "Whale", right=True),
-    Column("now", "Now", right=True),
-    Column("usd", "USD", right=True),
-    Column("conf", "Conf", right=True),
-    Column("n", "N", right=True),
-    Column("src", "Source"),
-    Column("status", "Status"),
+    Column("time", "Time", 8),
+    Column("wallet", "Wallet", 12),
+    Column("market", "Market", 22),
+    Column("trade", "Trade", 11),
+    Column("whale", "Whale", 5, right=True),
+    Column("now", "Now", 5, right=True),
+    Column("usd", "USD", 7, right=True),
+    Column("conf", "Conf", 4, right=True),
+    Column("n", "N", 2, right=True),
+    Column("src", "Source", 11),
+    Column("status", "Status", 8),
 )
 COMPACT = (
-    Column("time", "Time"),
-    Column("wallet", "Wallet"),
-    Column("market", "Market"),
-    Column("side", "Side"),
-    Column("whale", "Px", right=True),
-    Column("usd", "USD", right=True),
-    Column("status", "Status"),
+    Column("time", "Time", 8),
+    Column("wallet", "Wallet", 11),
+    Column("market", "Market", 18),
+    Column("side", "Side", 4),
+    Column("whale", "Px", 5, right=True),
+    Column("usd", "USD", 7, right=True),
+    Column("status", "Status", 8),
 )
 
 # Short names keep the source column narrow (RTDS is the activity firehose).

@@ -8,7 +8,7 @@ without rebuilding them. Rows can carry one semantic class (``soon``, ``urgent``
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -16,15 +16,19 @@ from rich.style import Style
 from rich.text import Text
 from textual._two_way_dict import TwoWayDict
 from textual.widgets import DataTable
-from textual.widgets.data_table import RowKey
+from textual.widgets.data_table import CellKey, ColumnKey, RowKey
 
 
 @dataclass(frozen=True, slots=True)
 class Column:
-    """One column: its key, header label and whether numbers align right."""
+    """One column: its key, header label, fixed width and whether numbers align right.
+
+    Widths are fixed (panes clip their text to them) so a flood of new rows never makes the
+    table measure cells or shift its columns around."""
 
     key: str
     label: str
+    width: int
     right: bool = False
 
 
@@ -59,7 +63,7 @@ class KeyedTable(DataTable[Text]):
     def _add_columns(self) -> None:
         for column in self._columns:
             label = Text(column.label, justify="right" if column.right else "left")
-            self.add_column(label, key=column.key)
+            self.add_column(label, width=max(column.width, len(column.label)), key=column.key)
 
     def _text(self, value: str, index: int) -> Text:
         right = self._columns[index].right
@@ -104,10 +108,9 @@ class KeyedTable(DataTable[Text]):
         selected = self.selected_key
         wanted = {key for key, _ in rows}
         written = 0
-        for key in [k for k in self._cells if k not in wanted]:
-            self.remove_row(key)
-            del self._cells[key]
-            self._row_class.pop(key, None)
+        gone = [k for k in self._cells if k not in wanted]
+        if gone:
+            self._remove_rows(gone)
         column_keys = [c.key for c in self._columns]
         for key, cells in rows:
             old = self._cells.get(key)
@@ -115,11 +118,17 @@ class KeyedTable(DataTable[Text]):
                 self.add_row(*(self._text(v, i) for i, v in enumerate(cells)), key=key)
                 written += len(cells)
             elif old != cells:
+                # What update_cell does, minus a cache bump and refresh per cell: a 1,000-row
+                # re-mark would otherwise pay both 2,000 times (widths are fixed: no measure).
+                data = self._data[RowKey(key)]
                 for index, (before, after) in enumerate(zip(old, cells, strict=True)):
                     if before != after:
-                        self.update_cell(key, column_keys[index], self._text(after, index))
+                        data[ColumnKey(column_keys[index])] = self._text(after, index)
                         written += 1
             self._cells[key] = cells
+        if written:
+            self._update_count += 1
+            self.refresh()
         order = [key for key, _ in rows]
         restyle = self._set_classes(classes)
         if order != self._order or restyle:
@@ -130,6 +139,31 @@ class KeyedTable(DataTable[Text]):
             index = order.index(selected)
             if index != self.cursor_row:
                 self.move_cursor(row=index, animate=False, scroll=False)
+
+    def _remove_rows(self, keys: list[str]) -> None:
+        # DataTable.remove_row re-indexes every row on each call (O(n) per row, O(n²) for a
+        # batch); drop the rows' data the same way it does, then index the survivors once.
+        for key in keys:
+            row_key = RowKey(key)
+            for column_key in self._data.get(row_key, {}):
+                self._updated_cells.discard(CellKey(row_key, column_key))
+            self._new_rows.discard(row_key)
+            del self.rows[row_key]
+            del self._data[row_key]
+            del self._cells[key]
+            self._row_class.pop(key, None)
+        gone = set(keys)
+        self._order = [k for k in self._order if k not in gone]
+        self._row_locations = TwoWayDict({RowKey(k): i for i, k in enumerate(self._order)})
+        self._require_update_dimensions = True
+        self.cursor_coordinate = self.cursor_coordinate
+        self._update_count += 1
+        self.refresh(layout=True)
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        # Every column has a fixed width and every row is one line, so measuring each new
+        # cell (what DataTable does here) cannot change anything: only the size is updated.
+        super()._update_dimensions(())
 
     def _set_classes(self, classes: Mapping[str, str]) -> bool:
         new = {k: v for k, v in classes.items() if v and k in self._cells}
