@@ -226,7 +226,12 @@ class PolytuiApp(App[int]):
             if name == "approvals" and self.state.intents:
                 title += f" ({len(self.state.intents)})"
             tabs.append(f" {title} ", style="reverse" if name == self.active_pane else "")
-        self.query_one("#pane-tabs", Static).update(tabs)
+        tabs_line = self.query_one("#pane-tabs", Static)
+        if tabs.plain != getattr(self, "_tabs_plain", None) or self.active_pane != getattr(
+            self, "_tabs_active", None
+        ):
+            self._tabs_plain, self._tabs_active = tabs.plain, self.active_pane
+            tabs_line.update(tabs)
 
     def log_line(self, level: str, message: str, component: str = "console") -> None:
         """Write one line to the log pane."""

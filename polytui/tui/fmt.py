@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from polytui.model import ZERO
 
@@ -104,3 +105,11 @@ def bar(used: Decimal, limit: Decimal, width: int = 12) -> str:
     else:
         filled = int(min(Decimal(1), max(ZERO, used / limit)) * width)
     return "█" * filled + "░" * (width - filled)
+
+
+def set_text(widget: Any, text: str) -> None:
+    """Update a Static/Label only when its text changes: ``update`` re-lays out the screen,
+    which a flood of identical P&L or clock values would otherwise pay ten times a second."""
+    if getattr(widget, "_polytui_text", None) != text:
+        widget._polytui_text = text
+        widget.update(text)

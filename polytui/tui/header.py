@@ -49,19 +49,19 @@ class StatusBar(Horizontal):
         """Redraw every field from ``state``; ``now`` comes from the app's injected clock."""
         badge, badge_class = mode_badge(state)
         mode = self.query_one("#mode", Label)
-        mode.update(f" {badge} ")
+        fmt.set_text(mode, f" {badge} ")
         for cls in ("demo-mode", "live-mode", "paper-mode"):
             mode.set_class(cls == badge_class, cls)
         pnl = state.pnl
-        self.query_one("#balance", Label).update(f"bal {fmt.money(pnl.cash_usd)}")
-        self.query_one("#equity", Label).update(f"eq {fmt.money(pnl.equity_usd)}")
+        fmt.set_text(self.query_one("#balance", Label), f"bal {fmt.money(pnl.cash_usd)}")
+        fmt.set_text(self.query_one("#equity", Label), f"eq {fmt.money(pnl.equity_usd)}")
         today = self.query_one("#today", Label)
-        today.update(f"today {fmt.signed_money(pnl.today_usd)}")
+        fmt.set_text(today, f"today {fmt.signed_money(pnl.today_usd)}")
         today.set_class(pnl.today_usd < 0, "loss")
         today.set_class(pnl.today_usd > 0, "gain")
         flags_text = engine_flags(state)
         flags = self.query_one("#flags", Label)
-        flags.update(flags_text)
+        fmt.set_text(flags, flags_text)
         for name in ("KILLED", "HALTED", "PAUSED"):
             flags.set_class(flags_text == name, name.lower())
-        self.query_one("#clock", Label).update(now.strftime("%H:%M:%S UTC"))
+        fmt.set_text(self.query_one("#clock", Label), now.strftime("%H:%M:%S UTC"))

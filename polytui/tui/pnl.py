@@ -32,6 +32,10 @@ class PnLPane(Pane):
     TITLE = "P&L"
     can_focus = True
 
+    def __init__(self, *, id: str = "pnl") -> None:
+        super().__init__(id=id)
+        self._history: tuple[object, ...] | None = None
+
     def compose(self) -> ComposeResult:
         with Grid(id="pnl-grid"):
             for key, label in METRICS:
@@ -59,10 +63,13 @@ class PnLPane(Pane):
         }
         for key, (text, signed) in values.items():
             label = self.query_one(f"#pnl-{key}", Label)
-            label.update(text)
+            fmt.set_text(label, text)
             if signed is not None:
                 label.set_class(fmt.is_negative(signed), "loss")
                 label.set_class(signed > 0, "gain")
         self.border_subtitle = f"{pnl.wins}W / {pnl.losses}L" if pnl.wins + pnl.losses else ""
         # Drawing only: the sparkline needs floats; the money itself stays Decimal.
-        self.query_one("#pnl-spark", Sparkline).data = [float(x) for x in pnl.equity_history]
+        spark = self.query_one("#pnl-spark", Sparkline)
+        if self._history is not pnl.equity_history:
+            self._history = pnl.equity_history
+            spark.data = [float(x) for x in pnl.equity_history]

@@ -87,6 +87,6 @@ class RiskPane(Pane):
             + "  kill: " + ("KILLED" if killed else "off")
             + "\nhalt: " + (f"HALTED ({reason})" if halted else "no")
         )  # fmt: skip
-        self.query_one("#risk-flags", Static).update(flags)
+        fmt.set_text(self.query_one("#risk-flags", Static), flags)
         self.set_class(halted or killed, "halted")
         self.set_class(paused, "paused")

@@ -172,7 +172,7 @@ class SignalsPane(Pane):
         state = self._last[0] if self._last is not None else None
         signal = state.signals.get(key) if state is not None and key else None
         if signal is None:
-            line.update("")
+            fmt.set_text(line, "")
             return
         reason = f": {signal.reason}" if signal.reason else ""
-        line.update(f"{signal.status.value}{reason}")
+        fmt.set_text(line, f"{signal.status.value}{reason}")

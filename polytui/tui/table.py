@@ -158,7 +158,9 @@ class KeyedTable(DataTable[Text]):
         self._require_update_dimensions = True
         self.cursor_coordinate = self.cursor_coordinate
         self._update_count += 1
-        self.refresh(layout=True)
+        # No layout refresh here: the idle dimension update resizes the table if its row
+        # count changed, and a bounded table (signals) usually swaps as many rows as it drops.
+        self.refresh()
 
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
         # Every column has a fixed width and every row is one line, so measuring each new
