@@ -67,6 +67,7 @@ class SignalsPane(Pane):
         super().__init__(id=id)
         self.aliases = dict(aliases or {})
         self.filter_text = ""
+        self._cell_cache: dict[str, tuple[tuple[object, ...], tuple[str, ...]]] = {}
 
     def compose(self) -> ComposeResult:
         self.table = KeyedTable(self.columns(), id="signals-table")
@@ -117,6 +118,18 @@ class SignalsPane(Pane):
         ).lower()
         return self.filter_text in haystack
 
+    def _cached_cells(self, signal: Signal, state: ConsoleState) -> tuple[str, ...]:
+        # The engine publishes a new Signal object on every change, so the same object and the
+        # same book top mean the same text: 500 rows are not re-formatted on every batch.
+        top = state.current_price(signal.token_id)
+        key = (signal, top, self.compact)
+        cached = self._cell_cache.get(signal.id)
+        if cached is not None and cached[0][0] is signal and cached[0][1:] == key[1:]:
+            return cached[1]
+        cells = self._cells(signal, state)
+        self._cell_cache[signal.id] = (key, cells)
+        return cells
+
     def _cells(self, signal: Signal, state: ConsoleState) -> tuple[str, ...]:
         top = state.current_price(signal.token_id)
         current = top.mid if top is not None and top.mid is not None else signal.current_price
@@ -153,11 +166,13 @@ class SignalsPane(Pane):
         for signal in ordered:
             if not self._matches(signal):
                 continue
-            rows.append((signal.id, self._cells(signal, state)))
+            rows.append((signal.id, self._cached_cells(signal, state)))
             row_class = ROW_CLASS.get(signal.status)
             if row_class:
                 classes[signal.id] = row_class
         self.table.sync(rows, classes)
+        if len(self._cell_cache) > 2 * len(state.signals):
+            self._cell_cache = {k: v for k, v in self._cell_cache.items() if k in state.signals}
         shown = f"{len(rows)}/{len(state.signals)}" if self.filter_text else str(len(rows))
         self.border_subtitle = f"{shown} · /{self.filter_text}" if self.filter_text else shown
         self._show_reason()
