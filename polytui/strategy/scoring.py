@@ -24,7 +24,7 @@ class WalletRecord:
     wins: int = 0
     invested_usd: Decimal = ZERO
     returned_usd: Decimal = ZERO
-    hold_s_total: float = 0.0
+    hold_s_total: int = 0
     usd_total: Decimal = ZERO
     last_active: str = ""
     # token_id -> (condition_id, shares, usd, first seen ISO) of open buys awaiting resolution
@@ -62,7 +62,7 @@ class WalletRecord:
             setattr(rec, key, int(raw.get(key, 0)))
         for key in ("invested_usd", "returned_usd", "usd_total"):
             setattr(rec, key, Decimal(raw.get(key, "0")))
-        rec.hold_s_total = float(raw.get("hold_s_total", 0.0))
+        rec.hold_s_total = int(raw.get("hold_s_total", 0))
         rec.last_active = raw.get("last_active", "")
         rec.open_buys = {k: list(v) for k, v in raw.get("open_buys", {}).items()}
         return rec
@@ -124,7 +124,9 @@ class WalletScorer:
                 rec.wins += int(won)
                 rec.invested_usd += Decimal(spent)
                 rec.returned_usd += Decimal(shares) if won else ZERO
-                rec.hold_s_total += max(0.0, (at - datetime.fromisoformat(first)).total_seconds())
+                rec.hold_s_total += max(
+                    0, int((at - datetime.fromisoformat(first)).total_seconds())
+                )
                 updated.append(rec.wallet)
         return updated
 

@@ -1,0 +1,103 @@
+"""``polytui --demo``: the loopback exchange simulator plus the console, no network, no keys.
+
+The simulator runs on its own event loop in a background thread (so a busy UI never slows the
+"exchange"), the engine and the TUI share the main loop, paper mode, a temporary data directory
+and manual approval. Nothing touches the real network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+DEMO_SCENARIO = "demo"
+DEMO_SEED = 7
+
+
+class SimThread:
+    """Runs a ``SimServer`` on its own loop in a daemon thread until stopped."""
+
+    def __init__(self, scenario: str = DEMO_SCENARIO, seed: int = DEMO_SEED, speed: float = 1.0):
+        self.scenario, self.seed, self.speed = scenario, seed, speed
+        self.sim: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._main, name="polytui-sim", daemon=True)
+
+    def _main(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        try:
+            self._loop.run_until_complete(self._serve())
+        except BaseException as exc:  # surfaced to the starting thread
+            self._error = exc
+            self._ready.set()
+        finally:
+            self._loop.close()
+
+    async def _serve(self) -> None:
+        from polytui.sim.server import SimServer
+
+        self._stop = asyncio.Event()
+        async with SimServer(self.scenario, seed=self.seed, speed=self.speed) as sim:
+            self.sim = sim
+            self._ready.set()
+            await self._stop.wait()
+
+    def start(self, timeout: float = 15.0) -> Any:
+        """Start the simulator and return it once every endpoint listens."""
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise RuntimeError(f"the simulator did not start within {timeout:.0f} s")
+        if self._error is not None:
+            raise RuntimeError(f"the simulator failed to start: {self._error}")
+        return self.sim
+
+    def stop(self) -> None:
+        """Stop the simulator and wait for its thread."""
+        if self._loop is not None and self._stop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout=5)
+
+
+@contextmanager
+def demo_environment(scenario: str = DEMO_SCENARIO, seed: int = DEMO_SEED) -> Iterator[Any]:
+    """Simulator running + settings pointing at it + a throw-away data dir."""
+    from polytui.config import LoadedConfig, apply_overrides
+    from polytui.settings import Settings
+
+    sim_thread = SimThread(scenario, seed)
+    sim = sim_thread.start()
+    with tempfile.TemporaryDirectory(prefix="polytui-demo-") as data_dir:
+        settings = apply_overrides(Settings(), sim.settings_overrides())
+        settings.mode = "paper"
+        settings.approval.policy = "manual"
+        settings.storage.data_dir = Path(data_dir)
+        settings.daemon.socket_path = Path(data_dir) / "control.sock"
+        for key, value in sim.environment().items():
+            os.environ[key] = value
+        try:
+            yield LoadedConfig(settings=settings, path=None, notes=("demo mode",))
+        finally:
+            sim_thread.stop()
+
+
+def run_demo(config_path: Path | None) -> int:
+    """Entry point of ``polytui --demo`` (the config file, if any, is not needed)."""
+    del config_path  # the demo always runs against its own simulator
+    try:
+        with demo_environment() as loaded:
+            from polytui.tui.app import run_app
+
+            return run_app(loaded, live=False, demo=True)
+    except RuntimeError as exc:
+        print(f"polytui --demo: {exc}", file=sys.stderr)
+        return 1

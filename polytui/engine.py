@@ -1,0 +1,699 @@
+"""The engine: the only owner of trading state.
+
+It runs on one asyncio loop (hosted by the Textual app as workers, or by ``asyncio.run`` in the
+daemon), receives whale trades and market events from the feeds, asks the strategy for signals
+and sized intents, queues them for approval, sends approved orders through RiskGuard to the
+broker, applies fills to the portfolio, journals every decision and publishes events on the bus.
+It imports nothing from the UI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from polytui import events as ev
+from polytui.bus import EventBus, Subscription
+from polytui.clock import Clock, SystemClock
+from polytui.model import (
+    CommandResult,
+    EngineState,
+    FeedStatus,
+    Fill,
+    IntentStatus,
+    Market,
+    Order,
+    OrderStatus,
+    OrderType,
+    Signal,
+    SignalStatus,
+    TradeIntent,
+    WhaleTrade,
+)
+from polytui.settings import Settings
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.25
+FEED_STATUS_EVERY_S = 1.0
+EQUITY_EVERY_S = 60.0
+SIGNALS_KEPT = 500
+WHALE_SOURCES = frozenset({"activity", "chain", "dataapi"})
+
+
+def new_id(prefix: str) -> str:
+    """A short unique id, readable in the UI and typable in `polytui approve ID`."""
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+class Engine:
+    """Wires feeds → strategy → approvals → broker → portfolio, journal and bus.
+
+    Collaborators are injected (``build_engine`` assembles the real ones) so tests can drive the
+    engine with a simulator or hand-built objects.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        journal: Any,
+        strategy: Any,
+        broker: Any,
+        portfolio: Any,
+        books: Any,
+        markets: Any,
+        feeds: dict[str, Any] | None = None,
+        stream: Any = None,
+        clob: Any = None,
+        bus: EventBus | None = None,
+        clock: Clock | None = None,
+        mode: str = "paper",
+        demo: bool = False,
+        journal_path: Path | None = None,
+    ) -> None:
+        self.settings = settings
+        self.journal = journal
+        self.strategy = strategy
+        self.broker = broker
+        self.portfolio = portfolio
+        self.books = books
+        self.markets = markets
+        self.feeds: dict[str, Any] = dict(feeds or {})
+        self.stream = stream
+        self.clob = clob
+        self.bus = bus or EventBus()
+        self.clock: Clock = clock or SystemClock()
+        self.mode = mode
+        self.demo = demo
+        self.journal_path = journal_path
+        self._state = EngineState(mode=mode, demo=demo)
+        self._signals: dict[str, Signal] = {}
+        self._signal_order: deque[str] = deque()
+        self._intent_signal: dict[str, str] = {}
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._stopping = asyncio.Event()
+        self._last_feed_status = 0.0
+        self._last_equity = 0.0
+        self._subscribed_tokens: set[str] = set()
+        self._running = False
+        # Feeds call the engine synchronously from their own tasks; the work is queued here and
+        # done by one engine task, so trading state has a single writer.
+        self._inbox: asyncio.Queue[Callable[[], Awaitable[None]]] = asyncio.Queue(maxsize=10_000)
+        self.inbox_dropped = 0
+        self._dirty_books: set[str] = set()
+        self._book_waiters: dict[str, asyncio.Future[None]] = {}
+
+    # --- EngineAPI ----------------------------------------------------------------------------
+
+    def snapshot(self) -> ev.Snapshot:
+        """Everything a newly attached client needs before the live stream."""
+        return ev.Snapshot(
+            state=self._state,
+            positions=tuple(self.portfolio.positions_by_resolution(self.clock.now())),
+            intents=tuple(self.strategy.approvals.pending()),
+            signals=tuple(self._signals[s] for s in self._signal_order),
+            pnl=self.portfolio.pnl(),
+            feeds=self.feed_statuses(),
+            risk=self.risk_snapshot(),
+        )
+
+    def subscribe(self, maxsize: int = 10_000) -> Subscription:
+        """A bounded subscription to every event from now on."""
+        return self.bus.subscribe(maxsize)
+
+    async def command(self, name: str, **args: Any) -> CommandResult:
+        """Run one operator command; bad input is answered, never raised."""
+        handler: Callable[..., Awaitable[CommandResult]] | None = getattr(
+            self, f"_cmd_{name}", None
+        )
+        if handler is None:
+            return CommandResult(False, f"unknown command {name!r}")
+        try:
+            return await handler(**args)
+        except TypeError as exc:
+            return CommandResult(False, f"{name}: bad arguments ({exc})")
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Run feeds and the engine loop until ``stop()``."""
+        self._running = True
+        self._restore()
+        self._publish_state()
+        self._notice("info", f"engine started in {self.mode} mode")
+        for name, feed in self.feeds.items():
+            self._tasks.append(asyncio.create_task(feed.run(), name=f"feed:{name}"))
+        self._tasks.append(asyncio.create_task(self._tick_loop(), name="engine:tick"))
+        self._tasks.append(asyncio.create_task(self._inbox_loop(), name="engine:inbox"))
+        try:
+            await self._stopping.wait()
+        finally:
+            await self._shutdown()
+
+    async def stop(self) -> None:
+        """Stop new entries, let in-flight fills finish, flush, close feeds."""
+        self._stopping.set()
+
+    async def _shutdown(self) -> None:
+        if self._inflight:
+            await asyncio.wait(self._inflight, timeout=10)
+        for feed in self.feeds.values():
+            with contextlib.suppress(Exception):
+                await feed.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        self.journal.flush()
+        self._running = False
+
+    # --- feed callbacks (sync; queue the work) --------------------------------------------------
+
+    def submit_trade(self, trade: WhaleTrade) -> None:
+        """Feed callback: a deduplicated whale trade."""
+        self._enqueue(lambda: self.on_whale_trade(trade))
+
+    def submit_resolution(
+        self, condition_id: str, winning_token_id: str, at: datetime | None = None
+    ) -> None:
+        """Feed callback: a market resolved."""
+        self._enqueue(lambda: self.on_market_resolved(condition_id, winning_token_id, at))
+
+    def submit_retraction(self, dedup_key: object) -> None:
+        """Feed callback: a chain reorg removed a trade we had seen."""
+        self._enqueue(lambda: self._on_retracted(dedup_key))
+
+    def _enqueue(self, job: Callable[[], Awaitable[None]]) -> None:
+        try:
+            self._inbox.put_nowait(job)
+        except asyncio.QueueFull:
+            self.inbox_dropped += 1
+            log.warning("engine inbox full; dropped a feed event")
+
+    async def _inbox_loop(self) -> None:
+        while True:
+            job = await self._inbox.get()
+            try:
+                await job()
+            except Exception:  # one bad event must not stop trading
+                log.exception("engine failed to process a feed event")
+
+    async def drain(self) -> None:
+        """Process everything queued so far (tests and replay)."""
+        while not self._inbox.empty():
+            job = self._inbox.get_nowait()
+            await job()
+
+    def note_book_changed(self, token_id: str) -> None:
+        """Feed callback: a book changed (coalesced per token for the UI)."""
+        self._dirty_books.add(token_id)
+        waiter = self._book_waiters.pop(token_id, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def _await_book(self, token_id: str, timeout_s: float = 2.0) -> None:
+        """Give a newly subscribed book a moment to arrive before sizing on it."""
+        book = self.books.get(token_id)
+        if book is not None and not book.stale:
+            return
+        waiter = self._book_waiters.get(token_id)
+        if waiter is None:
+            waiter = asyncio.get_running_loop().create_future()
+            self._book_waiters[token_id] = waiter
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(waiter), timeout_s)
+
+    def reload(self, settings: Settings) -> None:
+        """Apply new risk limits, whales and approval policy without dropping feeds."""
+        self.settings = settings
+        self.strategy.reload(settings)
+        self._notice("info", "configuration reloaded")
+        self.bus.publish(ev.RiskChanged(self.risk_snapshot()))
+
+    async def _on_retracted(self, dedup_key: object) -> None:
+        self._notice("warning", f"chain reorg removed a whale trade: {dedup_key}")
+
+    # --- trade flow ---------------------------------------------------------------------------
+
+    async def on_whale_trade(self, trade: WhaleTrade) -> None:
+        """A deduplicated whale trade arrived on the merged stream."""
+        self.bus.publish(ev.WhaleTradeSeen(trade))
+        market = await self._market_for(trade.token_id)
+        self._watch_book(trade.token_id, market)
+        await self._await_book(trade.token_id)
+        result = self.strategy.on_trade(
+            trade, market, self.books.get(trade.token_id), self._portfolio_view()
+        )
+        self._journal_records(result.journal_records)
+        signal = result.signal
+        self._remember_signal(signal)
+        intent = result.intent
+        if intent is not None:
+            self._intent_signal[intent.id] = signal.id
+            self.journal.append("intent", _intent_payload(intent), ref=intent.id)
+            self._persist_state()
+            self.bus.publish(ev.IntentUpdated(intent))
+            if self.strategy.approvals.policy_for(intent.wallet) == "auto":
+                await self._approve(intent.id, by="policy")
+
+    async def _approve(self, intent_id: str, *, by: str) -> CommandResult:
+        outcome = self.strategy.approve(intent_id, self._portfolio_view())
+        self._journal_records(outcome.journal_records)
+        if not outcome.ok or outcome.intent is None:
+            self._publish_intent_if_known(intent_id)
+            return CommandResult(False, outcome.message)
+        intent = outcome.intent
+        self.journal.append(
+            "decision",
+            {"intent_id": intent.id, "action": "approved", "by": by, "reason": outcome.message},
+            ref=intent.id,
+        )
+        self._persist_state()
+        self.bus.publish(ev.IntentUpdated(intent))
+        self._set_signal_status(intent.id, SignalStatus.APPROVED, outcome.message)
+        task = asyncio.create_task(self._execute(intent), name=f"exec:{intent.id}")
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+        return CommandResult(True, f"approved {intent.id}: {intent.shares} shares")
+
+    async def _execute(self, intent: TradeIntent) -> None:
+        order = Order(
+            id=new_id("ord"),
+            intent_id=intent.id,
+            token_id=intent.token_id,
+            side=intent.side,
+            shares=intent.shares,
+            limit_price=intent.limit_price,
+            order_type=OrderType(self.settings.paper.order_type),
+            created_at=self.clock.now(),
+            broker=self.broker.name,
+        )
+        await self._send_order(order, intent.sized_price, intent.whale_price, intent)
+
+    async def _send_order(
+        self,
+        order: Order,
+        sized_price: Decimal,
+        whale_price: Decimal,
+        intent: TradeIntent | None,
+    ) -> None:
+        market = await self._market_for(order.token_id)
+        self._journal_order(order)
+        try:
+            report = await self.broker.execute(
+                order, market, sized_price=sized_price, whale_price=whale_price
+            )
+        except Exception as exc:  # a broker bug must not kill the engine
+            log.exception("broker failed on %s", order.id)
+            report = None
+            failed = replace(order, status=OrderStatus.FAILED, reason=f"broker error: {exc}")
+            self._journal_order(failed)
+        if report is not None:
+            for status_order in report.orders:
+                self._journal_order(status_order)
+            for fill in report.fills:
+                self._apply_fill(fill, market)
+        if intent is not None:
+            filled = report is not None and bool(report.fills)
+            reason = "" if report is None else report.reason
+            final = self.strategy.finish(intent.id, filled=filled, reason=reason)
+            if final is not None:
+                self.journal.append("intent", _intent_payload(final), ref=final.id, durable=True)
+                self.bus.publish(ev.IntentUpdated(final))
+            self._set_signal_status(
+                intent.id,
+                SignalStatus.FILLED if filled else SignalStatus.REJECTED,
+                reason or ("filled" if filled else "not filled"),
+            )
+        self._publish_portfolio()
+
+    def _apply_fill(self, fill: Fill, market: Market | None) -> None:
+        # The fill and the portfolio state it produces commit in one transaction, so a crash
+        # can never leave one without the other.
+        self.portfolio.apply_fill(fill, market)
+        self.strategy.on_fill(fill)
+        self.journal.append("fill", _fill_payload(fill), ref=fill.id)
+        self._persist_state()
+        self.bus.publish(ev.FillReceived(fill))
+        self._notice(
+            "info",
+            f"filled {fill.side} {fill.shares} @ {fill.avg_price} (fee {fill.fee_usd})",
+        )
+
+    async def on_market_resolved(
+        self, condition_id: str, winning_token_id: str, at: datetime | None = None
+    ) -> None:
+        """Settle positions in a resolved market and update wallet scores."""
+        at = at or self.clock.now()
+        settled = self.portfolio.settle(condition_id, winning_token_id)
+        records = self.strategy.on_market_resolved(condition_id, winning_token_id, at)
+        if settled:
+            self._notice("info", f"market {condition_id[:10]}… resolved: {len(settled)} settled")
+        self.journal.append(
+            "settlement",
+            {
+                "condition_id": condition_id,
+                "winning_token_id": winning_token_id,
+                "at": at.isoformat(),
+                "positions": settled,
+            },
+            ref=condition_id,
+            durable=True,
+        )
+        self._journal_records(records)
+        self._persist_state()
+        self.bus.publish(ev.MarketResolved(condition_id, winning_token_id, at))
+        self._publish_portfolio()
+
+    # --- commands -----------------------------------------------------------------------------
+
+    async def _cmd_approve(self, intent_id: str) -> CommandResult:
+        return await self._approve(str(intent_id), by="operator")
+
+    async def _cmd_reject(
+        self, intent_id: str, reason: str = "rejected by operator"
+    ) -> CommandResult:
+        outcome = self.strategy.reject(str(intent_id), reason)
+        self._journal_records(outcome.journal_records)
+        self._persist_state()
+        if outcome.ok and outcome.intent is not None:
+            self.bus.publish(ev.IntentUpdated(outcome.intent))
+            self._set_signal_status(outcome.intent.id, SignalStatus.REJECTED, reason)
+        return CommandResult(outcome.ok, outcome.message)
+
+    async def _cmd_pause(self) -> CommandResult:
+        self.strategy.risk.paused = True
+        self._persist_flags()
+        self._publish_state()
+        return CommandResult(True, "paused: no new entries")
+
+    async def _cmd_resume(self) -> CommandResult:
+        if self.strategy.risk.killed:
+            return CommandResult(False, "kill switch is on; restart to trade again")
+        self.strategy.risk.paused = False
+        self._persist_flags()
+        self._publish_state()
+        return CommandResult(True, "resumed")
+
+    async def _cmd_kill(self) -> CommandResult:
+        rejected = self.strategy.kill(self.clock.now())
+        self._journal_records(rejected.journal_records)
+        for intent in rejected.intents:
+            self.bus.publish(ev.IntentUpdated(intent))
+            self._set_signal_status(intent.id, SignalStatus.REJECTED, "kill switch")
+        with contextlib.suppress(Exception):
+            await self.broker.cancel_all()
+        self._persist_flags()
+        self._publish_state()
+        return CommandResult(True, f"kill switch on: {len(rejected.intents)} pending rejected")
+
+    async def _cmd_reset_halt(self) -> CommandResult:
+        self.strategy.risk.reset_halt()
+        self._persist_flags()
+        self._publish_state()
+        return CommandResult(True, "daily-loss halt reset")
+
+    async def _cmd_close_position(self, token_id: str) -> CommandResult:
+        order = self.portfolio.close_position(str(token_id), self.clock.now())
+        if order is None:
+            return CommandResult(False, f"no open position in {token_id}")
+        if self.strategy.risk.killed:
+            return CommandResult(False, "kill switch is on; no orders are sent")
+        self._start_exit(order, "closed by operator")
+        return CommandResult(True, f"closing {order.shares} shares")
+
+    def _start_exit(self, order: Order, why: str) -> None:
+        # One exit per token at a time: a second close while the first is in flight would sell
+        # shares that are already being sold.
+        if any(t.get_name() == f"exit:{order.token_id}" for t in self._inflight):
+            return
+        order = replace(order, id=new_id("ord"), broker=self.broker.name, reason=why)
+        book = self.books.get(order.token_id)
+        reference = book.best_bid if book is not None and book.best_bid else order.limit_price
+        task = asyncio.create_task(
+            self._send_order(order, reference, reference, None), name=f"exit:{order.token_id}"
+        )
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+
+    async def _cmd_status(self) -> CommandResult:
+        pnl = self.portfolio.pnl()
+        return CommandResult(
+            True,
+            f"{self.mode}: equity {pnl.equity_usd}, cash {pnl.cash_usd}",
+            {"mode": self.mode, "paused": self._state.paused, "halted": self._state.halted},
+        )
+
+    # --- periodic work ------------------------------------------------------------------------
+
+    async def _tick_loop(self) -> None:
+        while True:
+            try:
+                self.tick()
+            except Exception:  # the tick must survive a bug in one of its parts
+                log.exception("engine tick failed")
+            await asyncio.sleep(TICK_S)
+
+    def tick(self) -> None:
+        """Expire intents, mark positions, publish health, snapshot equity, flush."""
+        now = self.clock.now()
+        mono = self.clock.monotonic()
+        expired = self.strategy.expire_due(now)
+        if expired:
+            self._persist_state()
+        for intent in expired:
+            self.journal.append("intent", _intent_payload(intent), ref=intent.id)
+            self.bus.publish(ev.IntentUpdated(intent))
+            self._set_signal_status(intent.id, SignalStatus.EXPIRED, "approval TTL passed")
+            self._notice("info", f"intent {intent.id} expired")
+        self._mark_positions()
+        for order in self.portfolio.exits_due(now):
+            self._start_exit(order, "take-profit / stop-loss")
+        for token_id in self._dirty_books:
+            book = self.books.get(token_id)
+            if book is not None:
+                self.bus.publish(ev.BookChanged(book.top()))
+        self._dirty_books.clear()
+        if mono - self._last_feed_status >= FEED_STATUS_EVERY_S:
+            self._last_feed_status = mono
+            self.bus.publish(ev.FeedStatusChanged(self.feed_statuses()))
+            self.bus.publish(ev.RiskChanged(self.risk_snapshot()))
+            self._publish_state()
+        if mono - self._last_equity >= EQUITY_EVERY_S:
+            self._last_equity = mono
+            self.portfolio.record_equity()
+            pnl = self.portfolio.pnl()
+            self.journal.record_equity(now, pnl.equity_usd, pnl.cash_usd)
+            self.journal.maybe_daily_backup(now)
+        self.journal.flush()
+
+    def _mark_positions(self) -> None:
+        changed = False
+        for token_id in self.portfolio.tokens():
+            book = self.books.get(token_id)
+            if book is None or book.stale:
+                continue
+            changed |= bool(self.portfolio.mark(token_id, book.best_bid, book.mid))
+        if changed:
+            self._publish_portfolio()
+
+    # --- views --------------------------------------------------------------------------------
+
+    def feed_statuses(self) -> tuple[FeedStatus, ...]:
+        """Every feed's counters (never touches the network)."""
+        return tuple(feed.status() for feed in self.feeds.values())
+
+    def risk_snapshot(self) -> Any:
+        """RiskGuard's limits and their use."""
+        return self.strategy.risk_snapshot(self._portfolio_view())
+
+    def _portfolio_view(self) -> Any:
+        return self.portfolio.view(self.clock.now(), self._feeds_stale())
+
+    def _feeds_stale(self) -> bool:
+        """True when every whale source has been silent longer than ``stale_feed_halt_s``.
+
+        Books are judged one by one (a stale book blocks trades in that token only); the
+        chain subscription is filtered to watched wallets and may be quiet for good reasons,
+        so the whale feed is stale only when no source has delivered data recently.
+        """
+        limit = self.settings.risk.stale_feed_halt_s
+        ages = [
+            feed.status().last_data_age_s
+            for name, feed in self.feeds.items()
+            if name in WHALE_SOURCES
+        ]
+        if not ages:
+            return False
+        return all(age is None or age > limit for age in ages)
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    async def _market_for(self, token_id: str) -> Market | None:
+        cached: Market | None = self.markets.cached(token_id)
+        if cached is not None:
+            return cached
+        try:
+            market: Market | None = await self.markets.get_by_token(token_id)
+        except Exception:
+            log.exception("market lookup failed for %s", token_id)
+            return None
+        return market
+
+    def _watch_book(self, token_id: str, market: Market | None) -> None:
+        if self.clob is None or token_id in self._subscribed_tokens:
+            return
+        tokens = [token_id]
+        if market is not None:
+            tokens = [o.token_id for o in market.outcomes] or tokens
+        new = [t for t in tokens if t not in self._subscribed_tokens]
+        self._subscribed_tokens.update(new)
+        self.clob.subscribe(new)
+
+    def _remember_signal(self, signal: Signal) -> None:
+        if signal.id not in self._signals:
+            self._signal_order.append(signal.id)
+            while len(self._signal_order) > SIGNALS_KEPT:
+                self._signals.pop(self._signal_order.popleft(), None)
+        self._signals[signal.id] = signal
+        self.bus.publish(ev.SignalUpdated(signal))
+
+    def _set_signal_status(self, intent_id: str, status: SignalStatus, reason: str) -> None:
+        signal_id = self._intent_signal.get(intent_id)
+        signal = self._signals.get(signal_id) if signal_id else None
+        if signal is None:
+            return
+        updated = replace(signal, status=status, reason=reason)
+        self._signals[signal.id] = updated
+        self.bus.publish(ev.SignalUpdated(updated))
+
+    def _publish_intent_if_known(self, intent_id: str) -> None:
+        intent = self.strategy.approvals.get(intent_id)
+        if intent is not None:
+            self.bus.publish(ev.IntentUpdated(intent))
+            if intent.status is not IntentStatus.PENDING:
+                self._set_signal_status(intent.id, SignalStatus(intent.status.value), intent.reason)
+
+    def _publish_portfolio(self) -> None:
+        now = self.clock.now()
+        self.bus.publish(ev.PositionsChanged(tuple(self.portfolio.positions_by_resolution(now))))
+        self.bus.publish(ev.PnLChanged(self.portfolio.pnl()))
+
+    def _publish_state(self) -> None:
+        risk = self.strategy.risk
+        self._state = EngineState(
+            mode=self.mode,
+            paused=risk.paused,
+            killed=risk.killed,
+            halted=risk.halted,
+            halt_reason=risk.halt_reason,
+            demo=self.demo,
+        )
+        self.bus.publish(ev.EngineStateChanged(self._state))
+
+    def _notice(self, level: str, message: str) -> None:
+        getattr(log, level if level != "warn" else "warning")(message)
+        self.bus.publish(ev.Notice(level, message))
+
+    def _journal_order(self, order: Order) -> None:
+        self.journal.append(
+            "order",
+            {
+                "id": order.id,
+                "intent_id": order.intent_id,
+                "token_id": order.token_id,
+                "side": order.side.value,
+                "shares": str(order.shares),
+                "limit_price": str(order.limit_price),
+                "order_type": order.order_type.value,
+                "status": order.status.value,
+                "reason": order.reason,
+                "broker": order.broker,
+            },
+            ref=order.id,
+            durable=True,
+        )
+        self.bus.publish(ev.OrderUpdated(order))
+
+    def _journal_records(self, records: Any) -> None:
+        for kind, ref, payload in records or ():
+            self.journal.append(kind, payload, ref=ref)
+
+    def _persist_flags(self) -> None:
+        self._persist_state()
+
+    def _persist_state(self) -> None:
+        """Save strategy and portfolio state; the journal's events remain the record."""
+        self.journal.set_state("strategy", self.strategy.export_state())
+        self.journal.set_state("portfolio", self.portfolio.export_state())
+        self.journal.flush()
+
+    def _restore(self) -> None:
+        """Resume queue, scores, flags and positions saved by the previous run."""
+        strategy_state = self.journal.get_state("strategy")
+        if strategy_state:
+            self.strategy.restore_state(strategy_state, self.clock.now())
+        portfolio_state = self.journal.get_state("portfolio")
+        if portfolio_state:
+            self.portfolio.restore_state(portfolio_state)
+
+
+def _intent_payload(intent: TradeIntent) -> dict[str, Any]:
+    return {
+        "id": intent.id,
+        "signal_id": intent.signal_id,
+        "token_id": intent.token_id,
+        "condition_id": intent.condition_id,
+        "outcome": intent.outcome,
+        "side": intent.side.value,
+        "shares": str(intent.shares),
+        "limit_price": str(intent.limit_price),
+        "sized_price": str(intent.sized_price),
+        "usd": str(intent.usd),
+        "whale_price": str(intent.whale_price),
+        "confidence": str(intent.confidence),
+        "created_at": intent.created_at.isoformat(),
+        "expires_at": intent.expires_at.isoformat(),
+        "status": intent.status.value,
+        "reason": intent.reason,
+        "wallet": intent.wallet,
+    }
+
+
+def _fill_payload(fill: Fill) -> dict[str, Any]:
+    return {
+        "id": fill.id,
+        "order_id": fill.order_id,
+        "intent_id": fill.intent_id,
+        "token_id": fill.token_id,
+        "condition_id": fill.condition_id,
+        "side": fill.side.value,
+        "shares": str(fill.shares),
+        "avg_price": str(fill.avg_price),
+        "fee_usd": str(fill.fee_usd),
+        "filled_at": fill.filled_at.isoformat(),
+        "whale_price": str(fill.whale_price),
+        "source": fill.source,
+        "broker": fill.broker,
+    }
+
+
+def build_engine(
+    loaded: Any, live: bool = False, demo: bool = False, clock: Clock | None = None
+) -> Engine:
+    """Assemble a real engine from a loaded config (see ``polytui.wiring``)."""
+    from polytui.wiring import build_engine as assemble
+
+    engine: Engine = assemble(loaded, live=live, demo=demo, clock=clock)
+    return engine

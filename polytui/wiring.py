@@ -1,0 +1,155 @@
+"""Assembles a real engine from settings: journal, feeds, strategy, broker, portfolio.
+
+Kept apart from ``engine.py`` so the engine's logic reads without construction noise, and so
+tests can assemble an engine from their own parts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from polytui.bus import EventBus
+from polytui.clock import Clock, SystemClock
+
+log = logging.getLogger(__name__)
+
+
+class EngineBuildError(RuntimeError):
+    """The engine cannot be assembled from this configuration (message says why)."""
+
+
+def build_engine(
+    loaded: Any, live: bool = False, demo: bool = False, clock: Clock | None = None
+) -> Any:
+    """Build an :class:`~polytui.engine.Engine` from a loaded config, paper unless ``live``."""
+    from polytui.config import data_dir
+    from polytui.engine import Engine
+    from polytui.execution.paper import PaperBroker
+    from polytui.feeds.books import BookStore
+    from polytui.journal import Journal, journal_path
+    from polytui.portfolio import Portfolio
+    from polytui.strategy.pipeline import Strategy
+
+    settings = loaded.settings
+    clock = clock or SystemClock()
+    mode = "live" if live else "paper"
+    if live:
+        raise EngineBuildError("live trading is not available in this build; run in paper mode")
+    directory = data_dir(settings)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = journal_path(directory, mode)
+    journal = Journal.open(path, mode=mode)
+    books = BookStore()
+    bus = EventBus()
+    portfolio = Portfolio(
+        settings.paper.starting_balance_usd,
+        clock,
+        take_profit=settings.paper.take_profit,
+        stop_loss=settings.paper.stop_loss,
+    )
+    strategy = Strategy(settings, clock)
+    broker = PaperBroker(settings.paper, books, clock)
+    engine = Engine(
+        settings,
+        journal=journal,
+        strategy=strategy,
+        broker=broker,
+        portfolio=portfolio,
+        books=books,
+        markets=None,
+        bus=bus,
+        clock=clock,
+        mode=mode,
+        demo=demo,
+        journal_path=path,
+    )
+    _attach_feeds(engine, settings, books)
+    return engine
+
+
+def _attach_feeds(engine: Any, settings: Any, books: Any) -> None:
+    """Create every configured feed with the engine's callbacks."""
+    from polytui.feeds.clob import ClobMarketFeed
+    from polytui.feeds.gamma import MarketDirectory
+    from polytui.feeds.http import make_client
+    from polytui.feeds.stream import WhaleStream
+
+    feeds_cfg = settings.feeds
+    client = make_client(timeout_s=feeds_cfg.http_timeout_s)
+    markets = MarketDirectory(client, feeds_cfg.gamma_url, ttl_s=feeds_cfg.market_cache_ttl_s)
+    engine.markets = markets
+
+    def on_book_changed(token_id: str) -> None:
+        engine.note_book_changed(token_id)
+
+    clob = ClobMarketFeed(
+        feeds_cfg.clob_ws_url,
+        books,
+        on_book_changed=on_book_changed,
+        on_market_resolved=engine.submit_resolution,
+        ping_interval_s=feeds_cfg.clob_ping_s,
+        silence_s=feeds_cfg.clob_silence_s,
+        backoff_initial_s=feeds_cfg.backoff_initial_s,
+        backoff_cap_s=feeds_cfg.backoff_cap_s,
+        rest_url=feeds_cfg.clob_rest_url,
+        http_client=client,
+    )
+    engine.clob = clob
+    engine.feeds["clob"] = clob
+    engine.feeds["gamma"] = markets
+    stream = WhaleStream(
+        markets.get_by_token, engine.submit_trade, on_retract=engine.submit_retraction
+    )
+    engine.stream = stream
+    engine.feeds["stream"] = stream
+    wallets = {w.lower() for w in settings.whales.wallets}
+    min_usd = settings.whales.min_trade_usd if settings.whales.discovery else None
+    if feeds_cfg.activity_enabled:
+        from polytui.feeds.activity import ActivityFeed
+
+        engine.feeds["activity"] = ActivityFeed(
+            feeds_cfg.rtds_ws_url,
+            wallets=wallets,
+            discovery_min_usd=min_usd,
+            on_trade=stream.offer,
+            ping_interval_s=feeds_cfg.rtds_ping_s,
+            silence_s=feeds_cfg.rtds_silence_s,
+            backoff_initial_s=feeds_cfg.backoff_initial_s,
+            backoff_cap_s=feeds_cfg.backoff_cap_s,
+        )
+    rpc_url = os.environ.get(feeds_cfg.polygon_ws_env, "")
+    chain_feed = _chain_feed_class() if feeds_cfg.chain_enabled and rpc_url else None
+    if chain_feed is not None:
+        engine.feeds["chain"] = chain_feed(
+            rpc_url,
+            addresses=feeds_cfg.exchange_addresses,
+            wallets=wallets,
+            discovery_min_usd=min_usd,
+            on_trade=stream.offer,
+            on_retract=stream.retract,
+            silence_s=feeds_cfg.chain_silence_s,
+            backoff_initial_s=feeds_cfg.backoff_initial_s,
+            backoff_cap_s=feeds_cfg.backoff_cap_s,
+        )
+    elif feeds_cfg.chain_enabled and not rpc_url:
+        log.info("chain feed off: set %s to a Polygon WebSocket RPC URL", feeds_cfg.polygon_ws_env)
+    if feeds_cfg.dataapi_poll_enabled and wallets:
+        from polytui.feeds.dataapi import DataApiClient, DataApiPoller
+
+        engine.feeds["dataapi"] = DataApiPoller(
+            DataApiClient(client, feeds_cfg.data_api_url),
+            wallets,
+            interval_s=feeds_cfg.dataapi_poll_s,
+            on_trade=stream.offer,
+        )
+
+
+def _chain_feed_class() -> Any:
+    try:
+        from polytui.feeds.chain import ChainFeed
+    except ImportError:
+        log.warning("chain feed is not available in this build; using RTDS and the data-api")
+        return None
+    return ChainFeed
