@@ -50,6 +50,8 @@ COMPACT_WIDTH = 120
 REFRESH_S = 0.1
 # Panes with big tables redraw at most this often (seconds); the rest follow every batch.
 MIN_REDRAW_S = {"positions": 1.0, "signals": 0.5, "health": 0.5}
+# How long quitting waits for a hosted engine to stop cleanly before cancelling it.
+SHUTDOWN_S = 5.0
 # Countdowns (TTL, resolution, clock) advance on this tick.
 TICK_S = 1.0
 PANE_ORDER = ("signals", "approvals", "positions", "health", "risk", "pnl")
@@ -383,6 +385,20 @@ class PolytuiApp(App[int]):
         self.push_screen(ConfirmModal("Quit", message), answered)
 
     def _quit(self) -> None:
+        self.run_worker(self._shutdown(), name="shutdown", group="ui", exit_on_error=False)
+
+    async def _shutdown(self) -> None:
+        """Ask a hosted engine to stop (in-flight fills finish, the journal flushes), give it
+        a few seconds, then cancel whatever still runs and exit."""
+        feeds = [w for w in self.workers if w.group == "feeds" and w.is_running]
+        stop = getattr(self.engine, "stop", None)
+        if feeds and callable(stop):
+            self.notify("stopping the engine…")
+            try:
+                await stop()
+                await asyncio.wait_for(self.workers.wait_for_complete(feeds), SHUTDOWN_S)
+            except (TimeoutError, Exception):  # quitting must always work
+                log.warning("engine did not stop within %.0f s; cancelling", SHUTDOWN_S)
         self.workers.cancel_group(self, "feeds")
         self.exit(0)
 
@@ -481,7 +497,12 @@ def run_app(loaded: Any, live: bool, demo: bool = False) -> int:
     kwargs: dict[str, Any] = {"live": live}
     if demo and "demo" in inspect.signature(build_engine).parameters:
         kwargs["demo"] = True
-    engine = build_engine(loaded, **kwargs)
+    try:
+        engine = build_engine(loaded, **kwargs)
+    except Exception as exc:  # a config the engine refuses: one clear line, no traceback
+        log.debug("engine build failed", exc_info=True)
+        print(f"polytui: cannot start the engine: {exc}", file=sys.stderr)
+        return 1
     app = PolytuiApp(engine, run_engine=engine.run, **_app_options(loaded))
     app.run()
     return app.return_code or 0

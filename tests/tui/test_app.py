@@ -88,3 +88,26 @@ async def test_pump_batches_a_flood_into_few_redraws() -> None:
         await pilot.pause(0.35)
     # 1,000 "positions" events coalesce on their key; at most ~10 redraws a second.
     assert 1 <= redraws <= 5
+
+
+async def test_quit_asks_a_hosted_engine_to_stop_before_exiting() -> None:
+    clock = FakeClock(SCENARIO_START)
+    engine = build_scenario(clock)
+    stopping = asyncio.Event()
+    finished_cleanly = asyncio.Event()
+
+    async def stop() -> None:
+        stopping.set()
+
+    async def run_engine() -> None:
+        await stopping.wait()
+        finished_cleanly.set()  # e.g. in-flight fills done, journal flushed
+
+    engine.stop = stop  # type: ignore[attr-defined]
+    app = make_app(engine, clock)
+    app.run_engine = run_engine
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("q")
+        await asyncio.wait_for(finished_cleanly.wait(), 5)
+        await pilot.pause(0.1)
+        assert not app.is_running
