@@ -1,12 +1,246 @@
-"""Command line: Typer commands only, no logic (imports are lazy so --help stays fast)."""
+"""Command line: Typer commands only, no logic.
+
+Every command imports its implementation lazily, so ``polytui --help`` never loads Textual,
+web3 or the network stack. Errors a trader can fix print one line and exit non-zero; nothing
+prints a traceback.
+"""
 
 from __future__ import annotations
 
+import importlib
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
 
-app = typer.Typer(add_completion=False, no_args_is_help=False, help=__doc__)
+from polytui import __version__
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=False,
+    invoke_without_command=True,
+    pretty_exceptions_enable=False,
+    help="polytui — a keyboard-driven Polymarket copy-trading console (paper by default).",
+)
+config_app = typer.Typer(help="Inspect configuration.", no_args_is_help=True)
+keys_app = typer.Typer(help="Live-trading API credentials.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(keys_app, name="keys")
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="Config file (default: XDG config dir).")
+]
+
+EXIT_CONFIG = 2
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+def _load(config: Path | None) -> Any:
+    """Load config or exit 2 with the one-line reason."""
+    from polytui.config import ConfigError, load_settings
+
+    try:
+        loaded = load_settings(config)
+    except ConfigError as exc:
+        _fail(f"polytui: config error: {exc}", EXIT_CONFIG)
+    return loaded
+
+
+def _dispatch(command: str, target: str, *args: Any, **kwargs: Any) -> None:
+    """Import ``module:function`` lazily and run it; its return value is the exit code."""
+    module_name, func_name = target.split(":")
+    try:
+        module = importlib.import_module(module_name)
+        func = getattr(module, func_name)
+    except (ImportError, AttributeError):
+        _fail(f"polytui {command}: not available in this build yet")
+    try:
+        code = func(*args, **kwargs)
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    raise typer.Exit(int(code or 0))
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"polytui {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    ctx: typer.Context,
+    daemon: Annotated[bool, typer.Option("--daemon", help="Run headless (no UI).")] = False,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Loopback simulator + console; no network, no keys.")
+    ] = False,
+    config: ConfigOpt = None,
+    live: Annotated[
+        bool, typer.Option("--live", help='Trade live (also needs mode = "live" in config).')
+    ] = False,
+    yes_live: Annotated[
+        bool, typer.Option("--yes-live", help="Confirm live trading without a prompt (daemon).")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Open the console (default), the demo, or the headless daemon."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if demo:
+        _dispatch("--demo", "polytui.demo:run_demo", config)
+    loaded = _load(config)
+    if live and loaded.settings.mode != "live":
+        _fail(
+            'polytui: --live needs mode = "live" in the config file; paper trading is the default',
+            EXIT_CONFIG,
+        )
+    if daemon:
+        _dispatch("--daemon", "polytui.daemon:run_daemon", loaded, live, yes_live)
+    _dispatch("console", "polytui.tui.app:run_app", loaded, live)
+
+
+@app.command()
+def init(
+    path: Annotated[Path | None, typer.Option(help="Where to write (default: XDG config).")] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a config file with every default (mode 0600)."""
+    from polytui.config import ConfigError, default_config_path, write_config
+    from polytui.settings import Settings
+
+    target = path or default_config_path()
+    try:
+        written = write_config(Settings(), target, force=force)
+    except ConfigError as exc:
+        _fail(f"polytui init: {exc}", EXIT_CONFIG)
+    typer.echo(f"wrote {written}")
+
+
+@config_app.command("check")
+def config_check(config: ConfigOpt = None) -> None:
+    """Validate the config and print the effective settings (secrets redacted)."""
+    from polytui.config import redacted_view
+
+    loaded = _load(config)
+    for note in loaded.notes:
+        typer.echo(f"# {note}")
+    typer.echo(f"# config: {loaded.path or 'defaults'}")
+    typer.echo(redacted_view(loaded.settings))
+
+
+@app.command()
+def sim(
+    scenario: Annotated[str, typer.Option(help="demo, quiet or chaos.")] = "demo",
+    seed: Annotated[int, typer.Option(help="Scenario seed.")] = 7,
+    speed: Annotated[float, typer.Option(help="Sim seconds per wall second.")] = 1.0,
+    write_config: Annotated[
+        Path | None, typer.Option(help="Write a config pointing at the simulator.")
+    ] = None,
+) -> None:
+    """Run the loopback exchange simulator alone."""
+    _dispatch("sim", "polytui.sim.cli:run_sim", scenario, seed, speed, write_config)
+
+
+@app.command()
+def record(
+    out: Annotated[Path, typer.Option(help="Capture file (JSON Lines).")],
+    duration: Annotated[float | None, typer.Option(help="Seconds to record.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Capture raw feed frames to a file."""
+    _dispatch("record", "polytui.capture:record", _load(config), out, duration)
+
+
+@app.command()
+def replay(
+    file: Annotated[Path, typer.Argument(help="Capture file.")],
+    speed: Annotated[float, typer.Option(help="Replay speed factor.")] = 1.0,
+    max_speed: Annotated[bool, typer.Option("--max", help="As fast as possible.")] = False,
+    report: Annotated[str, typer.Option(help="json or text.")] = "text",
+) -> None:
+    """Run the engine in paper mode on a capture and report."""
+    _dispatch("replay", "polytui.capture:replay", file, speed, max_speed, report)
+
+
+@app.command()
+def report(
+    since: Annotated[str | None, typer.Option(help="ISO date/time to start from.")] = None,
+    csv: Annotated[Path | None, typer.Option(help="Write CSV here instead of a table.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Parity report: each copied trade next to the whale's fill."""
+    _dispatch("report", "polytui.report:run_report", _load(config), since, csv)
+
+
+@app.command()
+def attach(config: ConfigOpt = None) -> None:
+    """Open the console attached to a running daemon."""
+    _dispatch("attach", "polytui.tui.app:run_attach", _load(config))
+
+
+def _one_shot(command: str, args: dict[str, str], as_json: bool, config: Path | None) -> None:
+    _dispatch(command, "polytui.control:one_shot", _load(config), command, args, as_json)
+
+
+@app.command()
+def status(
+    json_: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Show the running daemon's state."""
+    _one_shot("status", {}, json_, config)
+
+
+@app.command()
+def pause(config: ConfigOpt = None) -> None:
+    """Pause new entries on the running daemon."""
+    _one_shot("pause", {}, False, config)
+
+
+@app.command()
+def resume(config: ConfigOpt = None) -> None:
+    """Resume new entries on the running daemon."""
+    _one_shot("resume", {}, False, config)
+
+
+@app.command()
+def approve(intent_id: str, config: ConfigOpt = None) -> None:
+    """Approve a pending trade on the running daemon."""
+    _one_shot("approve", {"intent_id": intent_id}, False, config)
+
+
+@app.command()
+def reject(intent_id: str, config: ConfigOpt = None) -> None:
+    """Reject a pending trade on the running daemon."""
+    _one_shot("reject", {"intent_id": intent_id}, False, config)
+
+
+@app.command()
+def kill(config: ConfigOpt = None) -> None:
+    """Kill switch on the running daemon: pause and reject every pending trade."""
+    _one_shot("kill", {}, False, config)
+
+
+@keys_app.command("derive")
+def keys_derive(
+    write: Annotated[Path | None, typer.Option(help="Also write a 0600 env file.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Create or derive CLOB API credentials (prints export lines)."""
+    _dispatch("keys derive", "polytui.execution.keys:derive_keys", _load(config), write)
 
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

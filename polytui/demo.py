@@ -14,6 +14,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,14 @@ def demo_environment(scenario: str = DEMO_SCENARIO, seed: int = DEMO_SEED) -> It
         settings = apply_overrides(Settings(), sim.settings_overrides())
         settings.mode = "paper"
         settings.approval.policy = "manual"
+        # A livelier book than the defaults, so a newcomer sees copies within seconds; the
+        # limits still bind and are shown in the risk pane.
+        settings.paper.starting_balance_usd = Decimal(1000)
+        settings.strategy.min_confidence = Decimal("0.55")
+        settings.strategy.max_bet_usd = Decimal(25)
+        settings.risk.max_total_exposure_usd = Decimal(200)
+        settings.risk.max_market_exposure_usd = Decimal(50)
+        settings.approval.ttl_s = 45.0
         settings.storage.data_dir = Path(data_dir)
         settings.daemon.socket_path = Path(data_dir) / "control.sock"
         for key, value in sim.environment().items():

@@ -112,6 +112,7 @@ class ClobMarketFeed:
             on_connect=self._on_connect,
             on_disconnect=self.books.mark_all_stale,
             tap=tap,
+            expect_data=lambda: bool(self.tokens),
         )
 
     # --- lifecycle ------------------------------------------------------------------------------

@@ -49,6 +49,7 @@ class WsFeed:
         monotonic: Callable[[], float] = time.monotonic,
         tap: Callable[[str], None] | None = None,
         redacted_url: str | None = None,
+        expect_data: Callable[[], bool] = lambda: True,
     ) -> None:
         self.name = name
         self.url = url
@@ -66,6 +67,9 @@ class WsFeed:
         self.monotonic = monotonic
         self.tap = tap
         self.display_url = redacted_url or url
+        # A feed with nothing subscribed legitimately receives nothing; silence is only a fault
+        # while data is expected.
+        self.expect_data = expect_data
         # counters
         self.messages = 0
         self.rejected = 0
@@ -225,12 +229,16 @@ class WsFeed:
     async def _read(self, ws: Any) -> None:
         while True:
             assert self.last_data_at is not None
+            if not self.expect_data():
+                self.last_data_at = self.monotonic()
             left = self.silence_s - (self.monotonic() - self.last_data_at)
             if left <= 0:
                 raise TimeoutError(f"no data for {self.silence_s:g} s")
             try:
                 frame = await asyncio.wait_for(ws.recv(), timeout=left)
             except TimeoutError:
+                if not self.expect_data():
+                    continue
                 raise TimeoutError(f"no data for {self.silence_s:g} s") from None
             if isinstance(frame, bytes):
                 try:

@@ -196,8 +196,8 @@ def _trades(scenario: Scenario, rng: random.Random, horizon_s: float) -> list[Si
     t = 1.0
     block = 84_950_000
     # A cluster: three informed whales on one market shortly after start, repeating.
-    cluster_every = 120.0 if scenario.name != "quiet" else 900.0
-    next_cluster = 12.0
+    cluster_every = {"demo": 40.0, "quiet": 900.0, "chaos": 60.0}[scenario.name]
+    next_cluster = 0.5
     watched = [w for w in scenario.whales if w.watched]
     while t < horizon_s:
         live = [m for m in scenario.markets if m.end_s - t > 60]
@@ -207,10 +207,10 @@ def _trades(scenario: Scenario, rng: random.Random, horizon_s: float) -> list[Si
             market = rng.choice(live)
             members = rng.sample(watched[:4], 3)
             for k, whale in enumerate(members):
-                trades.append(_trade(scenario, rng, whale, market, t + 4 * k, True, block))
+                trades.append(_trade(scenario, rng, whale, market, t + 1.5 * k, True, block))
                 block += 2
             next_cluster += cluster_every
-            t += 12
+            t += 7
             continue
         whale = rng.choice(scenario.whales)
         market = rng.choice(live)
