@@ -385,9 +385,11 @@ class PolytuiApp(App[int]):
         self.push_screen(ConfirmModal("Quit", message), answered)
 
     def _quit(self) -> None:
-        self.run_worker(self._shutdown(), name="shutdown", group="ui", exit_on_error=False)
+        self.run_worker(
+            self._stop_engine_and_exit(), name="shutdown", group="ui", exit_on_error=False
+        )
 
-    async def _shutdown(self) -> None:
+    async def _stop_engine_and_exit(self) -> None:
         """Ask a hosted engine to stop (in-flight fills finish, the journal flushes), give it
         a few seconds, then cancel whatever still runs and exit."""
         feeds = [w for w in self.workers if w.group == "feeds" and w.is_running]
