@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 SIDES = {"BUY": Side.BUY, "SELL": Side.SELL, "buy": Side.BUY, "sell": Side.SELL}
 REST_REFILL_AFTER_S = 3.0
+LATENCY_EVERY = 16
 
 
 class FrameError(ValueError):
@@ -39,16 +40,16 @@ class _NumberCache:
 
     def __init__(self, parse: Callable[[object], Decimal], limit: int = 50_000) -> None:
         self._parse = parse
-        self._cache: dict[str, Decimal] = {}
+        self.cache: dict[str, Decimal] = {}
         self._limit = limit
 
     def __call__(self, raw: object) -> Decimal:
         if isinstance(raw, str):
-            value = self._cache.get(raw)
+            value = self.cache.get(raw)
             if value is None:
                 value = self._parse(raw)
-                if len(self._cache) < self._limit:
-                    self._cache[raw] = value
+                if len(self.cache) < self._limit:
+                    self.cache[raw] = value
             return value
         return self._parse(raw)
 
@@ -97,6 +98,7 @@ class ClobMarketFeed:
         self.tokens: set[str] = set()
         self.unknown_events = 0
         self.events = 0
+        self._frames = 0
         self._price = _NumberCache(parse_price)
         self._size = _NumberCache(parse_shares)
         self._connected_at: float | None = None
@@ -248,7 +250,9 @@ class ClobMarketFeed:
             self.on_book_changed(token)
 
     def _price_change(self, event: dict[str, Any]) -> None:
-        at = _ts(event.get("timestamp"))
+        # The hot path (hundreds of thousands of levels a minute): lookups are hoisted into
+        # locals and wire numbers come from the parse caches.
+        raw_ts = event.get("timestamp")
         changes = event.get("price_changes")
         if changes is None:  # legacy schema (before 2025-09-15)
             token = self._token(event)
@@ -258,18 +262,42 @@ class ClobMarketFeed:
             changes = [dict(change, asset_id=token) for change in legacy]
         if not isinstance(changes, list):
             raise FrameError("price_changes not a list")
-        touched: set[str] = set()
+        tokens = self.tokens
+        get_book = self.books.get
+        price_of = self._price
+        size_of = self._size
+        prices = price_of.cache
+        sizes = size_of.cache
+        touched: dict[str, OrderBook] = {}
         for change in changes:
-            token = self._token(change)
-            book = self.books.get(token)
+            token = change.get("asset_id")
+            if token not in tokens:
+                raise FrameError("unsubscribed token" if token else "missing asset_id")
+            book = touched.get(token) or get_book(token)
             if book is None or (book.stale and book.updated_at is None):
                 raise FrameError("price_change before snapshot")
             side = SIDES.get(change.get("side"))
             if side is None:
                 raise FrameError("bad side")
-            book.apply_level(side, self._price(change["price"]), self._size(change["size"]), at=at)
-            touched.add(token)
-        self._note_latency(at)
+            raw_price = change["price"]
+            price = prices.get(raw_price) if type(raw_price) is str else None
+            if price is None:
+                price = price_of(raw_price)
+            raw_size = change["size"]
+            size = sizes.get(raw_size) if type(raw_size) is str else None
+            if size is None:
+                size = size_of(raw_size)
+            book.apply_level(side, price, size)
+            touched[token] = book
+        # Converting the wire's epoch-ms to a datetime costs more than applying a level, so
+        # the conversion and the latency sample happen for one frame in LATENCY_EVERY.
+        self._frames += 1
+        if self._frames % LATENCY_EVERY == 0 or self._frames < LATENCY_EVERY:
+            at = _ts(raw_ts)
+            for book in touched.values():
+                if at is not None:
+                    book.updated_at = at
+            self._note_latency(at)
         if self.on_book_changed is not None:
             for token in touched:
                 self.on_book_changed(token)
@@ -287,7 +315,7 @@ class ClobMarketFeed:
 
     def _note_latency(self, at: datetime | None) -> None:
         if at is not None:
-            self.ws.note_latency((self.wall_clock() - at).total_seconds() * 1000)
+            self.ws.note_latency((self.wall_clock().timestamp() - at.timestamp()) * 1000)
 
     # --- REST fallback --------------------------------------------------------------------------
 

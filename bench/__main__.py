@@ -1,0 +1,54 @@
+"""``python -m bench`` (``make bench``): run every benchmark and append results to results.jsonl.
+
+Each benchmark prints its own figures, with a baseline measured in the same run where one
+applies; this runner adds the git commit and the date and appends one JSON line per benchmark.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+import sys
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
+
+BENCHMARKS = ["bench.clob_books", "bench.startup", "bench.ui_flood"]
+RESULTS = Path(__file__).with_name("results.jsonl")
+
+
+def _commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return out.stdout.strip()
+
+
+def main(names: list[str]) -> int:
+    """Run the named benchmarks (default: all)."""
+    failed = 0
+    for name in names or BENCHMARKS:
+        print(f"== {name}", flush=True)
+        try:
+            result = importlib.import_module(name).main([])
+        except Exception:
+            traceback.print_exc()
+            failed += 1
+            continue
+        line = {
+            "bench": name,
+            "commit": _commit(),
+            "date": datetime.now(UTC).isoformat(),
+            "result": result,
+        }
+        with RESULTS.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(line, default=str) + "\n")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,116 @@
+"""CLOB frames → order books: level updates per second vs raw ``orjson.loads`` of the same frames.
+
+Both are measured in the same run on one core, so the ratio is meaningful on a noisy machine.
+Targets: ≥ 100,000 level updates/s and ≥ 0.5× the raw parse rate.
+
+Run: ``python -m bench.clob_books``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import time
+from typing import Any
+
+import orjson
+
+from polytui.feeds.books import BookStore
+from polytui.feeds.clob import ClobMarketFeed
+
+TOKENS = 8
+FRAMES = 40_000
+CHANGES_PER_FRAME = 3
+
+
+def make_frames(seed: int = 1) -> tuple[list[str], list[str], int]:
+    """(snapshot frames, price_change frames, level updates in them)."""
+    rng = random.Random(seed)
+    tokens = [str(10**76 + i) for i in range(TOKENS)]
+    snapshots = [
+        json.dumps(
+            [
+                {
+                    "event_type": "book",
+                    "asset_id": t,
+                    "market": "0x" + "ab" * 32,
+                    "bids": [{"price": f"0.{40 + k:02d}", "size": "100"} for k in range(10)],
+                    "asks": [{"price": f"0.{60 - k:02d}", "size": "100"} for k in range(10)],
+                    "timestamp": "1757908892351",
+                    "hash": "0",
+                }
+                for t in tokens
+            ]
+        )
+    ]
+    frames = []
+    for n in range(FRAMES):
+        changes = []
+        for _ in range(CHANGES_PER_FRAME):
+            side = rng.choice(["BUY", "SELL"])
+            cents = rng.randrange(40, 50) if side == "BUY" else rng.randrange(51, 61)
+            changes.append(
+                {
+                    "asset_id": rng.choice(tokens),
+                    "price": f"0.{cents:02d}",
+                    "size": str(rng.choice([0, 5, 50, 120, 400])),
+                    "side": side,
+                    "hash": f"{n:040x}",
+                    "best_bid": "0.49",
+                    "best_ask": "0.51",
+                }
+            )
+        frames.append(
+            json.dumps(
+                {
+                    "event_type": "price_change",
+                    "market": "0x" + "ab" * 32,
+                    "timestamp": str(1757908892351 + n),
+                    "price_changes": changes,
+                }
+            )
+        )
+    return snapshots, frames, FRAMES * CHANGES_PER_FRAME
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Run, print and return the figures."""
+    del argv
+    snapshots, frames, updates = make_frames()
+    start = time.perf_counter()
+    for frame in frames:
+        orjson.loads(frame)
+    raw_s = time.perf_counter() - start
+
+    books = BookStore()
+    feed = ClobMarketFeed("ws://127.0.0.1:9", books)
+    feed.tokens.update(str(10**76 + i) for i in range(TOKENS))
+    for frame in snapshots:
+        feed.handle_frame(frame)
+    start = time.perf_counter()
+    for frame in frames:
+        feed.handle_frame(frame)
+    ours_s = time.perf_counter() - start
+    rejected = feed.status().rejected
+    result = {
+        "bench": "clob_books",
+        "figures": [
+            {
+                "figure": "level updates/s",
+                "value": round(updates / ours_s),
+                "unit": "updates/s",
+                "baseline": round(updates / raw_s),
+                "ratio": round(raw_s / ours_s, 3),
+                "target": ">= 100000 updates/s and ratio >= 0.5",
+            }
+        ],
+        "frames": len(frames),
+        "rejected": rejected,
+    }
+    print(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
