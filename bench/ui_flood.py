@@ -1,9 +1,11 @@
 """Console under a flood: keypress → repaint latency and CPU share.
 
 A FakeEngine holding 1,000 positions and 10,000 signals publishes 2,000 events a second on the
-real event bus (book tops, new signals, position marks, P&L, feed counters) while the real
-console runs headless at 160×48. ``p`` is pressed repeatedly; the latency is the time from the
-key event entering the app to the first rendered frame whose header shows the new state.
+real event bus while the real console runs headless at 160×48. The mix follows what feeds
+produce: 85 % book-top changes (random tokens), 5 % new whale signals (100 a second, far above
+any real whale flow), 5 % re-marks of all 1,000 positions, 2.5 % P&L and 2.5 % feed counters.
+``p`` is pressed repeatedly; the latency is the time from the key event entering the app to the
+first rendered frame whose header shows the new state.
 
 Run: ``python -m bench.ui_flood`` (``--seconds``, ``--rate``, ``--samples`` to change the load).
 """
@@ -78,19 +80,19 @@ async def flood(
     while not stop.is_set():
         began = time.perf_counter()
         for k in range(per_slice):
-            roll = k % 20
-            if roll < 12:
+            roll = k % 40
+            if roll < 34:
                 token = f"bench-{rng.randrange(POSITIONS):05d}"
                 bid = Decimal(rng.randint(10, 89)) / 100
                 top = BookTop(token, bid, bid + Decimal("0.01"), Decimal(100), Decimal(100), False)
                 engine.bus.publish(ev.BookChanged(top))
-            elif roll < 16:
+            elif roll < 36:
                 template = signals[rng.randrange(len(signals))]
                 fresh = replace(template, id=f"flood-{published}-{k}")
                 engine.bus.publish(ev.SignalUpdated(fresh))
-            elif roll < 18:
+            elif roll < 38:
                 engine.bus.publish(ev.PositionsChanged(marked[tick % 2]))
-            elif roll < 19:
+            elif roll < 39:
                 engine.bus.publish(ev.PnLChanged(engine.pnl))
             else:
                 engine.bus.publish(ev.FeedStatusChanged(feeds))
@@ -167,6 +169,7 @@ async def run(seconds: float = SECONDS, rate: int = RATE, samples: int = SAMPLES
         "signals_preloaded": SIGNALS,
         "events_per_s": round(flood_stats["rate_per_s"]),
         "events_published": flood_stats["published"],
+        "mix": "85% book, 5% new signals, 5% all-positions re-mark, 2.5% pnl, 2.5% feeds",
         "samples": len(ms),
         "keypress_to_frame_ms_p50": round(statistics.median(ms), 1) if ms else None,
         "keypress_to_frame_ms_p95": round(percentile(ms, 0.95), 1) if ms else None,

@@ -107,9 +107,11 @@ def bar(used: Decimal, limit: Decimal, width: int = 12) -> str:
     return "█" * filled + "░" * (width - filled)
 
 
-def set_text(widget: Any, text: str) -> None:
-    """Update a Static/Label only when its text changes: ``update`` re-lays out the screen,
-    which a flood of identical P&L or clock values would otherwise pay ten times a second."""
+def set_text(widget: Any, text: str, *, layout: bool = False) -> None:
+    """Update a Static/Label only when its text changes, and without a layout pass unless
+    asked (``layout=True`` for auto-width fields): a screen layout costs tens of ms, which a
+    flood of P&L values or the clock would otherwise pay many times a second. Widgets passed
+    without ``layout`` have a fixed size in polytui.tcss."""
     if getattr(widget, "_polytui_text", None) != text:
         widget._polytui_text = text
-        widget.update(text)
+        widget.update(text, layout=layout)

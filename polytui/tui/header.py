@@ -53,10 +53,12 @@ class StatusBar(Horizontal):
         for cls in ("demo-mode", "live-mode", "paper-mode"):
             mode.set_class(cls == badge_class, cls)
         pnl = state.pnl
-        fmt.set_text(self.query_one("#balance", Label), f"bal {fmt.money(pnl.cash_usd)}")
-        fmt.set_text(self.query_one("#equity", Label), f"eq {fmt.money(pnl.equity_usd)}")
+        balance = f"bal {fmt.money(pnl.cash_usd)}"
+        fmt.set_text(self.query_one("#balance", Label), balance, layout=True)
+        equity = f"eq {fmt.money(pnl.equity_usd)}"
+        fmt.set_text(self.query_one("#equity", Label), equity, layout=True)
         today = self.query_one("#today", Label)
-        fmt.set_text(today, f"today {fmt.signed_money(pnl.today_usd)}")
+        fmt.set_text(today, f"today {fmt.signed_money(pnl.today_usd)}", layout=True)
         today.set_class(pnl.today_usd < 0, "loss")
         today.set_class(pnl.today_usd > 0, "gain")
         flags_text = engine_flags(state)
