@@ -80,6 +80,7 @@ class SimServer:
         self._last_trade_sent = 0
         self._resolved: set[int] = set()
         self._logs: list[dict[str, Any]] = []
+        self._last_head = -1
         self.ground_truth: list[SimTrade] = []
         self.connections: dict[str, int] = {"clob": 0, "rtds": 0, "rpc": 0}
         self.max_connections: dict[str, int] = {"clob": 0, "rtds": 0, "rpc": 0}
@@ -268,6 +269,7 @@ class SimServer:
                     [resolved_event(market, self._ms(t))], {market.yes_token, market.no_token}
                 )
         await self._book_updates(t)
+        await self._notify_heads()
 
     def _block_hash(self, block: int) -> str:
         return f"0x{stable_hash('block', block, self.scenario.seed):064x}"
@@ -403,9 +405,12 @@ class SimServer:
             number = params[0] if params else "latest"
             n = head if number in ("latest", "pending", "safe", "finalized") else int(number, 16)
             return _rpc_result(rid, self._block(n))
-        if method == "eth_subscribe" and params and params[0] == "logs":
+        if method == "eth_subscribe" and params and params[0] in ("logs", "newHeads"):
             sub_id = hex(stable_hash("sub", id(client), len(client.subscriptions)) | 1 << 60)
-            client.subscriptions[sub_id] = params[1] if len(params) > 1 else {}
+            if params[0] == "newHeads":
+                client.subscriptions[sub_id] = {"_heads": True}
+            else:
+                client.subscriptions[sub_id] = params[1] if len(params) > 1 else {}
             return _rpc_result(rid, sub_id)
         if method == "eth_unsubscribe":
             return _rpc_result(rid, client.subscriptions.pop(params[0], None) is not None)
@@ -436,9 +441,27 @@ class SimServer:
             "transactions": [],
         }
 
+    async def _notify_heads(self) -> None:
+        head = self._head_block()
+        if head == self._last_head:
+            return
+        self._last_head = head
+        block = self._block(head)
+        for client in self._of_kind("rpc"):
+            for sub_id, flt in client.subscriptions.items():
+                if flt.get("_heads"):
+                    note = {
+                        "jsonrpc": "2.0",
+                        "method": "eth_subscription",
+                        "params": {"subscription": sub_id, "result": block},
+                    }
+                    await self._send(client, json.dumps(note))
+
     async def _notify_logs(self, entries: list[dict[str, Any]]) -> None:
         for client in self._of_kind("rpc"):
             for sub_id, flt in client.subscriptions.items():
+                if flt.get("_heads"):
+                    continue
                 for entry in entries:
                     if _matches(entry, flt):
                         note = {
@@ -459,6 +482,8 @@ class SimServer:
             async for msg in client.ws:
                 if msg.type == WSMsgType.TEXT:
                     await on_message(client, msg.data)
+                elif msg.type == WSMsgType.BINARY:  # web3 sends JSON-RPC as binary frames
+                    await on_message(client, msg.data.decode("utf-8", "replace"))
                 elif msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
                     break
         finally:

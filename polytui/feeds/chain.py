@@ -1,0 +1,378 @@
+"""Polygon chain logs: CLOB ``OrderFilled`` events → whale trades, with gap backfill and reorgs.
+
+Facts (PROTOCOL.md §5): every ``OrderFilled`` names the owner of *that* order as ``maker``
+(topic 2), whether it rested or took; the taking order's event has ``taker`` = the exchange
+address. V2 data is ``side, tokenId, makerAmountFilled, takerAmountFilled, fee, builder,
+metadata`` (side 0 = BUY: the owner gave pUSD and got shares). V1 has no side: ``makerAssetId ==
+0`` means a BUY of ``takerAssetId``. Amounts have 6 decimals; price = pUSD / shares. Filtering on
+topic 2 lets the node send only watched wallets' fills. A log with ``removed: true`` (reorg)
+retracts its trade. After a reconnect, ``eth_getLogs`` from the last processed block fills the
+gap; (tx hash, log index) pairs already processed are skipped, so nothing is doubled.
+
+web3 is imported inside the functions that need it, so the console starts fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from polytui.feeds.abi import (
+    ORDER_FILLED_V1,
+    ORDER_FILLED_V1_DATA,
+    ORDER_FILLED_V2,
+    ORDER_FILLED_V2_DATA,
+)
+from polytui.model import (
+    FeedState,
+    FeedStatus,
+    Role,
+    Side,
+    TradeSource,
+    WhaleTrade,
+    usd,
+)
+
+log = logging.getLogger(__name__)
+
+UNIT = Decimal(1_000_000)
+MAX_PRICE = Decimal(1)
+PROCESSED_KEPT = 100_000
+
+
+class LogError(ValueError):
+    """A log that is not a usable OrderFilled event."""
+
+
+def redact_url(url: str) -> str:
+    """Scheme and host only: RPC URLs carry API keys in the path, query or userinfo."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    host = parts.hostname or "?"
+    port = f":{parts.port}" if parts.port else ""
+    tail = "/…" if parts.path not in ("", "/") or parts.query else ""
+    return f"{parts.scheme}://{host}{port}{tail}"
+
+
+def _hex(value: Any) -> str:
+    if isinstance(value, bytes | bytearray):
+        return "0x" + bytes(value).hex()
+    text = str(value)
+    if hasattr(value, "hex") and not isinstance(value, str):
+        text = value.hex()
+    return text if text.startswith("0x") else "0x" + text
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, int):
+        return value
+    return int(str(value), 16)
+
+
+def _address(topic: Any) -> str:
+    raw = _hex(topic)
+    if len(raw) != 66:
+        raise LogError("topic is not 32 bytes")
+    return "0x" + raw[-40:].lower()
+
+
+def _decode(types: list[str], data: Any) -> tuple[Any, ...]:
+    """ABI-decode a log's data with eth_abi (strict: the length must match the event)."""
+    from eth_abi import decode
+    from eth_abi.exceptions import DecodingError
+
+    raw = bytes.fromhex(_hex(data)[2:])
+    if len(raw) != 32 * len(types):
+        raise LogError(f"data is {len(raw)} bytes, expected {32 * len(types)}")
+    try:
+        return tuple(decode(types, raw))
+    except (DecodingError, ValueError) as exc:
+        raise LogError(f"undecodable data: {exc}") from None
+
+
+def decode_order_filled(
+    entry: dict[str, Any], exchanges: set[str], block_time: datetime, received_at: datetime
+) -> WhaleTrade:
+    """Decode a V2 or V1 OrderFilled log into the order owner's trade (pure)."""
+    topics = entry.get("topics") or []
+    if len(topics) != 4:
+        raise LogError(f"expected 4 topics, got {len(topics)}")
+    topic0 = _hex(topics[0]).lower()
+    maker = _address(topics[2])
+    taker = _address(topics[3])
+    data = entry.get("data", "0x")
+    if topic0 == ORDER_FILLED_V2:
+        side_raw, token, maker_amt, taker_amt, fee, _builder, _metadata = _decode(
+            ORDER_FILLED_V2_DATA, data
+        )
+        if side_raw not in (0, 1):
+            raise LogError("bad side")
+        side = Side.BUY if side_raw == 0 else Side.SELL
+    elif topic0 == ORDER_FILLED_V1:
+        maker_asset, taker_asset, maker_amt, taker_amt, fee = _decode(ORDER_FILLED_V1_DATA, data)
+        if maker_asset != 0 and taker_asset != 0:
+            raise LogError("neg-risk conversion leg (both assets are tokens)")
+        side = Side.BUY if maker_asset == 0 else Side.SELL
+        token = taker_asset if side is Side.BUY else maker_asset
+    else:
+        raise LogError("not an OrderFilled topic")
+    # BUY: the owner gave collateral (maker amount) for shares; SELL: gave shares for collateral.
+    collateral, shares_units = (
+        (maker_amt, taker_amt) if side is Side.BUY else (taker_amt, maker_amt)
+    )
+    if shares_units == 0:
+        raise LogError("zero shares")
+    shares = Decimal(shares_units) / UNIT
+    price = Decimal(collateral) / Decimal(shares_units)
+    if price <= 0 or price > MAX_PRICE:
+        raise LogError(f"absurd price {price}")
+    role = Role.TAKER if taker in exchanges else Role.MAKER
+    return WhaleTrade(
+        wallet=maker,
+        token_id=str(token),
+        side=side,
+        price=price.quantize(Decimal("0.000001")),
+        shares=shares,
+        usd=usd(Decimal(collateral) / UNIT),
+        tx_hash=_hex(entry.get("transactionHash", "")).lower(),
+        source=TradeSource.CHAIN,
+        match_time=block_time,
+        received_at=received_at,
+        role=role,
+        fee_usd=usd(Decimal(fee) / UNIT),
+        block_number=_int(entry.get("blockNumber", 0)),
+        log_index=_int(entry.get("logIndex", 0)),
+    )
+
+
+class ChainFeed:
+    """``eth_subscribe("logs")`` on the exchanges, filtered to watched makers."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        addresses: list[str],
+        wallets: set[str] | None,
+        on_trade: Callable[[WhaleTrade], None],
+        on_retract: Callable[[object], None] | None = None,
+        discovery_min_usd: Decimal | None = None,
+        silence_s: float = 60.0,
+        backoff_initial_s: float = 0.5,
+        backoff_cap_s: float = 30.0,
+        include_v1: bool = False,
+        monotonic: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.name = "chain"
+        self.url = url
+        self.display_url = redact_url(url)
+        self.addresses = list(addresses)
+        self.exchanges = {a.lower() for a in addresses}
+        self.wallets = {w.lower() for w in wallets or set()}
+        self.on_trade = on_trade
+        self.on_retract = on_retract
+        self.discovery_min_usd = discovery_min_usd
+        self.silence_s = silence_s
+        self.backoff_initial_s = backoff_initial_s
+        self.backoff_cap_s = backoff_cap_s
+        self.topics0 = [ORDER_FILLED_V2] + ([ORDER_FILLED_V1] if include_v1 else [])
+        self.monotonic = monotonic
+        self.wall_clock = wall_clock
+        self.last_block: int | None = None
+        self._processed: OrderedDict[tuple[str, int], object] = OrderedDict()
+        self._block_times: OrderedDict[int, datetime] = OrderedDict()
+        self.messages = 0
+        self.rejected = 0
+        self.reconnects = 0
+        self.connections = 0
+        self.backfilled = 0
+        self.retracted = 0
+        self.last_data_at: float | None = None
+        self.state = FeedState.CONNECTING
+        self.detail = ""
+        self._stopping = False
+        self._w3: Any = None
+
+    # --- filter ---------------------------------------------------------------------------------
+
+    def log_filter(self) -> dict[str, Any]:
+        """Exchange addresses and topics; topic 2 (maker) is the watch list unless discovering."""
+        from eth_utils import to_checksum_address  # web3 refuses lower-case addresses
+
+        topics: list[Any] = [self.topics0]
+        if self.wallets and self.discovery_min_usd is None:
+            topics += [None, ["0x" + w[2:].rjust(64, "0") for w in sorted(self.wallets)]]
+        return {"address": [to_checksum_address(a) for a in self.addresses], "topics": topics}
+
+    # --- processing -----------------------------------------------------------------------------
+
+    async def _block_time(self, number: int) -> datetime:
+        cached = self._block_times.get(number)
+        if cached is not None:
+            return cached
+        block = await self._w3.eth.get_block(number)
+        at = datetime.fromtimestamp(int(block["timestamp"]), tz=UTC)
+        self._block_times[number] = at
+        while len(self._block_times) > 256:
+            self._block_times.popitem(last=False)
+        return at
+
+    async def handle_log(self, entry: dict[str, Any]) -> bool:
+        """Decode, dedupe, attribute and emit (or retract) one log; True if it was new."""
+        self.messages += 1
+        self.last_data_at = self.monotonic()
+        try:
+            key = (_hex(entry["transactionHash"]).lower(), _int(entry["logIndex"]))
+            block = _int(entry["blockNumber"])
+        except (KeyError, ValueError, TypeError):
+            self.rejected += 1
+            return False
+        if entry.get("removed"):
+            trade_key = self._processed.pop(key, None)
+            if trade_key is not None:
+                self.retracted += 1
+                if self.on_retract is not None:
+                    self.on_retract(trade_key)
+            return False
+        if key in self._processed:
+            return False  # the same log from the subscription and the backfill
+        try:
+            stamp = entry.get("blockTimestamp")  # newer nodes include it; saves a round trip
+            block_time = (
+                datetime.fromtimestamp(_int(stamp), tz=UTC)
+                if stamp is not None
+                else await self._block_time(block)
+            )
+            trade = decode_order_filled(entry, self.exchanges, block_time, self.wall_clock())
+        except (LogError, ValueError) as exc:
+            self.rejected += 1
+            log.debug("chain: dropped log: %s", exc)
+            return False
+        except Exception as exc:  # the node did not answer a block lookup
+            self.rejected += 1
+            log.info("chain: block %s lookup failed: %s", block, exc)
+            return False
+        self._processed[key] = trade.dedup_key
+        while len(self._processed) > PROCESSED_KEPT:
+            self._processed.popitem(last=False)
+        self.last_block = max(self.last_block or 0, block)
+        discovered = self.discovery_min_usd is not None and trade.usd >= self.discovery_min_usd
+        if trade.wallet in self.wallets or discovered:
+            self.on_trade(trade)
+        return True
+
+    # --- connection -----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Subscribe, backfill gaps, reconnect with backoff — until ``stop()``."""
+        attempt = 0
+        self._stopping = False
+        while not self._stopping:
+            try:
+                await self._session()
+                attempt = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.detail = f"chain: cannot connect to {self.display_url}: {type(exc).__name__}"
+                text = str(exc)
+                if text and self.url not in text:
+                    self.detail += f": {text[:120]}"
+                log.info("%s", self.detail)
+            finally:
+                await self._close()
+            if self._stopping:
+                break
+            attempt += 1
+            self.reconnects += 1
+            self.state = FeedState.DOWN if attempt >= 3 else FeedState.DEGRADED
+            ceiling = min(self.backoff_cap_s, self.backoff_initial_s * 2 ** (attempt - 1))
+            await asyncio.sleep(random.uniform(0, ceiling))
+        self.state = FeedState.DOWN
+
+    async def _session(self) -> None:
+        from web3 import AsyncWeb3, WebSocketProvider
+
+        self.state = FeedState.CONNECTING
+        # Reconnects are ours (backoff, backfill); web3's own retries would hide a dead node.
+        w3 = AsyncWeb3(WebSocketProvider(self.url, max_connection_retries=1, request_timeout=10))
+        await asyncio.wait_for(w3.provider.connect(), timeout=10)
+        self._w3 = w3
+        self.connections += 1
+        log_filter: Any = self.log_filter()
+        await w3.eth.subscribe("logs", log_filter)
+        # A heads subscription proves liveness while watched wallets are quiet.
+        await w3.eth.subscribe("newHeads")
+        await self.backfill()
+        self.state = FeedState.LIVE
+        self.detail = ""
+        self.last_data_at = self.monotonic()
+        iterator = w3.socket.process_subscriptions().__aiter__()
+        while True:
+            left = self.silence_s - (self.monotonic() - (self.last_data_at or 0))
+            try:
+                message = await asyncio.wait_for(iterator.__anext__(), timeout=max(0.05, left))
+            except TimeoutError:
+                raise TimeoutError(f"no blocks or logs for {self.silence_s:g} s") from None
+            # web3 hands over AttributeDicts: Mappings, not dicts.
+            result = message.get("result") if isinstance(message, Mapping) else None
+            if isinstance(result, Mapping) and "topics" in result:
+                await self.handle_log(dict(result))
+            elif isinstance(result, Mapping) and "number" in result:
+                self.last_data_at = self.monotonic()
+
+    async def backfill(self) -> int:
+        """``eth_getLogs`` from the last processed block to the head; returns logs applied."""
+        if self.last_block is None:
+            return 0
+        head = await self._w3.eth.block_number
+        if head < self.last_block:
+            return 0
+        flt = dict(self.log_filter(), fromBlock=self.last_block, toBlock=head)
+        entries = await self._w3.eth.get_logs(flt)
+        applied = 0
+        for entry in sorted(entries, key=lambda e: (_int(e["blockNumber"]), _int(e["logIndex"]))):
+            applied += await self.handle_log(dict(entry))
+        self.backfilled += applied
+        return applied
+
+    async def _close(self) -> None:
+        w3, self._w3 = self._w3, None
+        if w3 is None:
+            return
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(w3.provider.disconnect(), timeout=2)
+        self.connections -= 1
+
+    async def stop(self) -> None:
+        """End ``run()`` and close the connection."""
+        self._stopping = True
+        await self._close()
+
+    def status(self) -> FeedStatus:
+        """Counters (no I/O)."""
+        age = None if self.last_data_at is None else self.monotonic() - self.last_data_at
+        return FeedStatus(
+            name=self.name,
+            state=self.state,
+            connected=self._w3 is not None and self.state is FeedState.LIVE,
+            last_data_age_s=age,
+            messages=self.messages,
+            rejected=self.rejected,
+            reconnects=self.reconnects,
+            connections=self.connections,
+            detail=self.detail or f"block {self.last_block or '-'}; {self.backfilled} backfilled",
+        )

@@ -1,0 +1,299 @@
+"""Chain feed against a real EVM node (anvil) emitting the exact OrderFilled events."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal as D
+
+import pytest
+
+from polytui.feeds.abi import (
+    ORDER_FILLED_V1,
+    ORDER_FILLED_V1_SIGNATURE,
+    ORDER_FILLED_V2,
+    ORDER_FILLED_V2_SIGNATURE,
+)
+from polytui.feeds.chain import ChainFeed, LogError, decode_order_filled, redact_url
+from polytui.model import Role, Side, WhaleTrade
+from tests.anvil import Anvil, running_anvil
+
+WHALE = "0x" + "ab" * 20
+OTHER = "0x" + "cd" * 20
+RESTING_TAKER = "0x" + "11" * 20
+
+
+@pytest.fixture(scope="module")
+def node() -> Iterator[Anvil]:
+    with running_anvil() as anvil:
+        yield anvil
+
+
+def test_topics_are_the_keccak_of_the_signatures() -> None:
+    from eth_utils import keccak
+
+    assert "0x" + keccak(text=ORDER_FILLED_V2_SIGNATURE).hex() == ORDER_FILLED_V2
+    assert "0x" + keccak(text=ORDER_FILLED_V1_SIGNATURE).hex() == ORDER_FILLED_V1
+
+
+async def started(feed: ChainFeed) -> asyncio.Task[None]:
+    task = asyncio.create_task(feed.run())
+    for _ in range(200):
+        if feed.status().connected:
+            return task
+        await asyncio.sleep(0.02)
+    raise TimeoutError(feed.status().detail)
+
+
+async def until(check: object, timeout: float = 5.0) -> None:
+    for _ in range(int(timeout / 0.02)):
+        if check():  # type: ignore[operator]
+            return
+        await asyncio.sleep(0.02)
+    raise TimeoutError
+
+
+def make_feed(node: Anvil, got: list[WhaleTrade], **kw: object) -> ChainFeed:
+    return ChainFeed(
+        node.ws_url,
+        addresses=[node.emitter],
+        wallets={WHALE},
+        on_trade=got.append,
+        backoff_initial_s=0.02,
+        backoff_cap_s=0.05,
+        include_v1=True,
+        **kw,
+    )  # type: ignore[arg-type]
+
+
+async def test_v2_and_v1_fills_decode_with_side_price_fee_and_role(node: Anvil) -> None:
+    got: list[WhaleTrade] = []
+    feed = make_feed(node, got)
+    task = await started(feed)
+    # PROTOCOL.md §5's decoded example: taker BUY 25 shares for 16.00 pUSD, fee 0.4032.
+    await asyncio.to_thread(
+        node.order_filled_v2,
+        maker=WHALE,
+        taker=node.emitter,
+        side=0,
+        token=1234,
+        maker_amount=16_000_000,
+        taker_amount=25_000_000,
+        fee=403_200,
+    )
+    # A resting SELL: gave 10 shares, got 3.70 pUSD; taker is another wallet → maker role.
+    await asyncio.to_thread(
+        node.order_filled_v2,
+        maker=WHALE,
+        taker=RESTING_TAKER,
+        side=1,
+        token=77,
+        maker_amount=10_000_000,
+        taker_amount=3_700_000,
+    )
+    # V1: makerAssetId 0 → BUY of takerAssetId; otherwise SELL of makerAssetId.
+    await asyncio.to_thread(
+        node.order_filled_v1,
+        maker=WHALE,
+        taker=node.emitter,
+        maker_asset=0,
+        taker_asset=555,
+        maker_amount=4_500_000,
+        taker_amount=10_000_000,
+    )
+    await asyncio.to_thread(
+        node.order_filled_v1,
+        maker=WHALE,
+        taker=RESTING_TAKER,
+        maker_asset=556,
+        taker_asset=0,
+        maker_amount=2_000_000,
+        taker_amount=1_100_000,
+    )
+    await until(lambda: len(got) == 4)
+    buy, sell, v1_buy, v1_sell = got
+    assert (buy.side, buy.token_id, buy.shares, buy.price) == (Side.BUY, "1234", D(25), D("0.64"))
+    assert buy.fee_usd == D("0.4032") and buy.usd == D(16) and buy.role is Role.TAKER
+    assert (sell.side, sell.token_id, sell.shares, sell.price) == (
+        Side.SELL,
+        "77",
+        D(10),
+        D("0.37"),
+    )
+    assert sell.role is Role.MAKER
+    assert (v1_buy.side, v1_buy.token_id, v1_buy.price) == (Side.BUY, "555", D("0.45"))
+    assert (v1_sell.side, v1_sell.token_id, v1_sell.price) == (Side.SELL, "556", D("0.55"))
+    assert all(t.wallet == WHALE and t.block_number for t in got)
+    await feed.stop()
+    task.cancel()
+
+
+async def test_maker_filter_keeps_unwatched_wallets_out(node: Anvil) -> None:
+    got: list[WhaleTrade] = []
+    feed = make_feed(node, got)
+    task = await started(feed)
+    await asyncio.to_thread(
+        node.order_filled_v2,
+        maker=OTHER,
+        taker=node.emitter,
+        side=0,
+        token=1,
+        maker_amount=1_000_000,
+        taker_amount=2_000_000,
+    )
+    await asyncio.to_thread(
+        node.order_filled_v2,
+        maker=WHALE,
+        taker=node.emitter,
+        side=0,
+        token=2,
+        maker_amount=1_000_000,
+        taker_amount=2_000_000,
+    )
+    await until(lambda: len(got) == 1)
+    await asyncio.sleep(0.3)
+    assert [t.token_id for t in got] == ["2"]
+    assert feed.messages == 1  # filtered by the node on topic 2, not here
+    await feed.stop()
+    task.cancel()
+
+
+async def test_restarted_subscription_backfills_the_gap_without_duplicates(node: Anvil) -> None:
+    got: list[WhaleTrade] = []
+    feed = make_feed(node, got)
+    task = await started(feed)
+    await asyncio.to_thread(
+        node.order_filled_v2,
+        maker=WHALE,
+        taker=node.emitter,
+        side=0,
+        token=10,
+        maker_amount=1_000_000,
+        taker_amount=2_000_000,
+    )
+    await until(lambda: len(got) == 1)
+    await feed.stop()
+    await asyncio.wait_for(task, 5)
+    for token in (11, 12, 13):  # emitted while we were disconnected
+        await asyncio.to_thread(
+            node.order_filled_v2,
+            maker=WHALE,
+            taker=node.emitter,
+            side=0,
+            token=token,
+            maker_amount=1_000_000,
+            taker_amount=2_000_000,
+        )
+    task = await started(feed)
+    await until(lambda: len(got) == 4)
+    await asyncio.to_thread(
+        node.order_filled_v2,
+        maker=WHALE,
+        taker=node.emitter,
+        side=0,
+        token=14,
+        maker_amount=1_000_000,
+        taker_amount=2_000_000,
+    )
+    await until(lambda: len(got) == 5)
+    await asyncio.sleep(0.3)
+    assert [t.token_id for t in got] == ["10", "11", "12", "13", "14"]
+    assert feed.backfilled == 3
+    await feed.stop()
+    task.cancel()
+
+
+async def test_removed_log_retracts_the_trade(node: Anvil) -> None:
+    # anvil's anvil_reorg rewrites blocks but does not re-send logs as removed on the
+    # subscription, so the removal is fed as the recorded log a node would send.
+    got: list[WhaleTrade] = []
+    retracted: list[object] = []
+    feed = make_feed(node, got, on_retract=retracted.append)
+    task = await started(feed)
+    await asyncio.to_thread(
+        node.order_filled_v2,
+        maker=WHALE,
+        taker=node.emitter,
+        side=0,
+        token=20,
+        maker_amount=1_000_000,
+        taker_amount=2_000_000,
+    )
+    await until(lambda: len(got) == 1)
+    [entry] = await asyncio.to_thread(
+        node.rpc,
+        "eth_getLogs",
+        {
+            "address": node.emitter,
+            "fromBlock": hex(got[0].block_number or 0),
+            "toBlock": hex(got[0].block_number or 0),
+        },
+    )
+    await feed.handle_log(dict(entry, removed=True))
+    assert retracted == [got[0].dedup_key]
+    await feed.handle_log(dict(entry, removed=True))  # a second removal is a no-op
+    assert len(retracted) == 1
+    await feed.stop()
+    task.cancel()
+
+
+BASE = {
+    "topics": [
+        ORDER_FILLED_V2,
+        "0x" + "00" * 31 + "01",
+        "0x" + "00" * 12 + "ab" * 20,
+        "0x" + "00" * 12 + "ee" * 20,
+    ],
+    "data": "0x" + "".join(f"{v:064x}" for v in [0, 5, 1_000_000, 2_000_000, 0, 0, 0]),
+    "transactionHash": "0x" + "12" * 32,
+    "blockNumber": "0x5",
+    "logIndex": "0x0",
+}
+NOW = datetime(2026, 11, 24, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ({"topics": BASE["topics"][:3]}, "4 topics"),
+        ({"data": BASE["data"][:-64]}, "bytes"),
+        ({"data": "0x" + "".join(f"{v:064x}" for v in [0, 5, 1, 0, 0, 0, 0])}, "zero shares"),
+        (
+            {"data": "0x" + "".join(f"{v:064x}" for v in [0, 5, 9_000_000, 1_000_000, 0, 0, 0])},
+            "absurd price",
+        ),
+        ({"data": "0x" + "".join(f"{v:064x}" for v in [7, 5, 1, 2, 0, 0, 0])}, "bad side"),
+        ({"topics": ["0x" + "99" * 32, *BASE["topics"][1:]]}, "not an OrderFilled"),
+    ],
+)
+def test_bad_logs_raise_a_named_error(change: dict[str, object], why: str) -> None:
+    with pytest.raises(LogError, match=why):
+        decode_order_filled(dict(BASE, **change), set(), NOW, NOW)
+
+
+async def test_bad_logs_are_counted_not_fatal() -> None:
+    feed = ChainFeed("ws://127.0.0.1:9", addresses=[], wallets={WHALE}, on_trade=lambda t: None)
+    await feed.handle_log(dict(BASE, blockTimestamp="0x1", topics=BASE["topics"][:2]))
+    await feed.handle_log({"nonsense": True})
+    assert feed.status().rejected == 2
+
+
+async def test_bad_rpc_url_gives_a_redacted_status() -> None:
+    secret = "ws://127.0.0.1:9/v2/SECRETKEY123?apikey=HIDDEN"
+    feed = ChainFeed(
+        secret,
+        addresses=[],
+        wallets={WHALE},
+        on_trade=lambda t: None,
+        backoff_initial_s=0.01,
+        backoff_cap_s=0.02,
+    )
+    task = asyncio.create_task(feed.run())
+    await until(lambda: feed.status().reconnects >= 1)
+    detail = feed.status().detail
+    assert detail.startswith("chain: cannot connect to ws://127.0.0.1:9/…")
+    assert "SECRETKEY123" not in detail and "HIDDEN" not in detail
+    await feed.stop()
+    task.cancel()
+    assert redact_url("wss://user:pw@polygon.example/key") == "wss://polygon.example/…"
