@@ -1,0 +1,113 @@
+"""The simulator speaks the real protocols, deterministically, and misbehaves on demand."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import websockets
+
+from polytui.feeds.activity import trade_from_rtds
+from polytui.feeds.chain import decode_order_filled
+from polytui.feeds.gamma import market_from_gamma
+from polytui.sim.scenario import book_levels, build_scenario
+from polytui.sim.server import SimServer
+
+
+def test_same_seed_same_scenario_other_seed_differs() -> None:
+    a, b, c = build_scenario("demo", 7), build_scenario("demo", 7), build_scenario("demo", 8)
+    assert [(t.t, t.wallet, t.token_id, t.price, t.shares) for t in a.trades] == [
+        (t.t, t.wallet, t.token_id, t.price, t.shares) for t in b.trades
+    ]
+    assert [m.condition_id for m in a.markets] != [m.condition_id for m in c.markets]
+
+
+def test_demo_has_early_cluster_and_quick_resolution() -> None:
+    scenario = build_scenario("demo", 7)
+    first = scenario.trades[:3]
+    assert len({t.wallet for t in first}) == 3 and len({t.token_id for t in first}) == 1
+    assert first[-1].t < 5
+    assert min(m.end_s for m in scenario.markets) <= 180
+    assert any(m.end_s > 86400 for m in scenario.markets)
+    assert any(3600 < m.end_s < 86400 for m in scenario.markets)
+
+
+def test_book_levels_arrive_worst_first() -> None:
+    from decimal import Decimal
+
+    bids, asks = book_levels(Decimal("0.5"), 1)
+    assert [b[0] for b in bids] == sorted(b[0] for b in bids)  # ascending: best bid last
+    assert [a[0] for a in asks] == sorted((a[0] for a in asks), reverse=True)
+
+
+async def test_clob_ws_sends_book_array_and_pongs() -> None:
+    async with SimServer("demo", seed=7, speed=5) as sim:
+        token = sim.scenario.markets[0].yes_token
+        async with websockets.connect(sim.urls["clob_ws_url"]) as ws:
+            await ws.send(
+                json.dumps(
+                    {"assets_ids": [token], "type": "market", "custom_feature_enabled": True}
+                )
+            )
+            books = json.loads(await ws.recv())
+            assert isinstance(books, list) and books[0]["event_type"] == "book"
+            assert books[0]["asset_id"] == token
+            await ws.send("PING")
+            frames = [await asyncio.wait_for(ws.recv(), 5) for _ in range(3)]
+            assert "PONG" in frames
+
+
+async def test_rtds_gamma_and_chain_agree_on_a_whale_trade() -> None:
+    async with SimServer("demo", seed=7, speed=4) as sim:
+        from web3 import AsyncWeb3, WebSocketProvider
+
+        w3 = AsyncWeb3(WebSocketProvider(sim.urls["rpc_ws_url"], max_connection_retries=1))
+        await w3.provider.connect()
+        await w3.eth.subscribe("logs", {"address": [sim.exchange_address]})
+        async with websockets.connect(sim.urls["rtds_ws_url"]) as rtds:
+            await rtds.send(
+                json.dumps(
+                    {
+                        "action": "subscribe",
+                        "subscriptions": [{"topic": "activity", "type": "trades"}],
+                    }
+                )
+            )
+            assert await rtds.recv() == ""  # the documented empty first frame
+            frame = json.loads(await asyncio.wait_for(rtds.recv(), 10))
+        from datetime import UTC, datetime
+
+        now = datetime.now(UTC)
+        trade = trade_from_rtds(frame["payload"], now)
+        iterator = w3.socket.process_subscriptions().__aiter__()
+        message = await asyncio.wait_for(iterator.__anext__(), 10)
+        chain_trade = decode_order_filled(
+            dict(message["result"]), {sim.exchange_address.lower()}, now, now
+        )
+        await w3.provider.disconnect()
+        assert chain_trade.dedup_key == trade.dedup_key  # same fill, two protocols
+        async with httpx.AsyncClient() as client:
+            reply = await client.get(
+                f"{sim.urls['gamma_url']}/markets", params=[("clob_token_ids", trade.token_id)]
+            )
+        market = market_from_gamma(reply.json()[0])
+        assert market.outcome_for(trade.token_id) is not None
+
+
+async def test_faults_drop_silence_and_garbage() -> None:
+    async with SimServer("chaos", seed=3, speed=5) as sim:
+        async with websockets.connect(sim.urls["rtds_ws_url"]) as ws:
+            await ws.recv()
+            await sim.send_garbage(2)
+            junk = [await ws.recv() for _ in range(2)]
+            assert junk[1] == "not json"
+            sim.go_silent(0.6)
+            await ws.send("PING")
+            try:
+                got = await asyncio.wait_for(ws.recv(), 0.4)
+            except TimeoutError:
+                got = None
+            assert got is None  # silent with the socket open
+            assert await sim.drop_all() >= 1
+        assert sim.max_connections["rtds"] == 1
