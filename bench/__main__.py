@@ -14,7 +14,7 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
-BENCHMARKS = ["bench.clob_books", "bench.startup", "bench.ui_flood"]
+BENCHMARKS = ["bench.clob_books", "bench.chain_latency", "bench.startup", "bench.ui_flood"]
 RESULTS = Path(__file__).with_name("results.jsonl")
 
 
