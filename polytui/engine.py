@@ -209,6 +209,11 @@ class Engine:
             except Exception:  # one bad event must not stop trading
                 log.exception("engine failed to process a feed event")
 
+    def idle(self) -> bool:
+        """Nothing queued, enriching or executing (replay and tests wait for this)."""
+        stream_busy = self.stream is not None and getattr(self.stream, "pending", 0) > 0
+        return self._inbox.empty() and not self._inflight and not stream_busy
+
     async def drain(self) -> None:
         """Process everything queued so far (tests and replay)."""
         while not self._inbox.empty():
@@ -690,10 +695,10 @@ def _fill_payload(fill: Fill) -> dict[str, Any]:
 
 
 def build_engine(
-    loaded: Any, live: bool = False, demo: bool = False, clock: Clock | None = None
+    loaded: Any, live: bool = False, demo: bool = False, clock: Clock | None = None, **kw: Any
 ) -> Engine:
     """Assemble a real engine from a loaded config (see ``polytui.wiring``)."""
     from polytui.wiring import build_engine as assemble
 
-    engine: Engine = assemble(loaded, live=live, demo=demo, clock=clock)
+    engine: Engine = assemble(loaded, live=live, demo=demo, clock=clock, **kw)
     return engine

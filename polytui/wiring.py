@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from typing import Any
 
 from polytui.bus import EventBus
@@ -20,10 +21,23 @@ class EngineBuildError(RuntimeError):
     """The engine cannot be assembled from this configuration (message says why)."""
 
 
+Tap = Callable[..., None]
+
+
 def build_engine(
-    loaded: Any, live: bool = False, demo: bool = False, clock: Clock | None = None
+    loaded: Any,
+    live: bool = False,
+    demo: bool = False,
+    clock: Clock | None = None,
+    *,
+    tap: Tap | None = None,
+    transport: Any = None,
 ) -> Any:
-    """Build an :class:`~polytui.engine.Engine` from a loaded config, paper unless ``live``."""
+    """Build an :class:`~polytui.engine.Engine` from a loaded config, paper unless ``live``.
+
+    ``tap(src, data, **http)`` sees every raw frame and HTTP response (``polytui record``);
+    ``transport`` replaces the HTTP transport (``polytui replay`` answers from a capture).
+    """
     from polytui.config import data_dir
     from polytui.engine import Engine
     from polytui.execution.paper import PaperBroker
@@ -65,11 +79,11 @@ def build_engine(
         demo=demo,
         journal_path=path,
     )
-    _attach_feeds(engine, settings, books)
+    _attach_feeds(engine, settings, books, tap, transport)
     return engine
 
 
-def _attach_feeds(engine: Any, settings: Any, books: Any) -> None:
+def _attach_feeds(engine: Any, settings: Any, books: Any, tap: Tap | None, transport: Any) -> None:
     """Create every configured feed with the engine's callbacks."""
     from polytui.feeds.clob import ClobMarketFeed
     from polytui.feeds.gamma import MarketDirectory
@@ -77,7 +91,15 @@ def _attach_feeds(engine: Any, settings: Any, books: Any) -> None:
     from polytui.feeds.stream import WhaleStream
 
     feeds_cfg = settings.feeds
-    client = make_client(timeout_s=feeds_cfg.http_timeout_s)
+    if tap is not None and transport is None:
+        from polytui.capture import RecordingTransport
+
+        transport = RecordingTransport(tap)
+    client = make_client(timeout_s=feeds_cfg.http_timeout_s, transport=transport)
+
+    def tap_for(src: str) -> Callable[[str], None] | None:
+        return None if tap is None else (lambda data: tap(src, data))
+
     markets = MarketDirectory(client, feeds_cfg.gamma_url, ttl_s=feeds_cfg.market_cache_ttl_s)
     engine.markets = markets
 
@@ -95,6 +117,7 @@ def _attach_feeds(engine: Any, settings: Any, books: Any) -> None:
         backoff_cap_s=feeds_cfg.backoff_cap_s,
         rest_url=feeds_cfg.clob_rest_url,
         http_client=client,
+        tap=tap_for("clob"),
     )
     engine.clob = clob
     engine.feeds["clob"] = clob
@@ -118,6 +141,7 @@ def _attach_feeds(engine: Any, settings: Any, books: Any) -> None:
             silence_s=feeds_cfg.rtds_silence_s,
             backoff_initial_s=feeds_cfg.backoff_initial_s,
             backoff_cap_s=feeds_cfg.backoff_cap_s,
+            tap=tap_for("rtds"),
         )
     rpc_url = os.environ.get(feeds_cfg.polygon_ws_env, "")
     chain_feed = _chain_feed_class() if feeds_cfg.chain_enabled and rpc_url else None
@@ -132,6 +156,7 @@ def _attach_feeds(engine: Any, settings: Any, books: Any) -> None:
             silence_s=feeds_cfg.chain_silence_s,
             backoff_initial_s=feeds_cfg.backoff_initial_s,
             backoff_cap_s=feeds_cfg.backoff_cap_s,
+            tap=tap_for("chain"),
         )
     elif feeds_cfg.chain_enabled and not rpc_url:
         log.info("chain feed off: set %s to a Polygon WebSocket RPC URL", feeds_cfg.polygon_ws_env)

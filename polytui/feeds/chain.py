@@ -157,6 +157,18 @@ def decode_order_filled(
     )
 
 
+def _log_json(entry: dict[str, Any], block_time: datetime) -> str:
+    import json
+
+    plain = {
+        key: _hex(value) if isinstance(value, bytes | bytearray) else value
+        for key, value in entry.items()
+    }
+    plain["topics"] = [_hex(t) for t in entry.get("topics", [])]
+    plain["blockTimestamp"] = hex(int(block_time.timestamp()))
+    return json.dumps(plain, default=str)
+
+
 class ChainFeed:
     """``eth_subscribe("logs")`` on the exchanges, filtered to watched makers."""
 
@@ -175,8 +187,10 @@ class ChainFeed:
         include_v1: bool = False,
         monotonic: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        tap: Callable[[str], None] | None = None,
     ) -> None:
         self.name = "chain"
+        self.tap = tap
         self.url = url
         self.display_url = redact_url(url)
         self.addresses = list(addresses)
@@ -257,6 +271,9 @@ class ChainFeed:
                 else await self._block_time(block)
             )
             trade = decode_order_filled(entry, self.exchanges, block_time, self.wall_clock())
+            if self.tap is not None:
+                # Captured with its block time, so a replay needs no node.
+                self.tap(_log_json(entry, block_time))
         except (LogError, ValueError) as exc:
             self.rejected += 1
             log.debug("chain: dropped log: %s", exc)

@@ -53,6 +53,7 @@ class WhaleStream:
         self.dropped = 0
         self.retracted = 0
         self.last_emit_at: float | None = None
+        self._busy = 0
 
     def _ensure_queue(self) -> asyncio.Queue[tuple[WhaleTrade, float]]:
         if self._queue is None:
@@ -79,6 +80,11 @@ class WhaleStream:
             self.dropped += 1
             log.warning("whale stream: backlog full, dropped a trade")
 
+    @property
+    def pending(self) -> int:
+        """Trades queued or waiting for market metadata."""
+        return (self._queue.qsize() if self._queue is not None else 0) + self._busy
+
     def retract(self, key: object) -> None:
         """A chain reorg removed a fill."""
         self.retracted += 1
@@ -91,25 +97,33 @@ class WhaleStream:
         queue = self._ensure_queue()
         while True:
             trade, queued_at = await queue.get()
-            market = await self._market(trade, queued_at)
-            if market is None:
-                self.dropped += 1
-                log.warning("whale stream: no market for token %s; trade dropped", trade.token_id)
-                continue
-            outcome = market.outcome_for(trade.token_id)
-            if outcome is None:
-                self.dropped += 1
-                continue
-            enriched = replace(
-                trade,
-                condition_id=market.condition_id,
-                outcome=outcome.name,
-                outcome_index=outcome.index,
-                title=trade.title or market.question,
-            )
-            self.emitted += 1
-            self.last_emit_at = self.monotonic()
-            self.on_trade(enriched)
+            self._busy = 1
+            try:
+                await self._emit(trade, queued_at)
+            finally:
+                self._busy = 0
+
+    async def _emit(self, trade: WhaleTrade, queued_at: float) -> None:
+        """Look up the market, fill in outcome and condition, hand the trade on."""
+        market = await self._market(trade, queued_at)
+        if market is None:
+            self.dropped += 1
+            log.warning("whale stream: no market for token %s; trade dropped", trade.token_id)
+            return
+        outcome = market.outcome_for(trade.token_id)
+        if outcome is None:
+            self.dropped += 1
+            return
+        enriched = replace(
+            trade,
+            condition_id=market.condition_id,
+            outcome=outcome.name,
+            outcome_index=outcome.index,
+            title=trade.title or market.question,
+        )
+        self.emitted += 1
+        self.last_emit_at = self.monotonic()
+        self.on_trade(enriched)
 
     async def _market(self, trade: WhaleTrade, queued_at: float) -> Market | None:
         delay = 0.25
