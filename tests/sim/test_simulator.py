@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import httpx
 import websockets
@@ -111,3 +112,37 @@ async def test_faults_drop_silence_and_garbage() -> None:
             assert got is None  # silent with the socket open
             assert await sim.drop_all() >= 1
         assert sim.max_connections["rtds"] == 1
+
+
+def test_polytui_sim_command_serves_and_writes_a_working_config(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from polytui.config import load_settings
+
+    binary = Path(sys.executable).parent / "polytui"
+    config = tmp_path / "sim.toml"
+    proc = subprocess.Popen(
+        [binary, "sim", "--speed", "5", "--write-config", str(config)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    lines = []
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        lines.append(line)
+        if "Ctrl-C" in line:
+            break
+    try:
+        text = "".join(lines)
+        assert "export POLYTUI_POLYGON_WS=ws://127.0.0.1:" in text
+        settings = load_settings(config).settings
+        assert settings.feeds.clob_ws_url.startswith("ws://127.0.0.1:")
+        assert settings.whales.wallets
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
