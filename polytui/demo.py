@@ -53,9 +53,14 @@ class SimThread:
             self._ready.set()
             await self._stop.wait()
 
+    def begin(self) -> None:
+        """Start the simulator thread without waiting for it."""
+        if not self._thread.is_alive():
+            self._thread.start()
+
     def start(self, timeout: float = 15.0) -> Any:
         """Start the simulator and return it once every endpoint listens."""
-        self._thread.start()
+        self.begin()
         if not self._ready.wait(timeout):
             raise RuntimeError(f"the simulator did not start within {timeout:.0f} s")
         if self._error is not None:
@@ -70,12 +75,14 @@ class SimThread:
 
 
 @contextmanager
-def demo_environment(scenario: str = DEMO_SCENARIO, seed: int = DEMO_SEED) -> Iterator[Any]:
+def demo_environment(
+    scenario: str = DEMO_SCENARIO, seed: int = DEMO_SEED, sim_thread: SimThread | None = None
+) -> Iterator[Any]:
     """Simulator running + settings pointing at it + a throw-away data dir."""
     from polytui.config import LoadedConfig, apply_overrides
     from polytui.settings import Settings
 
-    sim_thread = SimThread(scenario, seed)
+    sim_thread = sim_thread or SimThread(scenario, seed)
     sim = sim_thread.start()
     with tempfile.TemporaryDirectory(prefix="polytui-demo-") as data_dir:
         settings = apply_overrides(Settings(), sim.settings_overrides())
@@ -102,10 +109,14 @@ def demo_environment(scenario: str = DEMO_SCENARIO, seed: int = DEMO_SEED) -> It
 def run_demo(config_path: Path | None) -> int:
     """Entry point of ``polytui --demo`` (the config file, if any, is not needed)."""
     del config_path  # the demo always runs against its own simulator
-    try:
-        with demo_environment() as loaded:
-            from polytui.tui.app import run_app
+    sim_thread = SimThread()
+    # The exchange starts in its thread while the console's modules load: the first frame
+    # appears sooner than doing one after the other.
+    sim_thread.begin()
+    from polytui.tui.app import run_app
 
+    try:
+        with demo_environment(sim_thread=sim_thread) as loaded:
             return run_app(loaded, live=False, demo=True)
     except RuntimeError as exc:
         print(f"polytui --demo: {exc}", file=sys.stderr)
