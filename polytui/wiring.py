@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from polytui import redaction
 from polytui.bus import EventBus
 from polytui.clock import Clock, SystemClock
 
@@ -47,6 +48,7 @@ def build_engine(
     from polytui.strategy.pipeline import Strategy
 
     settings = loaded.settings
+    redaction.install(settings)  # before any feed can log a URL with a key in it
     clock = clock or SystemClock()
     mode = "live" if live else "paper"
     if live:
