@@ -40,6 +40,7 @@ from polytui.model import (
     WhaleTrade,
 )
 from polytui.settings import Settings
+from polytui.strategy.approvals import intent_to_record
 
 log = logging.getLogger(__name__)
 
@@ -266,7 +267,7 @@ class Engine:
         intent = result.intent
         if intent is not None:
             self._intent_signal[intent.id] = signal.id
-            self.journal.append("intent", _intent_payload(intent), ref=intent.id)
+            self.journal.append("intent", intent_to_record(intent), ref=intent.id)
             self._persist_state()
             self.bus.publish(ev.IntentUpdated(intent))
             if self.strategy.approvals.policy_for(intent.wallet) == "auto":
@@ -334,7 +335,7 @@ class Engine:
             reason = "" if report is None else report.reason
             final = self.strategy.finish(intent.id, filled=filled, reason=reason)
             if final is not None:
-                self.journal.append("intent", _intent_payload(final), ref=final.id, durable=True)
+                self.journal.append("intent", intent_to_record(final), ref=final.id, durable=True)
                 self.bus.publish(ev.IntentUpdated(final))
             self._set_signal_status(
                 intent.id,
@@ -478,7 +479,7 @@ class Engine:
         if expired:
             self._persist_state()
         for intent in expired:
-            self.journal.append("intent", _intent_payload(intent), ref=intent.id)
+            self.journal.append("intent", intent_to_record(intent), ref=intent.id)
             self.bus.publish(ev.IntentUpdated(intent))
             self._set_signal_status(intent.id, SignalStatus.EXPIRED, "approval TTL passed")
             self._notice("info", f"intent {intent.id} expired")
@@ -652,28 +653,6 @@ class Engine:
         portfolio_state = self.journal.get_state("portfolio")
         if portfolio_state:
             self.portfolio.restore_state(portfolio_state)
-
-
-def _intent_payload(intent: TradeIntent) -> dict[str, Any]:
-    return {
-        "id": intent.id,
-        "signal_id": intent.signal_id,
-        "token_id": intent.token_id,
-        "condition_id": intent.condition_id,
-        "outcome": intent.outcome,
-        "side": intent.side.value,
-        "shares": str(intent.shares),
-        "limit_price": str(intent.limit_price),
-        "sized_price": str(intent.sized_price),
-        "usd": str(intent.usd),
-        "whale_price": str(intent.whale_price),
-        "confidence": str(intent.confidence),
-        "created_at": intent.created_at.isoformat(),
-        "expires_at": intent.expires_at.isoformat(),
-        "status": intent.status.value,
-        "reason": intent.reason,
-        "wallet": intent.wallet,
-    }
 
 
 def _fill_payload(fill: Fill) -> dict[str, Any]:

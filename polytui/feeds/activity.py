@@ -36,30 +36,35 @@ class ActivityError(ValueError):
     """A frame that is not a usable trade."""
 
 
-def trade_from_rtds(payload: dict[str, object], received_at: datetime) -> WhaleTrade:
-    """Parse one ``activity/trades`` payload (pure)."""
-    wallet = payload.get("proxyWallet")
-    token = payload.get("asset")
-    tx = payload.get("transactionHash")
+def trade_from_row(
+    row: dict[str, object], source: TradeSource, received_at: datetime
+) -> WhaleTrade:
+    """Parse a trade row as RTDS ``activity/trades`` and data-api ``/trades`` share it (pure).
+
+    Both carry proxyWallet, asset, side, price, size, timestamp (unix s), conditionId, outcome,
+    outcomeIndex, title and transactionHash; numbers may be JSON floats (parsed through str).
+    """
+    wallet = row.get("proxyWallet")
+    token = row.get("asset")
     if not isinstance(wallet, str) or not wallet.startswith("0x") or len(wallet) != 42:
         raise ActivityError("bad proxyWallet")
     if not isinstance(token, str) or not token:
         raise ActivityError("missing asset")
-    side_raw = payload.get("side")
+    side_raw = row.get("side")
     if side_raw not in ("BUY", "SELL"):
         raise ActivityError("bad side")
-    price = parse_price(payload.get("price"))
-    shares = parse_shares(payload.get("size"))
+    price = parse_price(row.get("price"))
+    shares = parse_shares(row.get("size"))
     if shares <= 0 or price <= 0:
         raise ActivityError("zero size or price")
-    ts = payload.get("timestamp")
+    ts = row.get("timestamp")
     if isinstance(ts, bool) or not isinstance(ts, int | float | str):
         raise ActivityError("bad timestamp")
     try:
         match_time = datetime.fromtimestamp(float(ts), tz=UTC)
     except (ValueError, OverflowError, OSError):
         raise ActivityError("bad timestamp") from None
-    index = payload.get("outcomeIndex")
+    index = row.get("outcomeIndex")
     return WhaleTrade(
         wallet=wallet.lower(),
         token_id=token,
@@ -67,15 +72,20 @@ def trade_from_rtds(payload: dict[str, object], received_at: datetime) -> WhaleT
         price=price,
         shares=shares,
         usd=usd(price * shares),
-        tx_hash=str(tx or "").lower(),
-        source=TradeSource.ACTIVITY,
+        tx_hash=str(row.get("transactionHash") or "").lower(),
+        source=source,
         match_time=match_time,
         received_at=received_at,
-        condition_id=str(payload.get("conditionId") or ""),
-        outcome=str(payload.get("outcome") or ""),
+        condition_id=str(row.get("conditionId") or ""),
+        outcome=str(row.get("outcome") or ""),
         outcome_index=index if isinstance(index, int) and not isinstance(index, bool) else None,
-        title=str(payload.get("title") or ""),
+        title=str(row.get("title") or ""),
     )
+
+
+def trade_from_rtds(payload: dict[str, object], received_at: datetime) -> WhaleTrade:
+    """Parse one ``activity/trades`` payload (pure)."""
+    return trade_from_row(payload, TradeSource.ACTIVITY, received_at)
 
 
 class ActivityFeed:

@@ -17,17 +17,14 @@ from typing import Any
 
 import httpx
 
+from polytui.feeds.activity import trade_from_row
 from polytui.feeds.http import HttpResult, get_json
 from polytui.model import (
     BadValue,
     FeedState,
     FeedStatus,
-    Side,
     TradeSource,
     WhaleTrade,
-    parse_price,
-    parse_shares,
-    usd,
 )
 
 log = logging.getLogger(__name__)
@@ -35,36 +32,7 @@ log = logging.getLogger(__name__)
 
 def trade_from_dataapi(row: dict[str, Any], received_at: datetime) -> WhaleTrade:
     """Parse one ``/trades`` row (pure); raises ValueError for unusable rows."""
-    wallet = str(row.get("proxyWallet") or "").lower()
-    if not wallet.startswith("0x") or len(wallet) != 42:
-        raise ValueError("bad proxyWallet")
-    side = row.get("side")
-    if side not in ("BUY", "SELL"):
-        raise ValueError("bad side")
-    price = parse_price(row.get("price"))
-    shares = parse_shares(row.get("size"))
-    if price <= 0 or shares <= 0:
-        raise ValueError("zero price or size")
-    ts = row.get("timestamp")
-    if isinstance(ts, bool) or not isinstance(ts, int | float):
-        raise ValueError("bad timestamp")
-    index = row.get("outcomeIndex")
-    return WhaleTrade(
-        wallet=wallet,
-        token_id=str(row.get("asset") or ""),
-        side=Side(side),
-        price=price,
-        shares=shares,
-        usd=usd(price * shares),
-        tx_hash=str(row.get("transactionHash") or "").lower(),
-        source=TradeSource.DATAAPI,
-        match_time=datetime.fromtimestamp(float(ts), tz=UTC),
-        received_at=received_at,
-        condition_id=str(row.get("conditionId") or ""),
-        outcome=str(row.get("outcome") or ""),
-        outcome_index=index if isinstance(index, int) and not isinstance(index, bool) else None,
-        title=str(row.get("title") or ""),
-    )
+    return trade_from_row(row, TradeSource.DATAAPI, received_at)
 
 
 class DataApiClient:
