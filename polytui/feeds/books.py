@@ -56,7 +56,6 @@ class OrderBook:
         "tick_size",
         "token_id",
         "updated_at",
-        "updates",
     )
 
     def __init__(self, token_id: str, condition_id: str = "") -> None:
@@ -72,7 +71,6 @@ class OrderBook:
         self.tick_size: Decimal | None = None
         self.last_trade_price: Decimal | None = None
         self.hash = ""
-        self.updates = 0
 
     @classmethod
     def from_levels(
@@ -111,7 +109,6 @@ class OrderBook:
         self.stale = False
         self.updated_at = at
         self.hash = hash_
-        self.updates += 1
 
     def apply_level(
         self, side: Side, price: Decimal, size: Decimal, *, at: datetime | None = None
@@ -127,7 +124,6 @@ class OrderBook:
             if existed:
                 if at is not None:
                     self.updated_at = at
-                self.updates += 1
                 return
         # The set of prices changed: drop the sorted cache of that side.
         if side is Side.BUY:
@@ -136,7 +132,6 @@ class OrderBook:
             self._ask_sorted = None
         if at is not None:
             self.updated_at = at
-        self.updates += 1
 
     def mark_stale(self) -> None:
         """The feed lost continuity (disconnect, gap): keep levels but stop trusting them."""

@@ -98,7 +98,8 @@ class ClobMarketFeed:
         self.tokens: set[str] = set()
         self.unknown_events = 0
         self.events = 0
-        self._frames = 0
+        self._frames = 0  # counts down to the next frame whose timestamp is converted
+        self._sampled = 0
         self._price = _NumberCache(parse_price)
         self._size = _NumberCache(parse_shares)
         self._connected_at: float | None = None
@@ -179,10 +180,14 @@ class ClobMarketFeed:
         except orjson.JSONDecodeError:
             self.ws.count_rejected("malformed JSON", frame)
             return
-        items = data if isinstance(data, list) else [data]
+        items = data if type(data) is list else (data,)
         for item in items:
             try:
-                self._apply(item)
+                if type(item) is dict and item.get("event_type") == "price_change":
+                    self.events += 1  # the hot path skips the dispatch in _apply
+                    self._price_change(item)
+                else:
+                    self._apply(item)
             except (FrameError, BadValue) as exc:
                 self.ws.count_rejected(str(exc).split(":")[0], frame)
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -193,10 +198,10 @@ class ClobMarketFeed:
             raise FrameError("not an object")
         kind = event.get("event_type")
         self.events += 1
-        if kind == "book":
-            self._book(event)
-        elif kind == "price_change":
+        if kind == "price_change":  # by far the most frequent
             self._price_change(event)
+        elif kind == "book":
+            self._book(event)
         elif kind == "last_trade_price":
             self._last_trade(event)
         elif kind == "tick_size_change":
@@ -263,7 +268,7 @@ class ClobMarketFeed:
         if not isinstance(changes, list):
             raise FrameError("price_changes not a list")
         tokens = self.tokens
-        get_book = self.books.get
+        get_book = self.books._books.get  # the dict's own get: no Python-level call per token
         price_of = self._price
         size_of = self._size
         prices = price_of.cache
@@ -271,28 +276,51 @@ class ClobMarketFeed:
         touched: dict[str, OrderBook] = {}
         for change in changes:
             token = change.get("asset_id")
-            if token not in tokens:
-                raise FrameError("unsubscribed token" if token else "missing asset_id")
-            book = touched.get(token) or get_book(token)
-            if book is None or (book.stale and book.updated_at is None):
-                raise FrameError("price_change before snapshot")
-            side = SIDES.get(change.get("side"))
-            if side is None:
+            book = touched.get(token)
+            if book is None:
+                if token not in tokens:
+                    raise FrameError("unsubscribed token" if token else "missing asset_id")
+                book = get_book(token)
+                if book is None or (book.stale and book.updated_at is None):
+                    raise FrameError("price_change before snapshot")
+                touched[token] = book
+            side = change.get("side")
+            if side == "BUY" or side == "buy":
+                levels = book._bids
+                buy = True
+            elif side == "SELL" or side == "sell":
+                levels = book._asks
+                buy = False
+            else:
                 raise FrameError("bad side")
+            # An unhashable wire value raises TypeError here: counted as a malformed frame.
             raw_price = change["price"]
-            price = prices.get(raw_price) if type(raw_price) is str else None
+            price = prices.get(raw_price)
             if price is None:
                 price = price_of(raw_price)
             raw_size = change["size"]
-            size = sizes.get(raw_size) if type(raw_size) is str else None
+            size = sizes.get(raw_size)
             if size is None:
                 size = size_of(raw_size)
-            book.apply_level(side, price, size)
-            touched[token] = book
+            # OrderBook.apply_level, inlined: this loop is the feed's hottest code.
+            if size:
+                if price in levels:
+                    levels[price] = size
+                    continue
+                levels[price] = size
+            elif levels.pop(price, None) is None:
+                continue
+            if buy:
+                book._bid_sorted = None
+            else:
+                book._ask_sorted = None
         # Converting the wire's epoch-ms to a datetime costs more than applying a level, so
         # the conversion and the latency sample happen for one frame in LATENCY_EVERY.
-        self._frames += 1
-        if self._frames % LATENCY_EVERY == 0 or self._frames < LATENCY_EVERY:
+        self._frames -= 1
+        if self._frames <= 0:
+            # The first LATENCY_EVERY frames are all sampled so a new feed shows latency at once.
+            self._sampled += 1
+            self._frames = LATENCY_EVERY if self._sampled >= LATENCY_EVERY else 1
             at = _ts(raw_ts)
             for book in touched.values():
                 if at is not None:

@@ -253,3 +253,35 @@ def test_generated_frames_never_crash_the_handler(frame: object) -> None:
     feed.tokens.add(TOKEN)
     feed.handle_frame(json.dumps(frame))
     feed.handle_frame(json.dumps(frame)[:-1])
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"price": ["0.5"], "size": "1", "side": "BUY"},  # unhashable price
+        {"price": "0.5", "size": {"n": 1}, "side": "SELL"},  # unhashable size
+        {"price": "0.5", "size": "1", "side": "HOLD"},
+        {"price": "1.5", "size": "1", "side": "BUY"},
+        {"price": "0.5", "size": "-3", "side": "BUY"},
+    ],
+)
+def test_bad_levels_in_price_change_are_counted_and_leave_the_book_usable(
+    change: dict[str, object],
+) -> None:
+    books = BookStore()
+    feed = fast_feed("ws://127.0.0.1:9", books)
+    feed.tokens.add(TOKEN)
+    book_frame = {"event_type": "book", "asset_id": TOKEN, "bids": [], "asks": []}
+    book_frame["bids"] = [{"price": "0.40", "size": "10"}]
+    feed.handle_frame(json.dumps(book_frame))
+    bad = {"event_type": "price_change", "price_changes": [dict(change, asset_id=TOKEN)]}
+    feed.handle_frame(json.dumps(bad))
+    assert feed.status().rejected == 1
+    good = {
+        "event_type": "price_change",
+        "price_changes": [{"asset_id": TOKEN, "price": "0.45", "size": "5", "side": "BUY"}],
+    }
+    feed.handle_frame(json.dumps(good))
+    book = books.get(TOKEN)
+    assert book is not None and book.best_bid == D("0.45")
+    assert feed.status().rejected == 1
