@@ -44,6 +44,8 @@ def trade_from_row(
     Both carry proxyWallet, asset, side, price, size, timestamp (unix s), conditionId, outcome,
     outcomeIndex, title and transactionHash; numbers may be JSON floats (parsed through str).
     """
+    if not isinstance(row, dict):  # a data-api page can hold anything; never raise past here
+        raise ActivityError("row is not an object")
     wallet = row.get("proxyWallet")
     token = row.get("asset")
     if not isinstance(wallet, str) or not wallet.startswith("0x") or len(wallet) != 42:

@@ -25,6 +25,7 @@ from polytui.model import FeedState, FeedStatus
 log = logging.getLogger(__name__)
 
 KEEPALIVE_REPLIES = frozenset({"PONG", "pong", "", "{}"})
+MAX_REJECT_KINDS = 64
 
 
 class WsFeed:
@@ -136,7 +137,9 @@ class WsFeed:
     def count_rejected(self, kind: str, sample: str) -> None:
         """Count a dropped frame; log the first of each kind with a sample."""
         self.rejected += 1
-        if kind not in self._rejected_kinds:
+        # Kinds can carry wire text (an unknown event type): a bounded set, so a garbage stream
+        # can neither grow memory nor flood the log.
+        if kind not in self._rejected_kinds and len(self._rejected_kinds) < MAX_REJECT_KINDS:
             self._rejected_kinds.add(kind)
             log.warning("%s: dropped %s frame, e.g. %.200r", self.name, kind, sample)
 
