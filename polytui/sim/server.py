@@ -2,7 +2,9 @@
 
 Routes: ``/ws/market`` (CLOB market channel), ``/rtds`` (RTDS activity), ``/rpc`` (Polygon
 JSON-RPC over WebSocket with ``eth_subscribe("logs")``), ``/gamma/…`` (Gamma), ``/data/…``
-(data-api) and ``/clob/…`` (CLOB REST). Sim time runs ``speed`` times faster than the wall clock;
+(data-api), ``/clob/…`` (CLOB REST, including the trading side in :mod:`polytui.sim.trading`:
+L1/L2 auth, signed V2 order entry, matching, cancels, open orders, trades) and ``/ws/user`` (the
+authenticated user channel). Sim time runs ``speed`` times faster than the wall clock;
 what happens is a pure function of (scenario, seed, sim time). Faults on demand: drop every
 connection, go silent with sockets open, send garbage, and re-send a chain log as removed.
 """
@@ -21,6 +23,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from polytui.sim.scenario import Scenario, SimMarket, SimTrade, build_scenario
+from polytui.sim.trading import Exchange
 from polytui.sim.wire import (
     EXCHANGE_V2,
     book_event,
@@ -82,9 +85,10 @@ class SimServer:
         self._logs: list[dict[str, Any]] = []
         self._last_head = -1
         self.ground_truth: list[SimTrade] = []
-        self.connections: dict[str, int] = {"clob": 0, "rtds": 0, "rpc": 0}
-        self.max_connections: dict[str, int] = {"clob": 0, "rtds": 0, "rpc": 0}
+        self.connections: dict[str, int] = {"clob": 0, "rtds": 0, "rpc": 0, "user": 0}
+        self.max_connections: dict[str, int] = {"clob": 0, "rtds": 0, "rpc": 0, "user": 0}
         self.http_requests = 0
+        self.trading = Exchange(self)
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -112,6 +116,7 @@ class SimServer:
                 web.post("/clob/books", self._clob_books),
                 web.get("/clob/time", self._clob_time),
                 web.get("/clob/ok", self._clob_ok),
+                *self.trading.routes(),
             ]
         )
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -131,6 +136,7 @@ class SimServer:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
+        await self.trading.close()
         for client in list(self._clients):
             with contextlib.suppress(Exception):
                 await client.ws.close()
@@ -163,6 +169,7 @@ class SimServer:
             "gamma_url": f"http://{base}/gamma",
             "data_api_url": f"http://{base}/data",
             "clob_rest_url": f"http://{base}/clob",
+            "clob_user_ws_url": f"ws://{base}/ws/user",
         }
 
     @property
@@ -202,7 +209,7 @@ class SimServer:
         for client in clients:
             with contextlib.suppress(Exception):
                 await client.ws.close()
-        return len(clients)
+        return len(clients) + await self.trading.drop_user_sockets()
 
     def go_silent(self, seconds: float) -> None:
         """Keep sockets open but send nothing for ``seconds`` of wall time."""
@@ -269,6 +276,7 @@ class SimServer:
                     [resolved_event(market, self._ms(t))], {market.yes_token, market.no_token}
                 )
         await self._book_updates(t)
+        await self.trading.tick()
         await self._notify_heads()
 
     def _block_hash(self, block: int) -> str:
@@ -294,7 +302,8 @@ class SimServer:
         index = self.scenario.token_index()
         market, is_yes = index[token]
         mid = market.yes_price(t) if is_yes else Decimal(1) - market.yes_price(t)
-        return book_event(market, token, mid, int(t // BLOCK_S), self._ms(t))
+        step = int(t // BLOCK_S)
+        return self.trading.adjust_book(book_event(market, token, mid, step, self._ms(t)), step)
 
     async def _send_books(self, client: _Client, tokens: list[str], t: float) -> None:
         events = []
@@ -529,7 +538,7 @@ class SimServer:
 
     async def _data_positions(self, request: web.Request) -> web.Response:
         self.http_requests += 1
-        return web.json_response([])
+        return web.json_response(self.trading.positions(request.query.get("user", "")))
 
     async def _data_leaderboard(self, request: web.Request) -> web.Response:
         self.http_requests += 1
