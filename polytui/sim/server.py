@@ -187,6 +187,7 @@ class SimServer:
                 "gamma_url": urls["gamma_url"],
                 "data_api_url": urls["data_api_url"],
                 "clob_rest_url": urls["clob_rest_url"],
+                "clob_user_ws_url": urls["clob_user_ws_url"],
                 "exchange_addresses": [self.exchange_address],
                 "backoff_cap_s": 2.0,
                 "dataapi_poll_s": 5.0,
@@ -533,6 +534,8 @@ class SimServer:
             for tr in self.scenario.trades
             if tr.t + DATAAPI_DELAY_S <= t and (not user or tr.wallet == user)
         ]
+        if user:
+            rows = sorted(rows + self.trading.dataapi_trades(user), key=lambda r: r["timestamp"])
         limit = int(request.query.get("limit", "100"))
         return web.json_response(list(reversed(rows))[:limit])
 

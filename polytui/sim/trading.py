@@ -25,32 +25,32 @@ Endpoints (prefix ``/clob``):
   not_canceled}``; ``GET /data/orders`` (open orders), ``GET /data/order/{id}``,
   ``GET /data/trades`` (the key owner's trades) → ``{data, next_cursor: "LTE=", limit, count}``.
 
-``POST /order`` checks, in order: V1-shaped body → 400 ``order_version_mismatch``; malformed →
-400 ``Invalid order payload``; ``owner`` ≠ the API key → ``the order owner has to be the owner of
-the API KEY``; signer ≠ the key's address → ``the order signer address has to be the address of
-the API KEY``; EIP-712 signer recovery under domain ("Polymarket CTF Exchange", "2", 137, V2
-exchange) ≠ signer, or maker not allowed for the signature type (EOA: maker = signer;
-POLY_PROXY / POLY_GNOSIS_SAFE: maker = the signer's funder, bound on first use or by
-``link_wallet``; POLY_1271: the wrapped inner signature recovers the key's address) → ``invalid
-signature`` (a wrong domain version or exchange lands here too); unknown token → 404 ``market not
-found``; price (makerAmount/takerAmount) off the 0.01 tick → ``order {id} is invalid. Price (p)
-breaks minimum tick size rule: 0.01``; shares below 5 → ``… Size (s) lower than the minimum: 5``;
-GTD expiration in the past → ``invalid expiration``; same order hash again → ``… Duplicated.``;
-pUSD (BUY: makerAmount + taker fee) or shares (SELL) beyond what is free → ``not enough balance /
+``POST /order`` checks, in order: V1-shaped body → 400 ``order_version_mismatch``; malformed → 400
+``Invalid order payload``; ``owner`` ≠ the API key → ``the order owner has to be the owner of the
+API KEY``; signer ≠ the key's address → ``the order signer address has to be the address of the API
+KEY``; EIP-712 signer recovery under domain ("Polymarket CTF Exchange", "2", 137, V2 exchange) ≠
+signer, or maker not allowed for the signature type (EOA: maker = signer; POLY_PROXY /
+POLY_GNOSIS_SAFE: maker = the signer's funder, bound on first use or by ``link_wallet``; POLY_1271:
+the wrapped inner signature recovers the key's address) → ``invalid signature`` (a wrong domain
+version or exchange lands here too); unknown token → 404 ``market not found``; price
+(makerAmount/takerAmount) off the 0.01 tick → ``order {id} is invalid. Price (p) breaks minimum
+tick size rule: 0.01``; shares below 5 → ``… Size (s) lower than the minimum: 5``; GTD expiration
+less than a minute ahead → ``invalid expiration``; same order hash again → ``… Duplicated.``; pUSD
+(BUY: makerAmount + taker fee) or shares (SELL) beyond what is free → ``not enough balance /
 allowance``. Then it matches against the simulator's book (best level first, at the book's prices,
 never past the order's limit; one trade per level; the taker pays the market's curved fee in pUSD,
 PROTOCOL.md §6): FOK all-or-400 ``order couldn't be fully filled. FOK orders are fully filled or
 killed.``, FAK some-or-400 ``no orders found to match with FAK order. …``, GTC/GTD rest the
-remainder (and fill later when the book comes to them, as maker, no fee). ``postOnly`` that
-crosses → ``invalid post-only order: order crosses book``. Reply: ``{success, errorMsg, orderID,
-status: matched|live|delayed, makingAmount, takingAmount, transactionsHashes, tradeIDs}`` with
-amounts as decimal strings ("" when nothing matched). Consumed liquidity leaves the book (REST and
-market WS) until the book's next step.
+remainder (and fill later when the book comes to them, as maker, no fee). ``postOnly`` that crosses
+→ ``invalid post-only order: order crosses book``. Reply: ``{success, errorMsg, orderID, status:
+matched|live|delayed, makingAmount, takingAmount, transactionsHashes, tradeIDs}`` with amounts as
+decimal strings ("" when nothing matched). Consumed liquidity leaves the book (REST and market WS)
+until the book's next step.
 
 Settlement: each trade goes MATCHED → MINED (``mined_after_s`` sim seconds later; balance and
 position change here) → CONFIRMED (``confirmed_after_s``), or with ``fail_next_match``
-MATCHED → RETRYING → FAILED with balance and position untouched. ``/data/positions?user=`` on
-the simulator's data-api reports the positions.
+MATCHED → RETRYING → FAILED with balance and position untouched. ``/data/positions?user=`` and
+``/data/trades?user=`` on the simulator's data-api report the positions and the settled fills.
 
 User channel: ``ws://…/ws/user``; first frame ``{"auth": {apiKey, secret, passphrase},
 "markets": [condition ids, optional], "type": "user"}`` (bad auth: the socket is closed with 1008),
@@ -126,6 +126,7 @@ AUTH_WINDOW_S = 60
 END_CURSOR = "LTE="
 MAX_ALLOWANCE = str(2**256 - 1)
 ORDER_TYPES = ("GTC", "GTD", "FOK", "FAK")
+GTD_MIN_S = 60  # the CLOB's security threshold: a GTD order must live at least a minute
 
 
 class ApiError(Exception):
@@ -730,7 +731,7 @@ class Exchange:
                 f"{_num(MIN_ORDER_SIZE)}",
             )
         expiration = int(payload["order"].get("expiration", 0) or 0)
-        if order_type == "GTD" and expiration <= int(time.time()):
+        if order_type == "GTD" and expiration < int(time.time()) + GTD_MIN_S:
             raise ApiError(400, "invalid expiration")
         if order_id in self.orders:
             raise ApiError(400, f"order {order_id} is invalid. Duplicated.")
@@ -1122,6 +1123,39 @@ class Exchange:
             return _page(list(reversed(rows)))
 
         return await _reply(request, body)
+
+    def dataapi_trades(self, user: str) -> list[dict[str, Any]]:
+        """data-api ``/trades`` rows of ``user``'s settled (MINED / CONFIRMED) fills."""
+        rows = []
+        for fill in self.fills:
+            order = fill.order
+            if order.maker != _lower(user) or fill.status not in ("MINED", "CONFIRMED"):
+                continue
+            market = order.market
+            rows.append(
+                {
+                    "proxyWallet": order.maker,
+                    "side": order.side,
+                    "asset": order.token,
+                    "conditionId": market.condition_id,
+                    "size": float(fill.size),
+                    "price": float(fill.price),
+                    "timestamp": fill.match_time,
+                    "title": market.question,
+                    "slug": market.slug,
+                    "icon": "",
+                    "eventSlug": market.slug,
+                    "outcome": order.outcome,
+                    "outcomeIndex": 0 if order.outcome == "Yes" else 1,
+                    "name": "",
+                    "pseudonym": "",
+                    "bio": "",
+                    "profileImage": "",
+                    "profileImageOptimized": "",
+                    "transactionHash": fill.tx_hash,
+                }
+            )
+        return rows
 
     def positions(self, user: str) -> list[dict[str, Any]]:
         """data-api ``/positions`` rows of ``user`` (numbers are JSON floats there)."""

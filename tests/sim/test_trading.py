@@ -196,7 +196,11 @@ async def test_official_client_order_fills_and_settles_on_the_user_channel(sim: 
         rows = (
             await http.get(sim.urls["data_api_url"] + "/positions", params={"user": ADDRESS})
         ).json()
+        settled = (
+            await http.get(sim.urls["data_api_url"] + "/trades", params={"user": ADDRESS})
+        ).json()
     assert [(r["asset"], r["size"]) for r in rows] == [(market.yes_token, 10.0)]
+    assert [r["transactionHash"] for r in settled] == reply["transactionsHashes"]
 
 
 async def test_resting_order_is_listed_and_cancel_all_removes_it(sim: SimServer) -> None:
@@ -290,6 +294,7 @@ async def test_rejections_carry_the_real_errors(sim: SimServer) -> None:
         400,
         "the order owner has to be the owner of the API KEY",
     )
+    assert await error({**good, "orderType": "GTD"}) == (400, "invalid expiration")
     sim.trading.set_balance(ADDRESS, "0.10")
     assert await error(good) == (400, "not enough balance / allowance")
     sim.trading.set_balance(ADDRESS, 1000)
@@ -401,3 +406,21 @@ async def test_user_channel_refuses_bad_auth(sim: SimServer) -> None:
         await ws.send(json.dumps({"auth": auth, "type": "user"}))
         with pytest.raises(websockets.ConnectionClosed):
             await asyncio.wait_for(ws.recv(), 2)
+
+
+async def test_l1_auth_derives_deterministic_creds_and_refuses_bad_headers(sim: SimServer) -> None:
+    host = sim.urls["clob_rest_url"]
+    first = await asyncio.to_thread(ClobClient(host, 137, key=KEY).derive_api_key)
+    again = await asyncio.to_thread(ClobClient(host, 137, key=KEY).create_or_derive_api_key)
+    assert first == again and len(first.api_key) == 36
+    other = await asyncio.to_thread(ClobClient(host, 137, key=OTHER_KEY).derive_api_key)
+    assert other.api_key != first.api_key
+    headers = {
+        "POLY_ADDRESS": ADDRESS,
+        "POLY_SIGNATURE": VECTORS["clob_auth_l1"]["expected_signature"],  # another chain and time
+        "POLY_TIMESTAMP": str(int(time.time())),
+        "POLY_NONCE": "0",
+    }
+    async with httpx.AsyncClient() as http:
+        reply = await http.get(host + "/auth/derive-api-key", headers=headers)
+    assert (reply.status_code, reply.json()) == (401, {"error": "Invalid L1 Request headers"})
