@@ -72,6 +72,11 @@ keyword arguments, for a simulator in another process):
 - ``seed_position(address, token_id, size, avg_price)``, ``set_balance(address, usd)``,
   ``link_wallet(signer, funder)``.
 
+Helpers for tests: ``api_key(address)`` gives an address's credentials without L1;
+``accounts``, ``orders`` and ``fills`` hold the exchange's state; ``mined_after_s``,
+``confirmed_after_s`` and ``retry_after_s`` (sim seconds) pace settlement; ``default_balance``
+seeds new accounts.
+
 Everything is deterministic: ids, salts of seeded orders, trade ids and transaction hashes are
 hashes of (seed, counter); creds are hashes of (seed, address, nonce).
 """
@@ -836,6 +841,8 @@ class Exchange:
 
     def adjust_book(self, event: dict[str, Any], step: int) -> dict[str, Any]:
         """Remove consumed liquidity from a book event (levels keep their worst-first order)."""
+        if not self.consumed:
+            return event
         token = event["asset_id"]
         for key, book_side in (("bids", "BUY"), ("asks", "SELL")):
             levels = []

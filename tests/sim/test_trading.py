@@ -130,10 +130,13 @@ async def _trade_statuses(ws: Any, until: set[str], timeout: float = 5.0) -> lis
     return seen
 
 
-def _best_ask(sim: SimServer, token: str) -> float:
+def _limit(sim: SimServer, token: str, side: str = "BUY") -> float:
+    """A limit a few ticks through the touch: the book steps every 0.1 s wall at speed 20."""
     book = sim._rest_book(token)
     assert book is not None
-    return float(book["asks"][-1]["price"])  # worst-first: the best ask is last
+    if side == "BUY":  # worst-first: the best ask is the last ask
+        return min(0.99, round(float(book["asks"][-1]["price"]) + 0.05, 2))
+    return max(0.01, round(float(book["bids"][-1]["price"]) - 0.05, 2))
 
 
 async def _post(client: ClobClient, args: OrderArgsV2, order_type: str) -> dict[str, Any]:
@@ -173,24 +176,22 @@ async def test_official_client_order_fills_and_settles_on_the_user_channel(sim: 
     assert client.creds is not None
     ws = await _user_ws(sim, client.creds)
     market = sim.scenario.markets[FEE_MARKET]
-    price = _best_ask(sim, market.yes_token)
+    price = _limit(sim, market.yes_token)
     before = await _balance(client)
     args = OrderArgsV2(token_id=market.yes_token, price=price, size=10, side="BUY")
     reply = await _post(client, args, OrderType.FAK)
     assert reply["success"] is True and reply["status"] == "matched"
-    assert (
-        reply["takingAmount"] == "10" and Decimal(reply["makingAmount"]) == Decimal(str(price)) * 10
-    )
+    assert reply["takingAmount"] == "10"
     assert reply["orderID"].startswith("0x") and len(reply["orderID"]) == 66
     statuses = await _trade_statuses(ws, {"CONFIRMED"})
     assert statuses == ["MATCHED", "MINED", "CONFIRMED"]
     await ws.close()
-    fee = (
-        Decimal(10) * Decimal("0.07") * Decimal(str(price)) * (1 - Decimal(str(price)))
-    ).quantize(Decimal("0.000001"))
-    assert await _balance(client) == before - Decimal(str(price)) * 10 - fee
     trades = await asyncio.to_thread(client.get_trades)
     assert [t["status"] for t in trades] == ["CONFIRMED"]
+    fill = Decimal(trades[0]["price"])  # the book's price, at or better than the limit
+    assert fill <= Decimal(str(price)) and Decimal(reply["makingAmount"]) == fill * 10
+    fee = (10 * Decimal("0.07") * fill * (1 - fill)).quantize(Decimal("0.000001"))
+    assert await _balance(client) == before - fill * 10 - fee
     assert trades[0]["taker_order_id"] == reply["orderID"] and trades[0]["trader_side"] == "TAKER"
     async with httpx.AsyncClient() as http:
         rows = (
@@ -223,7 +224,7 @@ async def test_proxy_signature_type_with_funder_fills_against_the_funder(sim: Si
     funder = "0x" + "ab" * 20
     client = await _client(sim, signature_type=1, funder=funder)
     token = sim.scenario.markets[2].yes_token
-    args = OrderArgsV2(token_id=token, price=_best_ask(sim, token), size=5, side="BUY")
+    args = OrderArgsV2(token_id=token, price=_limit(sim, token), size=5, side="BUY")
     assert (await _post(client, args, OrderType.FOK))["status"] == "matched"
     assert sim.trading.accounts[funder].reserved_usd > 0  # the funder pays, not the signer
     other = await _client(sim, OTHER_KEY, signature_type=1, funder=funder)
@@ -336,7 +337,7 @@ async def test_failed_match_leaves_balance_and_positions_unchanged(sim: SimServe
     token = sim.scenario.markets[FEE_MARKET].yes_token
     before = await _balance(client)
     sim.trading.fail_next_match()
-    args = OrderArgsV2(token_id=token, price=_best_ask(sim, token), size=10, side="BUY")
+    args = OrderArgsV2(token_id=token, price=_limit(sim, token), size=10, side="BUY")
     assert (await _post(client, args, OrderType.FAK))["status"] == "matched"
     assert await _trade_statuses(ws, {"FAILED"}) == ["MATCHED", "RETRYING", "FAILED"]
     await ws.close()
@@ -348,7 +349,7 @@ async def test_failed_match_leaves_balance_and_positions_unchanged(sim: SimServe
 async def test_timed_out_post_is_found_by_querying_not_by_resending(sim: SimServer) -> None:
     client = await _client(sim)
     token = sim.scenario.markets[FEE_MARKET].yes_token
-    body = _signed(client, token, str(_best_ask(sim, token)), "10")
+    body = _signed(client, token, str(_limit(sim, token)), "10")
     sim.trading.delay_next_response(2.0)
     with pytest.raises(httpx.ReadTimeout):
         text = json.dumps(body, separators=(",", ":"))
@@ -424,3 +425,60 @@ async def test_l1_auth_derives_deterministic_creds_and_refuses_bad_headers(sim: 
     async with httpx.AsyncClient() as http:
         reply = await http.get(host + "/auth/derive-api-key", headers=headers)
     assert (reply.status_code, reply.json()) == (401, {"error": "Invalid L1 Request headers"})
+
+
+async def test_sell_after_settlement_and_sell_without_shares(sim: SimServer) -> None:
+    client = await _client(sim)
+    assert client.creds is not None
+    ws = await _user_ws(sim, client.creds)
+    token = sim.scenario.markets[2].yes_token  # no fee schedule: proceeds are exact
+    buy = OrderArgsV2(token_id=token, price=_limit(sim, token), size=10, side="BUY")
+    with pytest.raises(PolyApiException) as err:
+        await _post(client, OrderArgsV2(token_id=token, price=0.01, size=10, side="SELL"), "FAK")
+    assert err.value.error_msg == {"error": "not enough balance / allowance"}
+    await _post(client, buy, OrderType.FAK)
+    await _trade_statuses(ws, {"MINED"})
+    after_buy = await _balance(client)
+    sell = OrderArgsV2(token_id=token, price=_limit(sim, token, "SELL"), size=10, side="SELL")
+    reply = await _post(client, sell, OrderType.FAK)
+    await _trade_statuses(ws, {"MINED"})
+    await ws.close()
+    sold = [t for t in await asyncio.to_thread(client.get_trades) if t["side"] == "SELL"]
+    proceeds = Decimal(sold[0]["price"]) * 10
+    assert (reply["makingAmount"], Decimal(reply["takingAmount"])) == ("10", proceeds)
+    assert await _balance(client) == after_buy + proceeds
+    assert sim.trading.positions(ADDRESS) == []
+
+
+async def test_resting_order_fills_as_maker_when_the_book_reaches_it(sim: SimServer) -> None:
+    client = await _client(sim)
+    assert client.creds is not None
+    ws = await _user_ws(sim, client.creds)
+    token = sim.scenario.markets[FEE_MARKET].yes_token
+    reply = await _post(
+        client, OrderArgsV2(token_id=token, price=0.05, size=10, side="BUY"), OrderType.GTC
+    )
+    order = sim.trading.orders[reply["orderID"]]
+    order.price = Decimal("0.99")  # as if the book had come down to it
+    await sim.trading.tick()
+    statuses = await _trade_statuses(ws, {"CONFIRMED"})
+    assert statuses == ["MATCHED", "MINED", "CONFIRMED"]
+    await ws.close()
+    trades = await asyncio.to_thread(client.get_trades)
+    assert trades[0]["trader_side"] == "MAKER"
+    assert trades[0]["maker_orders"][0]["order_id"] == reply["orderID"]
+    assert order.status == "MATCHED"
+
+
+@pytest.mark.parametrize("signature_type", [2, 3])
+async def test_safe_and_deposit_wallet_orders_verify_and_fill(
+    sim: SimServer, signature_type: int
+) -> None:
+    wallet = "0x" + "11" * 20
+    client = await _client(sim, signature_type=signature_type, funder=wallet)
+    token = sim.scenario.markets[2].no_token
+    args = OrderArgsV2(token_id=token, price=_limit(sim, token), size=5, side="BUY")
+    reply = await _post(client, args, OrderType.FAK)
+    assert reply["status"] == "matched"
+    assert sim.trading.orders[reply["orderID"]].maker == wallet
+    assert sim.trading.funders[wallet] == ADDRESS.lower()
