@@ -41,7 +41,12 @@ async def _serve(scenario: str, seed: int, speed: float, write_config: Path | No
     async with SimServer(scenario, seed=seed, speed=speed) as sim:
         print(f"simulator '{scenario}' (seed {seed}, speed {speed}×) on 127.0.0.1:{sim.port}")
         for name, url in sim.urls.items():
-            print(f"  {name:14} {url}")
+            print(f"  {name:16} {url}")
+        print(
+            "  trading          CLOB V2 order entry under /clob (chain 137, every address starts"
+            f" with {sim.trading.default_balance} pUSD);\n"
+            "                   fault knobs: POST /sim/trading/<knob> (see polytui/sim/trading.py)"
+        )
         for key, value in sim.environment().items():
             print(f"\nexport {key}={value}")
         overrides = sim.settings_overrides()

@@ -1280,7 +1280,9 @@ class Exchange:
             {
                 "event_type": "order",
                 "order_owner": order.owner,
+                "associate_trades": list(order.trades) or None,
                 "type": kind,
+                "created_at": str(order.created_at),
                 "timestamp": str(int(time.time())),
             }
         )

@@ -482,3 +482,43 @@ async def test_safe_and_deposit_wallet_orders_verify_and_fill(
     assert reply["status"] == "matched"
     assert sim.trading.orders[reply["orderID"]].maker == wallet
     assert sim.trading.funders[wallet] == ADDRESS.lower()
+
+
+async def test_batch_post_and_order_events_on_the_user_channel(sim: SimServer) -> None:
+    from py_clob_client_v2.clob_types import PostOrdersV2Args as PostOrdersArgs
+
+    client = await _client(sim)
+    assert client.creds is not None
+    ws = await _user_ws(sim, client.creds)
+    token = sim.scenario.markets[FEE_MARKET].yes_token
+    resting = await asyncio.to_thread(
+        client.create_order, OrderArgsV2(token_id=token, price=0.05, size=10, side="BUY")
+    )
+    tiny = await asyncio.to_thread(
+        client.create_order, OrderArgsV2(token_id=token, price=0.05, size=1, side="BUY")
+    )
+    replies = await asyncio.to_thread(
+        client.post_orders,
+        [
+            PostOrdersArgs(order=resting, orderType="GTC"),
+            PostOrdersArgs(order=tiny, orderType="GTC"),
+        ],
+    )
+    assert [r["success"] for r in replies] == [True, False]
+    assert replies[1]["errorMsg"].endswith("Size (1) lower than the minimum: 5")
+    placement = json.loads(await asyncio.wait_for(ws.recv(), 2))
+    assert {k: placement[k] for k in ("event_type", "type", "status", "id", "order_owner")} == {
+        "event_type": "order",
+        "type": "PLACEMENT",
+        "status": "LIVE",
+        "id": replies[0]["orderID"],
+        "order_owner": client.creds.api_key,
+    }
+    cancel = await asyncio.to_thread(client.cancel_orders, [replies[0]["orderID"], "0xdead"])
+    assert cancel == {
+        "canceled": [replies[0]["orderID"]],
+        "not_canceled": {"0xdead": "order not found"},
+    }
+    event = json.loads(await asyncio.wait_for(ws.recv(), 2))
+    assert (event["type"], event["status"]) == ("CANCELLATION", "CANCELED")
+    await ws.close()
