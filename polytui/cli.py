@@ -102,6 +102,15 @@ def main_callback(
             'polytui: --live needs mode = "live" in the config file; paper trading is the default',
             EXIT_CONFIG,
         )
+    if live:
+        # The third gate: --yes-live (daemon), or LIVE typed at the terminal before the app
+        # starts. The daemon has no prompt, so it needs --yes-live.
+        from polytui.execution.live import confirm_live
+
+        if daemon and not yes_live:
+            _fail("polytui: --daemon --live needs --yes-live (there is no prompt)", EXIT_CONFIG)
+        if not confirm_live(loaded, live, yes_live):
+            raise typer.Exit(EXIT_CONFIG)
     if daemon:
         _dispatch("--daemon", "polytui.daemon:run_daemon", loaded, live, yes_live)
     _dispatch("console", "polytui.tui.app:run_app", loaded, live)

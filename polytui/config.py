@@ -298,6 +298,10 @@ def _validate(s: Settings, source: str, text: str) -> None:
     )
     need(lv.order_type in ORDER_TYPES, "live.order_type", f"must be one of {ORDER_TYPES}")
     need(lv.exit_order_type in ORDER_TYPES, "live.exit_order_type", "unknown order type")
+    need(lv.post_timeout_s > 0, "live.post_timeout_s", "must be positive")
+    need(lv.confirm_timeout_s > 0, "live.confirm_timeout_s", "must be positive")
+    need(lv.max_clock_skew_s > 0, "live.max_clock_skew_s", "must be positive")
+    need(lv.exit_gtd_s >= 0, "live.exit_gtd_s", "must not be negative")
     need(
         not lv.funder or bool(WALLET_RE.match(lv.funder)),
         "live.funder",

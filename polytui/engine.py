@@ -153,8 +153,11 @@ class Engine:
         self._restore()
         self._publish_state()
         self._notice("info", f"engine started in {self.mode} mode")
+        self._bind_broker()
         for name, feed in self.feeds.items():
             self._tasks.append(asyncio.create_task(feed.run(), name=f"feed:{name}"))
+        if hasattr(self.broker, "start"):
+            self._tasks.append(asyncio.create_task(self._start_broker(), name="broker:start"))
         self._tasks.append(asyncio.create_task(self._tick_loop(), name="engine:tick"))
         self._tasks.append(asyncio.create_task(self._inbox_loop(), name="engine:inbox"))
         try:
@@ -176,6 +179,10 @@ class Engine:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        close = getattr(self.broker, "close", None)
+        if close is not None:
+            with contextlib.suppress(Exception):
+                await close()
         self.journal.flush()
         self._running = False
 
@@ -194,6 +201,44 @@ class Engine:
     def submit_retraction(self, dedup_key: object) -> None:
         """Feed callback: a chain reorg removed a trade we had seen."""
         self._enqueue(lambda: self._on_retracted(dedup_key))
+
+    def submit_fill(self, fill: Fill) -> None:
+        """Broker callback: a fill confirmed after its order's report went back (live)."""
+        self._enqueue(lambda: self._late_fill(fill))
+
+    async def _late_fill(self, fill: Fill) -> None:
+        self._apply_fill(fill, await self._market_for(fill.token_id))
+        self._publish_portfolio()
+
+    def _bind_broker(self) -> None:
+        """Give a broker that reports asynchronously (live) the engine's journal and portfolio."""
+        bind = getattr(self.broker, "bind", None)
+        if bind is not None:
+            bind(on_order=self._journal_order, on_fill=self.submit_fill, on_record=self._record)
+
+    def _record(self, kind: str, ref: str, payload: dict[str, Any]) -> None:
+        self.journal.append(kind, payload, ref=ref, durable=True)
+
+    async def _start_broker(self) -> None:
+        """Live: clock, balance and allowance checks, and reconciliation with the journal."""
+        view = self._portfolio_view()
+        try:
+            report = await self.broker.start(view.shares_by_token, self.journal)
+        except Exception as exc:  # a start-up bug must not kill the engine
+            log.exception("broker start-up failed")
+            self._notice("error", f"broker start-up failed: {type(exc).__name__}")
+            return
+        for level, message in report.notices:
+            self._notice(level, message)
+        balance = report.balance_usd
+        p = self.portfolio
+        fresh = not p.tokens() and p.cash == p.starting_balance and not p.realized
+        if report.ok and balance is not None and fresh and self.journal.count("fill") == 0:
+            # A first live run starts from the exchange's pUSD balance, not a paper figure.
+            p.starting_balance = p.cash = balance
+            p._day_start_equity = balance
+            self._persist_state()
+            self._publish_portfolio()
 
     def _enqueue(self, job: Callable[[], Awaitable[None]]) -> None:
         try:
@@ -301,7 +346,9 @@ class Engine:
             side=intent.side,
             shares=intent.shares,
             limit_price=intent.limit_price,
-            order_type=OrderType(self.settings.paper.order_type),
+            order_type=OrderType(
+                getattr(self.broker, "entry_order_type", self.settings.paper.order_type)
+            ),
             created_at=self.clock.now(),
             broker=self.broker.name,
         )
@@ -444,7 +491,13 @@ class Engine:
         # shares that are already being sold.
         if any(t.get_name() == f"exit:{order.token_id}" for t in self._inflight):
             return
-        order = replace(order, id=new_id("ord"), broker=self.broker.name, reason=why)
+        order = replace(
+            order,
+            id=new_id("ord"),
+            broker=self.broker.name,
+            reason=why,
+            order_type=getattr(self.broker, "exit_order_type", order.order_type),
+        )
         book = self.books.get(order.token_id)
         reference = book.best_bid if book is not None and book.best_bid else order.limit_price
         task = asyncio.create_task(

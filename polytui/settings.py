@@ -152,6 +152,14 @@ class LiveSettings:
     api_secret_env: str = "POLYTUI_API_SECRET"
     api_passphrase_env: str = "POLYTUI_API_PASSPHRASE"
     chain_id: int = 137
+    # An order POST with no answer after this long is reconciled, never sent again.
+    post_timeout_s: float = 5.0
+    # How long an order is followed to CONFIRMED / FAILED before the report goes back.
+    confirm_timeout_s: float = 60.0
+    # Start-up refuses to trade when the clock differs from the CLOB's by more than this.
+    max_clock_skew_s: float = 5.0
+    # GTD exits expire this long after the CLOB's one-minute minimum.
+    exit_gtd_s: int = 300
 
 
 @dataclass(slots=True)

@@ -51,8 +51,13 @@ def build_engine(
     redaction.install(settings)  # before any feed can log a URL with a key in it
     clock = clock or SystemClock()
     mode = "live" if live else "paper"
+    broker: Any = None
     if live:
-        raise EngineBuildError("live trading is not available in this build; run in paper mode")
+        # The typed confirmation is the caller's (polytui.execution.live.confirm_live); the
+        # config gate is checked again here so no path reaches a live broker without it.
+        if settings.mode != "live":
+            raise EngineBuildError('live trading needs mode = "live" in the config file')
+        broker = _live_broker(settings, clock)
     directory = data_dir(settings)
     directory.mkdir(parents=True, exist_ok=True)
     path = journal_path(directory, mode)
@@ -66,7 +71,8 @@ def build_engine(
         stop_loss=settings.paper.stop_loss,
     )
     strategy = Strategy(settings, clock)
-    broker = PaperBroker(settings.paper, books, clock)
+    if broker is None:
+        broker = PaperBroker(settings.paper, books, clock)
     engine = Engine(
         settings,
         journal=journal,
@@ -82,7 +88,26 @@ def build_engine(
         journal_path=path,
     )
     _attach_feeds(engine, settings, books, tap, transport)
+    if live:
+        engine.feeds["user"] = broker.feed
     return engine
+
+
+def _live_broker(settings: Any, clock: Clock) -> Any:
+    """The CLOB V2 broker, with credentials from the environment (errors name the variable)."""
+    from polytui.execution.live import LiveBroker, LiveCredentials, LiveError
+
+    try:
+        import py_clob_client_v2  # noqa: F401  (fail here, with a clear message)
+    except ImportError:
+        raise EngineBuildError(
+            "live trading needs py-clob-client-v2 (pip install 'polytui[live]')"
+        ) from None
+    try:
+        credentials = LiveCredentials.from_env(settings)
+    except LiveError as exc:
+        raise EngineBuildError(str(exc)) from None
+    return LiveBroker(settings, credentials, clock)
 
 
 def _attach_feeds(engine: Any, settings: Any, books: Any, tap: Tap | None, transport: Any) -> None:
