@@ -774,13 +774,17 @@ class Exchange:
             self.orders[order_id] = sim_order
             await self._emit_order(sim_order, "PLACEMENT")
             self._spawn(self._delayed_match(sim_order, delay))
-            return _success(order_id, "delayed", [], [])
+            return _success(order_id, "delayed", [])
         self._check_fillable(sim_order, levels)
         self.orders[order_id] = sim_order
-        await self._emit_order(sim_order, "PLACEMENT")
-        fills = await self._match(sim_order, levels, "TAKER")
-        await self._finish_taker(sim_order)
-        return _success(order_id, "matched" if fills else "live", fills, [sim_order])
+        placement = self._order_event(sim_order, "PLACEMENT")
+        fills = self._fill(sim_order, levels, "TAKER")
+        killed = self._close_taker(sim_order)
+        await self._send_order(sim_order, placement)
+        await self._announce(sim_order, fills)
+        if killed:
+            await self._emit_order(sim_order, "CANCELLATION")
+        return _success(order_id, "matched" if fills else "live", fills)
 
     def _check_fillable(self, order: SimOrder, levels: list[tuple[Decimal, Decimal]]) -> None:
         available = sum((size for _, size in levels), Decimal(0))
@@ -807,11 +811,17 @@ class Exchange:
         await self._finish_taker(order)
 
     async def _finish_taker(self, order: SimOrder) -> None:
+        if self._close_taker(order):
+            await self._emit_order(order, "CANCELLATION")
+
+    def _close_taker(self, order: SimOrder) -> bool:
+        """Settle a taker's status after matching; True when a FAK/FOK remainder was killed."""
         if order.remaining <= 0:
             order.status = "MATCHED"
         elif order.order_type in ("FAK", "FOK"):
             order.status = "CANCELED"
-            await self._emit_order(order, "CANCELLATION")
+            return True
+        return False
 
     def _step(self) -> int:
         from polytui.sim.server import BLOCK_S
@@ -860,6 +870,21 @@ class Exchange:
     async def _match(
         self, order: SimOrder, levels: list[tuple[Decimal, Decimal]], role: str
     ) -> list[SimFill]:
+        fills = self._fill(order, levels, role)
+        await self._announce(order, fills)
+        return fills
+
+    async def _announce(self, order: SimOrder, fills: list[SimFill]) -> None:
+        for fill in fills:
+            await self._emit_trade(fill)
+            self._spawn(self._settle(fill))
+        if fills:
+            await self._emit_order(order, "UPDATE")
+
+    def _fill(
+        self, order: SimOrder, levels: list[tuple[Decimal, Decimal]], role: str
+    ) -> list[SimFill]:
+        """Take liquidity and reserve funds, without awaiting (so nothing interleaves)."""
         fills: list[SimFill] = []
         step = self._step()
         schedule = _schedule(order.market) if role == "TAKER" else None
@@ -902,9 +927,6 @@ class Exchange:
                 )
             self.fills.append(fill)
             fills.append(fill)
-            await self._emit_trade(fill)
-            await self._emit_order(order, "UPDATE")
-            self._spawn(self._settle(fill))
         return fills
 
     async def _settle(self, fill: SimFill) -> None:
@@ -1275,6 +1297,12 @@ class Exchange:
                     await ws.send_str(text)
 
     async def _emit_order(self, order: SimOrder, kind: str) -> None:
+        await self._send_order(order, self._order_event(order, kind))
+
+    async def _send_order(self, order: SimOrder, event: dict[str, Any]) -> None:
+        await self._send_user(order.address, order.market.condition_id, event)
+
+    def _order_event(self, order: SimOrder, kind: str) -> dict[str, Any]:
         event = _order_json(order)
         event.update(
             {
@@ -1286,7 +1314,7 @@ class Exchange:
                 "timestamp": str(int(time.time())),
             }
         )
-        await self._send_user(order.address, order.market.condition_id, event)
+        return event
 
     async def _emit_trade(self, fill: SimFill) -> None:
         event = _trade_json(fill)
@@ -1372,9 +1400,7 @@ def _trade_json(fill: SimFill) -> dict[str, Any]:
     }
 
 
-def _success(
-    order_id: str, status: str, fills: list[SimFill], orders: list[SimOrder]
-) -> dict[str, Any]:
+def _success(order_id: str, status: str, fills: list[SimFill]) -> dict[str, Any]:
     making = taking = ""
     if fills:
         shares = sum((f.size for f in fills), Decimal(0))
