@@ -52,6 +52,8 @@ class StatusBar(Horizontal):
         fmt.set_text(mode, f" {badge} ")
         for cls in ("demo-mode", "live-mode", "paper-mode"):
             mode.set_class(cls == badge_class, cls)
+        # Live: the whole bar turns red, not only the badge, so real money is never mistaken.
+        self.set_class(badge_class == "live-mode", "live-mode")
         pnl = state.pnl
         balance = f"bal {fmt.money(pnl.cash_usd)}"
         fmt.set_text(self.query_one("#balance", Label), balance, layout=True)

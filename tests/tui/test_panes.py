@@ -239,6 +239,7 @@ async def test_live_mode_badge_is_red_classed() -> None:
         badge = c.app.query_one("#mode")
         assert "LIVE" in screen_text(c.app).splitlines()[0]
         assert badge.has_class("live-mode")
+        assert c.app.query_one("StatusBar").has_class("live-mode")
 
 
 async def test_demo_badge() -> None:
