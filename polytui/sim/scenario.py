@@ -194,6 +194,8 @@ def _trades(scenario: Scenario, rng: random.Random, horizon_s: float) -> list[Si
     gap = {"demo": (3.0, 7.0), "quiet": (20.0, 60.0), "chaos": (1.0, 3.0)}[scenario.name]
     trades: list[SimTrade] = []
     t = 1.0
+    # A trade's block is the block mined at its time (one every 2 s), the same clock the
+    # server's head follows: a log never names a block beyond the head.
     block = 84_950_000
     # A cluster: three informed whales on one market shortly after start, repeating.
     cluster_every = {"demo": 40.0, "quiet": 900.0, "chaos": 60.0}[scenario.name]
@@ -208,7 +210,6 @@ def _trades(scenario: Scenario, rng: random.Random, horizon_s: float) -> list[Si
             members = rng.sample(watched[:4], 3)
             for k, whale in enumerate(members):
                 trades.append(_trade(scenario, rng, whale, market, t + 1.5 * k, True, block))
-                block += 2
             next_cluster += cluster_every
             t += 7
             continue
@@ -217,7 +218,6 @@ def _trades(scenario: Scenario, rng: random.Random, horizon_s: float) -> list[Si
         informed = rng.random() < whale.skill
         trades.append(_trade(scenario, rng, whale, market, t, informed, block))
         t += rng.uniform(*gap)
-        block += 2
     trades.sort(key=lambda tr: tr.t)
     return trades
 
