@@ -372,6 +372,13 @@ class ChainFeed:
             return
         with contextlib.suppress(Exception):
             await asyncio.wait_for(w3.provider.disconnect(), timeout=2)
+        # web3's disconnect re-raises the error that ended its listener (a garbage frame, say)
+        # before it closes the socket; without this the old connection stayed open beside the
+        # new one.
+        ws = getattr(w3.provider, "_ws", None)
+        if ws is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws.close(), timeout=2)
         self.connections -= 1
 
     async def stop(self) -> None:
