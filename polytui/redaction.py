@@ -58,12 +58,35 @@ def register_secrets(values: Iterable[str]) -> None:
                 _secrets.add(piece)
 
 
+TRUNCATION_MARKS = ("...", "…")
+MIN_PARTIAL_LEN = 4
+
+
 def redact(text: str) -> str:
-    """Scrub known secrets and key-shaped strings from ``text``."""
+    """Scrub known secrets and key-shaped strings from ``text``.
+
+    Libraries shorten long frames in their debug logs (websockets: ``'{"auth": {"apiKey":
+    "78d8…...s": []}'``), which cuts a secret in two; a piece of a secret next to a truncation
+    mark is scrubbed as well.
+    """
     for secret in sorted(_secrets, key=len, reverse=True):
         if secret in text:
             text = text.replace(secret, MASK)
+    if any(mark in text for mark in TRUNCATION_MARKS):
+        text = _scrub_partials(text)
     return PRIVATE_KEY_RE.sub(MASK, text)
+
+
+def _scrub_partials(text: str) -> str:
+    for secret in _secrets:
+        for mark in TRUNCATION_MARKS:
+            for k in range(len(secret) - 1, MIN_PARTIAL_LEN - 1, -1):
+                head, tail = secret[:k] + mark, mark + secret[-k:]
+                if head in text:
+                    text = text.replace(head, MASK + mark)
+                if tail in text:
+                    text = text.replace(tail, mark + MASK)
+    return text
 
 
 def install(settings: Settings) -> None:
