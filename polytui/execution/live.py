@@ -395,6 +395,8 @@ class LiveBroker:
         self.on_fill: FillHook | None = None
         self.on_record: RecordHook | None = None
         self.post_latencies_ms: list[float] = []
+        # perf_counter() at: execute() entered, POST sent (signed), POST answered.
+        self.timings: list[tuple[float, float, float]] = []
         self.feed = WsFeed(
             "user",
             settings.feeds.clob_user_ws_url,
@@ -633,6 +635,17 @@ class LiveBroker:
                 f"order {short(oid)} is open in the journal but not on the CLOB "
                 "(filled or cancelled while polytui was away)"
             )
+        for trade_id, status in list(_journal_unsettled(journal).items())[:20]:
+            rows = await self._paged(TRADES, {"id": trade_id})
+            now = next(
+                (str(r.get("status", "")).upper() for r in rows if r.get("id") == trade_id), ""
+            )
+            if now != status:
+                missing = now == "CONFIRMED" and trade_id not in self._applied
+                report.differences.append(
+                    f"trade {trade_id[:8]} was {status} when polytui stopped; the exchange says "
+                    f"{now or 'nothing'}" + ("; its fill is not in the journal" if missing else "")
+                )
         held: dict[str, Decimal] = {}
         rows = await self._positions()
         for row in rows:
@@ -644,7 +657,8 @@ class LiveBroker:
             exchange, ours = held.get(token, ZERO), positions.get(token, ZERO)
             if abs(exchange - ours) >= SHARE_STEP:
                 report.differences.append(
-                    f"position in token {token[:12]}…: exchange {exchange}, journal {ours}"
+                    f"position in token {token[:12]}…: exchange {_num(exchange)}, "
+                    f"journal {_num(ours)}"
                 )
         for text in report.differences:
             report.notices.append(("warning", f"live reconcile: {text}"))
@@ -678,6 +692,7 @@ class LiveBroker:
         source: str = "",
     ) -> ExecutionReport:
         """Check, sign, POST once, then follow the trades to CONFIRMED or FAILED."""
+        entered = time.perf_counter()
         exit_order = not order.intent_id
         order_type = self.exit_order_type if exit_order else self.entry_order_type
         order = replace(order, broker=self.name, order_type=order_type)
@@ -765,11 +780,13 @@ class LiveBroker:
             },
         )
         try:
-            return await self._post_and_follow(tracked, signed)
+            return await self._post_and_follow(tracked, signed, entered)
         finally:
             tracked.waiting = False
 
-    async def _post_and_follow(self, tracked: _Tracked, signed: _Signed) -> ExecutionReport:
+    async def _post_and_follow(
+        self, tracked: _Tracked, signed: _Signed, entered: float
+    ) -> ExecutionReport:
         order, history = tracked.order, tracked.history
         text = json.dumps(signed.body, separators=(",", ":"))
         started = time.perf_counter()
@@ -816,7 +833,9 @@ class LiveBroker:
                 tracked.waiting = False
                 return ExecutionReport(history, [], reason)
         else:
-            self.post_latencies_ms.append((time.perf_counter() - started) * 1000)
+            answered = time.perf_counter()
+            self.post_latencies_ms.append((answered - started) * 1000)
+            self.timings.append((entered, started, answered))
             answer = _json_or_none(response)
             if response.status_code != 200 or not isinstance(answer, dict):
                 reason = (
@@ -1220,6 +1239,22 @@ def _journal_orders(journal: Any) -> tuple[set[str], set[str]]:
             for cid in payload.get("canceled") or []:
                 status[str(cid).lower()] = "canceled"
     return {cid for cid, s in status.items() if s == "live"}, known
+
+
+def _journal_unsettled(journal: Any) -> dict[str, str]:
+    """Trades the journal last saw short of CONFIRMED / FAILED: trade id → status."""
+    last: dict[str, str] = {}
+    if journal is None:
+        return last
+    for event in journal.events(kinds=["clob"]):
+        if event.payload.get("event") == "trade":
+            last[str(event.payload.get("trade_id"))] = str(event.payload.get("status", ""))
+    return {tid: status for tid, status in last.items() if status not in TERMINAL_TRADE}
+
+
+def _num(value: Decimal) -> str:
+    """A share count without trailing zeros or an exponent (10.0 → 10)."""
+    return format(value.normalize(), "f")
 
 
 def _int_of(raw: Any) -> int | None:

@@ -148,8 +148,7 @@ async def test_engine_live_flow_approve_post_matched_confirmed_position(
         approved = time.perf_counter()
         result = await engine.command("approve", intent_id=intent.id)
         assert result.ok, result.message
-        await wait_until(lambda: bool(engine.broker.post_latencies_ms), 5)
-        approve_to_post_ms = (time.perf_counter() - approved) * 1000
+        await wait_until(lambda: bool(engine.broker.timings), 5)
         await wait_until(lambda: engine.journal.count("fill") >= 1, 20)
         await wait_until(lambda: not engine._inflight, 10)
     finally:
@@ -179,11 +178,22 @@ async def test_engine_live_flow_approve_post_matched_confirmed_position(
     assert exchange[intent.token_id] == held
     clob = [e.payload["event"] for e in engine.journal.events(kinds=["clob"])]
     assert clob[:2] == ["signed", "posted"]
+    # Money parity: the portfolio's cash is the exchange's pUSD balance, fee included.
+    assert engine.portfolio.cash == sim.trading.account(ADDRESS).balance
+    entered, sent, answered = engine.broker.timings[0]
     print(
-        f"approve→POST answered {approve_to_post_ms:.1f} ms; "
-        f"POST round trip {engine.broker.post_latencies_ms[0]:.1f} ms"
+        f"approve→POST sent {(sent - approved) * 1000:.1f} ms "
+        f"(checks+signing {(sent - entered) * 1000:.1f} ms), "
+        f"POST round trip {(answered - sent) * 1000:.1f} ms"
     )
     engine.journal.close()
+    # A restart reconciles the journal with the exchange and finds nothing to report.
+    again = build_engine(LoadedConfig(live_settings(sim, tmp_path), None), live=True)
+    again._restore()
+    report = await again.broker.start(again._portfolio_view().shares_by_token, again.journal)
+    await again.broker.close()
+    again.journal.close()
+    assert report.ok and report.differences == [], report.differences
 
 
 async def test_post_timeout_reconciles_and_never_sends_twice(
@@ -305,3 +315,30 @@ async def test_market_rules_are_checked_before_signing(sim: SimServer, tmp_path:
         )
         assert cheap.fills == [] and "refused" in cheap.reason, cheap.reason
         assert all(o.status != "LIVE" for o in h.sim_orders())
+
+
+async def test_restart_reports_a_trade_that_confirmed_while_away(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    async with Harness(sim, tmp_path, confirm_timeout_s=0.05) as h:
+        await h.broker.start({}, h.journal)
+        market, token, ask = await h.market()
+        report = await h.broker.execute(
+            h.order(token, Side.BUY, "10", ask + D("0.02")),
+            market,
+            sized_price=ask,
+            whale_price=ask,
+        )
+        # Gone before the trade settled (the report says so; nothing is in the portfolio).
+        assert report.fills == [] and "not final" in report.reason
+        await h.broker.close()
+        await asyncio.sleep(1.0)  # the simulator confirms meanwhile
+        fresh = LiveBroker(
+            h.settings, LiveCredentials.from_env(h.settings, live_env(sim)), SystemClock()
+        )
+        again = await fresh.start({}, h.journal)
+        await fresh.close()
+        text = "\n".join(again.differences)
+        assert "when polytui stopped; the exchange says CONFIRMED" in text, text
+        assert "its fill is not in the journal" in text
+        assert f"{token[:12]}…: exchange 10, journal 0" in text
