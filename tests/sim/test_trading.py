@@ -31,7 +31,11 @@ from py_clob_client_v2.clob_types import (
 from py_clob_client_v2.exceptions import PolyApiException
 from py_clob_client_v2.headers.headers import create_level_2_headers
 from py_clob_client_v2.order_utils import ExchangeOrderBuilderV2, Side, SignatureTypeV2
-from py_clob_client_v2.order_utils.model.order_data_v2 import OrderDataV2, order_to_json_v2
+from py_clob_client_v2.order_utils.model.order_data_v2 import (
+    OrderDataV2,
+    SignedOrderV2,
+    order_to_json_v2,
+)
 
 from polytui.sim.server import SimServer
 from polytui.sim.signing import (
@@ -360,8 +364,13 @@ async def test_timed_out_post_is_found_by_querying_not_by_resending(sim: SimServ
             await http.post(sim.urls["clob_rest_url"] + "/order", content=text, headers=headers)
     trades = await asyncio.to_thread(client.get_trades)
     assert len(trades) == 1 and trades[0]["size"] == "10"
-    order_id = trades[0]["taker_order_id"]
-    assert sim.trading.orders[order_id].status == "MATCHED"
+    # The orderID is the EIP-712 order hash, so a client can compute it before it posts.
+    wire = {**body["order"], "side": Side.BUY, "salt": str(body["order"]["salt"])}
+    builder = ExchangeOrderBuilderV2(EXCHANGE_V2, 137, client.signer)
+    local_id = builder.build_order_hash(builder.build_order_typed_data(SignedOrderV2(**wire)))
+    assert trades[0]["taker_order_id"] == local_id
+    order = await asyncio.to_thread(client.get_order, local_id)
+    assert (order["status"], order["size_matched"]) == ("MATCHED", "10")
     assert len(sim.trading.orders) == 1  # accepted once; a resend would be a duplicate
 
 
