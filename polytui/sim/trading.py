@@ -149,9 +149,9 @@ class ApiKey:
     """L2 credentials of one address."""
 
     key: str
-    secret: str
-    passphrase: str
-    address: str
+    secret: str = field(repr=False)
+    passphrase: str = field(repr=False)
+    address: str = ""
 
 
 @dataclass(slots=True)
