@@ -465,11 +465,19 @@ class Engine:
         for intent in rejected.intents:
             self.bus.publish(ev.IntentUpdated(intent))
             self._set_signal_status(intent.id, SignalStatus.REJECTED, "kill switch")
-        with contextlib.suppress(Exception):
-            await self.broker.cancel_all()
+        cancelled = ""
+        try:
+            count = await self.broker.cancel_all()
+            cancelled = f", {count} open order(s) cancelled" if count else ""
+        except Exception as exc:  # the switch stays on even when the exchange does not answer
+            log.exception("cancel-all failed")
+            self._notice("error", f"kill switch: cancelling open orders failed ({exc})")
+            cancelled = ", cancelling open orders FAILED"
         self._persist_flags()
         self._publish_state()
-        return CommandResult(True, f"kill switch on: {len(rejected.intents)} pending rejected")
+        return CommandResult(
+            True, f"kill switch on: {len(rejected.intents)} pending rejected{cancelled}"
+        )
 
     async def _cmd_reset_halt(self) -> CommandResult:
         self.strategy.risk.reset_halt()

@@ -487,6 +487,7 @@ class LiveBroker:
         from py_clob_client_v2.clob_types import ApiCreds, RequestArgs
         from py_clob_client_v2.headers.headers import create_level_2_headers
 
+        self._load_signer()  # normally done by start(); the kill switch may come first
         creds = ApiCreds(self._creds.api_key, self._creds.api_secret, self._creds.api_passphrase)
         args = RequestArgs(method=method, request_path=path, body=body, serialized_body=body)
         headers = create_level_2_headers(
@@ -760,6 +761,7 @@ class LiveBroker:
             waiting=True,
             history=history,
         )
+        self._forget_finished()
         self._orders[tracked.clob_id] = tracked
         self._record(
             "clob",
@@ -798,7 +800,8 @@ class LiveBroker:
                 headers=self._l2_headers("POST", POST_ORDER, text),
                 timeout=self.live.post_timeout_s,
             )
-        except httpx.ConnectError as exc:
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            # No connection was made, so no byte of the order left: safe to say "not sent".
             reason = f"could not reach the CLOB ({type(exc).__name__}); nothing was sent"
             self._emit(replace(order, status=OrderStatus.REJECTED, reason=reason), history)
             tracked.closed = True
@@ -975,19 +978,37 @@ class LiveBroker:
         for look in range(self.reconcile_looks):
             if look:
                 await asyncio.sleep(self.reconcile_gap_s)
+            # Each question on its own: one failing must not skip the others.
             try:
                 row = await self._l2_json("GET", GET_ORDER + tracked.clob_id)
                 if isinstance(row, dict) and str(row.get("id", "")).lower() == tracked.clob_id:
                     return _answer_from_order(row, tracked.clob_id)
+            except (LiveError, httpx.HTTPError, ValueError) as exc:
+                log.info("reconciling %s by id: %s", short(tracked.clob_id), _plain_error(exc))
+            try:
                 for row in await self._paged(OPEN_ORDERS, {"asset_id": order.token_id}):
                     if _same_order(row, tracked):
                         return _answer_from_order(row, tracked.clob_id)
-                await self._poll_trades(tracked)
-                if tracked.trades:
-                    return {"success": True, "orderID": tracked.clob_id, "status": "matched"}
             except (LiveError, httpx.HTTPError, ValueError) as exc:
-                log.info("reconciling %s: %s", short(tracked.clob_id), _plain_error(exc))
+                log.info(
+                    "reconciling %s in open orders: %s", short(tracked.clob_id), _plain_error(exc)
+                )
+            try:
+                await self._poll_trades(tracked)
+            except (LiveError, httpx.HTTPError, ValueError) as exc:
+                log.info("reconciling %s in trades: %s", short(tracked.clob_id), _plain_error(exc))
+            if tracked.trades:  # (the user channel may have told us meanwhile, too)
+                return {"success": True, "orderID": tracked.clob_id, "status": "matched"}
         return None
+
+    def _forget_finished(self, keep: int = 500) -> None:
+        """Drop the oldest orders that are over (closed, every trade final) beyond ``keep``."""
+        if len(self._orders) <= keep:
+            return
+        for clob_id, tracked in list(self._orders.items())[: len(self._orders) - keep]:
+            done = all(t.status in TERMINAL_TRADE for t in tracked.trades.values())
+            if done and not tracked.waiting and (tracked.closed or not tracked.resting):
+                del self._orders[clob_id]
 
     # --- kill switch ----------------------------------------------------------------------------
 

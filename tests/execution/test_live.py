@@ -151,6 +151,11 @@ async def test_engine_live_flow_approve_post_matched_confirmed_position(
         await wait_until(lambda: bool(engine.broker.timings), 5)
         await wait_until(lambda: engine.journal.count("fill") >= 1, 20)
         await wait_until(lambda: not engine._inflight, 10)
+        # The kill switch cancels what rests on the book (here an order placed elsewhere).
+        stray = sim.trading.seed_open_order(ADDRESS, intent.token_id, "BUY", D("0.05"), D(20))
+        killed = await engine.command("kill")
+        assert killed.ok and "1 open order(s) cancelled" in killed.message, killed.message
+        assert sim.trading.orders[stray].status == "CANCELED"
     finally:
         await engine.stop()
         await asyncio.wait_for(task, 15)
