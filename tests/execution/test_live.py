@@ -347,3 +347,48 @@ async def test_restart_reports_a_trade_that_confirmed_while_away(
         assert "when polytui stopped; the exchange says CONFIRMED" in text, text
         assert "its fill is not in the journal" in text
         assert f"{token[:12]}…: exchange 10, journal 0" in text
+
+
+@pytest.mark.parametrize("signature_type", ["POLY_PROXY", "POLY_GNOSIS_SAFE"])
+async def test_proxy_and_safe_wallets_trade_from_the_funder(
+    sim: SimServer, tmp_path: Path, signature_type: str
+) -> None:
+    funder = "0x" + "5afe" * 10
+    sim.trading.link_wallet(ADDRESS, funder)
+    sim.trading.set_balance(funder, 250)
+    async with Harness(sim, tmp_path, signature_type=signature_type, funder=funder) as h:
+        report = await h.broker.start({}, h.journal)
+        assert report.ok and report.funder == funder and report.balance_usd == D(250)
+        market, token, ask = await h.market()
+        result = await h.broker.execute(
+            h.order(token, Side.BUY, "10", ask + D("0.02")),
+            market,
+            sized_price=ask,
+            whale_price=ask,
+        )
+        assert result.filled_shares == D(10), result.reason
+        held = {r["asset"]: r["size"] for r in sim.trading.positions(funder)}
+        assert held == {token: 10.0} and sim.trading.positions(ADDRESS) == []
+
+
+async def test_delayed_match_and_a_resting_gtc_exit(sim: SimServer, tmp_path: Path) -> None:
+    async with Harness(sim, tmp_path, confirm_timeout_s=2.0) as h:
+        await h.broker.start({}, h.journal)
+        market, token, ask = await h.market()
+        # "delayed": the CLOB accepts now and matches later; the broker waits for the trades.
+        sim.trading.delay_next_match(0.5)
+        entry = await h.broker.execute(
+            h.order(token, Side.BUY, "10", ask + D("0.02")),
+            market,
+            sized_price=ask,
+            whale_price=ask,
+        )
+        assert entry.filled_shares == D(10), entry.reason
+        assert any("delayed" in o.reason for o in h.statuses if o.status is OrderStatus.POSTED)
+        # An exit (no intent) goes out as GTC; far above the book it rests, then is cancelled.
+        exit_order = h.order(token, Side.SELL, "10", D("0.99"), intent="")
+        result = await h.broker.execute(exit_order, market, sized_price=ask, whale_price=ask)
+        assert result.fills == [] and h.statuses[-1].order_type is OrderType.GTC
+        assert any("remainder cancelled" in o.reason for o in h.statuses)
+        resting = [o for o in h.sim_orders() if o.side == "SELL"]
+        assert len(resting) == 1 and resting[0].status == "CANCELED"
