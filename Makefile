@@ -35,8 +35,11 @@ typecheck: $(STAMP)
 test: install lint typecheck
 	env -u NO_COLOR -u POLYTUI_FULL $(BIN)/python -m pytest -q tests
 
+# Full size: chaos 1,000 fault cycles, garbage 10^5 frames per protocol, crash 100 kills, plus
+# the RiskGuard property run at full size. Each test prints a "RELIABILITY <name> ..." line.
 reliability: install
-	POLYTUI_FULL=1 $(BIN)/python -m pytest -q -m reliability tests
+	POLYTUI_FULL=1 $(BIN)/python -m pytest -q -s -m reliability tests
+	POLYTUI_FULL=1 $(BIN)/python -m pytest -q -s tests/strategy/test_risk_properties.py
 
 bench: install
 	$(BIN)/python -m bench

@@ -14,7 +14,13 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
-BENCHMARKS = ["bench.clob_books", "bench.chain_latency", "bench.startup", "bench.ui_flood"]
+BENCHMARKS = [
+    "bench.clob_books",
+    "bench.chain_latency",
+    "bench.startup",
+    "bench.ui_flood",
+    "bench.soak",
+]
 RESULTS = Path(__file__).with_name("results.jsonl")
 
 

@@ -35,8 +35,6 @@ from polytui.sim.scenario import build_scenario
 from polytui.sim.server import SimServer
 from tests.reliability.common import size, summary
 
-pytestmark = pytest.mark.reliability
-
 SEED = 20261125
 CYCLES = size(1_000, 30)
 SPEED = 20.0  # sim seconds per wall second: trades every ~0.1 s, blocks every 0.1 s
@@ -46,6 +44,8 @@ SLACK_S = 0.5  # scheduling allowance on a busy 2-core machine
 FAULTS = ["drop"] * 7 + ["silence"] * 5 + ["garbage"] * 4 + ["reorg"] * 4
 WS_FEEDS = ("clob", "activity", "chain")
 SIM_KIND = {"clob": "clob", "activity": "rtds", "chain": "rpc"}
+
+pytestmark = [pytest.mark.reliability, pytest.mark.timeout(60 + CYCLES * 3)]
 
 
 def chaos_settings(sim: SimServer, data_dir: Path) -> Settings:

@@ -46,12 +46,12 @@ from polytui.sim.wire import (
 )
 from tests.reliability.common import number_ok, run_sync, size, summary
 
-pytestmark = pytest.mark.reliability
-
 FRAMES = size(100_000, 3_000)  # bad frames per protocol
 BATCH = 25  # frames per hypothesis example
 EXAMPLES = FRAMES // BATCH + 1
 FREE_FORM = size(20_000, 600)  # free-form JSON frames per protocol (no-crash check)
+
+pytestmark = [pytest.mark.reliability, pytest.mark.timeout(60 + FRAMES // 200)]
 
 SCENARIO = build_scenario("chaos", 11)
 M0, M1 = SCENARIO.markets[0], SCENARIO.markets[1]
