@@ -513,13 +513,15 @@ def run_app(loaded: Any, live: bool, demo: bool = False) -> int:
 def run_attach(loaded: Any) -> int:
     """Run the console attached to a running daemon over its control socket."""
     try:
-        from polytui.control import RemoteEngine
+        from polytui.control import RemoteEngine, socket_path_for
     except ImportError as exc:
         print(f"polytui attach: the control client is not available yet ({exc})", file=sys.stderr)
         return 1
-    settings = _settings_of(loaded)
-    socket_path = getattr(getattr(settings, "daemon", None), "socket_path", None)
-    remote: Any = RemoteEngine(socket_path)
+    remote: Any = RemoteEngine(socket_path_for(_settings_of(loaded)))
+    problem = remote.probe()
+    if problem:
+        print(f"polytui attach: {problem}", file=sys.stderr)
+        return 3
     app = PolytuiApp(
         remote,
         run_engine=getattr(remote, "run", None),

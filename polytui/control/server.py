@@ -1,0 +1,431 @@
+"""The daemon's side of the control socket: accepts clients, streams the engine to them,
+runs their commands, and drops any client that falls behind or breaks the protocol."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import stat
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from polytui import __version__, codec
+from polytui.api import COMMANDS
+from polytui.bus import Subscription
+from polytui.control.protocol import (
+    CLIENT_BACKLOG,
+    MAX_CLIENT_BUFFER,
+    MAX_CLIENTS,
+    MAX_REQUEST_BYTES,
+    MAX_SOCKET_PATH,
+    PROTOCOL_VERSION,
+    SLOW_CLIENT_S,
+    ControlError,
+    peer_uid,
+    socket_answers,
+)
+
+log = logging.getLogger(__name__)
+
+
+class _Client:
+    """One connected client: its writer, its bus subscription and why it was dropped."""
+
+    def __init__(self, number: int, writer: asyncio.StreamWriter, sub: Subscription) -> None:
+        self.number = number
+        self.writer = writer
+        self.sub = sub
+        self.closed = False
+        self.sent_events = 0
+
+    def send(self, obj: Any) -> bool:
+        """Queue one line on the socket; False once the client is closed or over its buffer."""
+        if self.closed:
+            return False
+        self.writer.write(codec.dumps(obj))
+        if self.writer.transport.get_write_buffer_size() > MAX_CLIENT_BUFFER:
+            self.drop("too slow: it is not reading its answers")
+            return False
+        return True
+
+    def drop(self, reason: str) -> None:
+        """Say why (when the socket can take it) and close."""
+        if self.closed:
+            return
+        self.closed = True
+        self.sub.close()
+        transport = self.writer.transport
+        if transport.is_closing():
+            return
+        if transport.get_write_buffer_size() > MAX_CLIENT_BUFFER:
+            transport.abort()
+            return
+        with contextlib.suppress(Exception):
+            self.writer.write(codec.dumps({"type": "bye", "reason": reason}))
+        self.writer.close()
+
+
+class ControlServer:
+    """Serves the engine's snapshot, events and commands on a Unix socket."""
+
+    def __init__(
+        self,
+        engine: Any,
+        path: Path,
+        *,
+        info: dict[str, Any] | None = None,
+        backlog: int = CLIENT_BACKLOG,
+        slow_client_s: float = SLOW_CLIENT_S,
+    ) -> None:
+        self.engine = engine
+        self.path = Path(path)
+        self.info = dict(info or {})
+        self.backlog = backlog
+        self.slow_client_s = slow_client_s
+        self.started_at = time.monotonic()
+        self._server: asyncio.AbstractServer | None = None
+        self._inode: int | None = None
+        self._clients: set[_Client] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._numbers = 0
+        self.dropped_clients = 0
+        # Set when the daemon begins to stop: commands are refused, the stream goes on.
+        self.stopping = False
+
+    @property
+    def clients(self) -> int:
+        """Connected clients."""
+        return len(self._clients)
+
+    async def start(self) -> None:
+        """Create the 0700 directory and the 0600 socket, and start accepting."""
+        path = self.path
+        if len(os.fsencode(path)) > MAX_SOCKET_PATH:
+            raise ControlError(
+                f"socket path {path} is too long for a Unix socket ({len(os.fsencode(path))} "
+                f"bytes, at most {MAX_SOCKET_PATH}); set [daemon] socket_path to a shorter path"
+            )
+        _prepare_directory(path.parent)
+        if path.exists() or path.is_symlink():
+            if not stat.S_ISSOCK(path.lstat().st_mode):
+                raise ControlError(f"{path} exists and is not a socket; remove it or move it")
+            if socket_answers(path):
+                raise ControlError(
+                    f"another process is listening on {path}; is a daemon with a different data "
+                    "dir running? give this one its own [daemon] socket_path"
+                )
+            path.unlink()  # left behind by a daemon that was killed
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        # The umask makes the socket 0600 from its first instant, not after a chmod.
+        old_umask = os.umask(0o177)
+        try:
+            sock.bind(str(path))
+        except OSError as exc:
+            sock.close()
+            raise ControlError(f"cannot create the control socket {path}: {exc.strerror}") from None
+        finally:
+            os.umask(old_umask)
+        os.chmod(path, 0o600)
+        self._inode = path.stat().st_ino
+        sock.listen(MAX_CLIENTS)
+        sock.setblocking(False)
+        self._server = await asyncio.start_unix_server(self._serve, sock=sock)
+        log.info(
+            "control socket listening on %s",
+            path,
+            extra={"event": "socket_listening", "fields": {"path": str(path)}},
+        )
+
+    async def close(self, reason: str = "daemon stopping") -> None:
+        """Stop accepting, say goodbye to every client, remove the socket file."""
+        if self._server is not None:
+            self._server.close()
+        for client in list(self._clients):
+            client.drop(reason)
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=2)
+        if self._server is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._server.wait_closed(), 2)
+            self._server = None
+        # Remove the file only if it is still ours (a newer daemon may have replaced it).
+        with contextlib.suppress(OSError):
+            if self._inode is not None and self.path.stat().st_ino == self._inode:
+                self.path.unlink()
+
+    # --- one connection -----------------------------------------------------------------------
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        try:
+            await self._serve_client(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # one client's trouble must never reach the daemon
+            log.exception("control client failed")
+        finally:
+            if task is not None:
+                self._tasks.discard(task)
+            with contextlib.suppress(Exception):
+                writer.close()
+
+    async def _serve_client(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        uid = peer_uid(writer.get_extra_info("socket"))
+        if uid is not None and uid != os.getuid():
+            log.warning(
+                "refused a control connection from uid %s",
+                uid,
+                extra={"event": "client_refused", "fields": {"uid": uid}},
+            )
+            writer.write(
+                codec.dumps(
+                    {"type": "error", "id": None, "message": "refused: not the daemon's user"}
+                )
+            )
+            return
+        if len(self._clients) >= MAX_CLIENTS:
+            writer.write(
+                codec.dumps(
+                    {
+                        "type": "error",
+                        "id": None,
+                        "message": f"too many clients (at most {MAX_CLIENTS})",
+                    }
+                )
+            )
+            return
+        self._numbers += 1
+        # Subscribe before the snapshot so nothing published in between is lost; an event the
+        # snapshot already holds is harmless (every update is keyed on the client side).
+        client = _Client(self._numbers, writer, self.engine.subscribe(self.backlog))
+        self._clients.add(client)
+        log.info(
+            "control client %d connected (%d attached)",
+            client.number,
+            len(self._clients),
+            extra={"event": "client_connected", "fields": {"client": client.number}},
+        )
+        sender = asyncio.create_task(
+            self._send_events(client), name=f"control:send:{client.number}"
+        )
+        try:
+            client.send(self._hello())
+            client.send({"type": "snapshot", "data": self.engine.snapshot()})
+            await self._read_requests(reader, client)
+        finally:
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
+            if not client.closed:
+                client.closed = True
+                client.sub.close()
+            self._clients.discard(client)
+            log.info(
+                "control client %d disconnected (%d attached)",
+                client.number,
+                len(self._clients),
+                extra={"event": "client_disconnected", "fields": {"client": client.number}},
+            )
+
+    def _hello(self) -> dict[str, Any]:
+        return {
+            "type": "hello",
+            "protocol": PROTOCOL_VERSION,
+            "version": __version__,
+            "pid": os.getpid(),
+            "mode": getattr(self.engine, "mode", "paper"),
+            **self.info,
+        }
+
+    async def _send_events(self, client: _Client) -> None:
+        """Forward the client's subscription in batches; drop it when it falls behind."""
+        writer = client.writer
+        while not client.closed:
+            events = await client.sub.wait()
+            if client.sub.dropped:
+                self._drop(client, f"too slow: {client.sub.dropped} events were dropped")
+                return
+            chunks = []
+            for event in events:
+                try:
+                    chunks.append(codec.dumps(codec.encode_event(event)))
+                except TypeError:
+                    log.exception("cannot encode %s for the control socket", type(event).__name__)
+            if not chunks or client.closed:
+                continue
+            writer.write(b"".join(chunks))
+            client.sent_events += len(chunks)
+            try:
+                await asyncio.wait_for(writer.drain(), self.slow_client_s)
+            except TimeoutError:
+                self._drop(client, f"too slow: writes blocked for {self.slow_client_s:.0f} s")
+                return
+
+    def _drop(self, client: _Client, reason: str) -> None:
+        self.dropped_clients += 1
+        log.warning(
+            "dropped control client %d: %s",
+            client.number,
+            reason,
+            extra={"event": "client_dropped", "fields": {"client": client.number}},
+        )
+        client.drop(reason)
+
+    async def _read_requests(self, reader: asyncio.StreamReader, client: _Client) -> None:
+        """Split the byte stream into lines; an oversized line is answered and skipped whole."""
+        buffer = bytearray()
+        skipping = False  # inside an oversized line, waiting for its newline
+        while not client.closed:
+            chunk = await reader.read(65536)
+            if not chunk:
+                return
+            buffer += chunk
+            while not client.closed:
+                newline = buffer.find(b"\n")
+                if newline < 0:
+                    if len(buffer) > MAX_REQUEST_BYTES:
+                        if not skipping:
+                            self._error(client, None, _too_long())
+                        skipping = True
+                        buffer.clear()
+                    break
+                line = bytes(buffer[:newline])
+                del buffer[: newline + 1]
+                if skipping:
+                    skipping = False
+                    continue
+                if len(line) > MAX_REQUEST_BYTES:
+                    self._error(client, None, _too_long())
+                    continue
+                await self._handle_line(line, client)
+
+    def _error(self, client: _Client, request_id: Any, message: str) -> None:
+        client.send({"type": "error", "id": request_id, "message": message})
+
+    async def _handle_line(self, line: bytes, client: _Client) -> None:
+        line = line.strip()
+        if not line:
+            return
+        try:
+            request = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            self._error(client, None, f"bad JSON: {exc}")
+            return
+        if not isinstance(request, dict):
+            self._error(client, None, 'a request is a JSON object: {"id": 1, "cmd": "status"}')
+            return
+        request_id = request.get("id")
+        if request_id is not None and (
+            isinstance(request_id, bool) or not isinstance(request_id, int | str)
+        ):
+            self._error(client, None, "id must be a number or a string")
+            return
+        problem, name, args = _parse_command(request)
+        if problem:
+            self._error(client, request_id, problem)
+            return
+        if self.stopping and name != "status":
+            self._error(client, request_id, "the daemon is stopping; commands are refused")
+            return
+        try:
+            result = await self.engine.command(name, **args)
+        except Exception:  # the engine answers bad input itself; this is a bug, not the client's
+            log.exception("command %s failed", name)
+            self._error(client, request_id, f"{name} failed inside the daemon; see its log")
+            return
+        data = dict(result.data)
+        if name == "status":
+            data.update(self._status_data())
+        log.info(
+            "command %s from client %d: %s",
+            name,
+            client.number,
+            result.message,
+            extra={
+                "event": "command",
+                "fields": {"command": name, **args, "ok": result.ok, "client": client.number},
+            },
+        )
+        client.send(
+            {
+                "type": "result",
+                "id": request_id,
+                "ok": result.ok,
+                "message": result.message,
+                "data": data,
+            }
+        )
+
+    def _status_data(self) -> dict[str, Any]:
+        return {
+            "pid": os.getpid(),
+            "clients": max(0, len(self._clients) - 1),  # besides the one asking
+            "uptime_s": round(time.monotonic() - self.started_at, 1),
+            "socket": str(self.path),
+            **self.info,
+        }
+
+
+def _too_long() -> str:
+    return f"line longer than {MAX_REQUEST_BYTES} bytes; ignored"
+
+
+def _parse_command(request: dict[str, Any]) -> tuple[str, str, dict[str, str]]:
+    """(problem, name, args); problem is empty when the request can run."""
+    name = request.get("cmd")
+    if not isinstance(name, str) or not name:
+        return 'missing "cmd" (a command name)', "", {}
+    if name not in COMMANDS:
+        return f"unknown command {name!r}; known: {', '.join(COMMANDS)}", name, {}
+    args = request.get("args", {})
+    if args is None:
+        args = {}
+    if not isinstance(args, dict):
+        return f'{name}: "args" must be an object', name, {}
+    wanted = COMMANDS[name]
+    extra = sorted(set(args) - set(wanted))
+    if extra:
+        return f"{name}: unexpected argument {extra[0]!r}", name, {}
+    missing = [a for a in wanted if a not in args]
+    if missing:
+        return f"{name}: missing argument {missing[0]!r}", name, {}
+    for key in wanted:
+        value = args[key]
+        if not isinstance(value, str) or not value or len(value) > 200:
+            return f"{name}: {key} must be a non-empty string", name, {}
+    return "", name, {k: args[k] for k in wanted}
+
+
+def _prepare_directory(directory: Path) -> None:
+    """Create the socket's directory 0700; refuse one that belongs to someone else."""
+    created = not directory.exists()
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = directory.stat()
+    except OSError as exc:
+        raise ControlError(f"cannot create {directory}: {exc.strerror}") from None
+    if info.st_uid != os.getuid():
+        raise ControlError(f"{directory} belongs to another user; the control socket needs its own")
+    ours = created or directory.name in ("polytui", "run")
+    if ours and stat.S_IMODE(info.st_mode) != 0o700:
+        os.chmod(directory, 0o700)
+    elif stat.S_IMODE(info.st_mode) & 0o022:
+        log.warning(
+            "%s is writable by others; the socket is still 0600 and checks its peers",
+            directory,
+            extra={"event": "socket_dir_open"},
+        )
