@@ -734,6 +734,10 @@ class LiveBroker:
         ):
             return refuse("an exit order for this token is already resting")
         maker, taker = order_amounts(order.side, shares, limit, tick, order_type)
+        # The shares the signed order asks for (a marketable buy: pUSD / limit, rounded down).
+        asked = Decimal(taker if order.side is Side.BUY else maker) / MICRO
+        if asked < market.min_order_size:
+            return refuse(f"size {asked} is below the market minimum {market.min_order_size}")
         expiration = 0
         if order_type is OrderType.GTD:
             expiration = int(time.time() + self._skew_s) + GTD_SECURITY_S + self.live.exit_gtd_s
@@ -744,9 +748,7 @@ class LiveBroker:
         except Exception as exc:  # the signer's message never holds the key
             return refuse(f"signing failed: {type(exc).__name__}")
         signed.body["orderType"] = order_type.value
-        # The shares the signed order asks for (a marketable buy: pUSD / limit, rounded down).
-        asked = Decimal(taker if order.side is Side.BUY else maker) / MICRO
-        order = replace(order, shares=asked.normalize(), limit_price=limit)
+        order = replace(order, shares=asked, limit_price=limit)
         tracked = _Tracked(
             order=order,
             clob_id=signed.clob_id.lower(),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal as D
 from pathlib import Path
@@ -309,6 +310,12 @@ async def test_market_rules_are_checked_before_signing(sim: SimServer, tmp_path:
             h.order(token, Side.BUY, "4.999", ask), market, sized_price=ask, whale_price=ask
         )
         assert "below the market minimum 5" in small.reason
+        # A marketable buy spends whole cents: 5 shares at 0.333 sign for 4.98498 shares.
+        fine_tick = replace(market, tick_size=D("0.001"))
+        rounded = await h.broker.execute(
+            h.order(token, Side.BUY, "5", D("0.333")), fine_tick, sized_price=ask, whale_price=ask
+        )
+        assert "size 4.98498 is below the market minimum 5" in rounded.reason
         # No liquidity at the limit: the simulator refuses the FAK; nothing rests.
         tiny = await h.broker.execute(
             h.order(token, Side.BUY, "10", D("0.05")), market, sized_price=ask, whale_price=ask
