@@ -290,6 +290,7 @@ def _validate(s: Settings, source: str, text: str) -> None:
         "daemon.log_level",
         "must be DEBUG, INFO, WARNING or ERROR",
     )
+    need(s.daemon.stop_timeout_s > 0, "daemon.stop_timeout_s", "must be positive")
     lv = s.live
     need(
         lv.signature_type in SIGNATURE_TYPES,

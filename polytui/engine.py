@@ -299,6 +299,8 @@ class Engine:
 
     async def on_whale_trade(self, trade: WhaleTrade) -> None:
         """A deduplicated whale trade arrived on the merged stream."""
+        if self._stopping.is_set():
+            return  # stopping: new entries end first, orders in flight still finish
         self.bus.publish(ev.WhaleTradeSeen(trade))
         market = await self._market_for(trade.token_id)
         self._watch_book(trade.token_id, market)
@@ -319,6 +321,8 @@ class Engine:
                 await self._approve(intent.id, by="policy")
 
     async def _approve(self, intent_id: str, *, by: str) -> CommandResult:
+        if self._stopping.is_set():
+            return CommandResult(False, "the engine is stopping; no new orders are sent")
         outcome = self.strategy.approve(intent_id, self._portfolio_view())
         self._journal_records(outcome.journal_records)
         if not outcome.ok or outcome.intent is None:

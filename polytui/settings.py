@@ -137,6 +137,8 @@ class DaemonSettings:
     socket_path: Path | None = None
     log_file: Path | None = None
     log_level: str = "INFO"
+    # SIGTERM waits this long for orders in flight and the journal before cancelling.
+    stop_timeout_s: float = 20.0
 
 
 @dataclass(slots=True)

@@ -60,6 +60,7 @@ def build_engine(
         broker = _live_broker(settings, clock)
     directory = data_dir(settings)
     directory.mkdir(parents=True, exist_ok=True)
+    _refuse_if_a_daemon_owns(directory)
     path = journal_path(directory, mode)
     journal = Journal.open(path, mode=mode)
     books = BookStore()
@@ -108,6 +109,19 @@ def _live_broker(settings: Any, clock: Clock) -> Any:
     except LiveError as exc:
         raise EngineBuildError(str(exc)) from None
     return LiveBroker(settings, credentials, clock)
+
+
+def _refuse_if_a_daemon_owns(directory: Any) -> None:
+    """One journal, one writer: a daemon on this data dir is reached with `polytui attach`."""
+    from polytui.pidlock import owner_pid
+
+    owner = owner_pid(directory)
+    if owner is not None:
+        who = f"pid {owner}" if owner > 0 else "another process"
+        raise EngineBuildError(
+            f"a polytui daemon ({who}) is running on {directory}; use `polytui attach`, "
+            "or give this one another [storage] data_dir"
+        )
 
 
 def _attach_feeds(engine: Any, settings: Any, books: Any, tap: Tap | None, transport: Any) -> None:
