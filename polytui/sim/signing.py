@@ -13,12 +13,16 @@ import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eth_abi import encode as abi_encode
-from eth_account import Account
-from eth_account.messages import SignableMessage, encode_typed_data
 from eth_utils import keccak, to_checksum_address
+
+if TYPE_CHECKING:
+    from eth_account.messages import SignableMessage
+
+# eth_account is imported where a signature is recovered: importing it takes ~0.5 s, which
+# the demo's start-up (this module loads with the simulator) should not pay.
 
 CHAIN_ID = 137
 EXCHANGE_V2 = "0xE111180000d2663C0091e4f400237545B87B996B"
@@ -112,6 +116,9 @@ def recover_clob_auth(
     address: str, timestamp: str, nonce: int, signature: str, chain_id: int = CHAIN_ID
 ) -> str:
     """Address that signed the L1 message (raises ValueError on a malformed signature)."""
+    from eth_account import Account
+    from eth_account.messages import encode_typed_data
+
     message = encode_typed_data(
         full_message=clob_auth_typed_data(address, timestamp, nonce, chain_id)
     )
@@ -279,11 +286,16 @@ def order_v1_typed_data(message: dict[str, Any], domain: dict[str, Any]) -> dict
 
 def typed_data_hash(typed: dict[str, Any]) -> str:
     """0x-hex EIP-712 digest (the order hash the CLOB uses as ``orderID``)."""
+    from eth_account.messages import encode_typed_data
+
     return "0x" + signable_hash(encode_typed_data(full_message=typed)).hex()
 
 
 def recover_typed_data(typed: dict[str, Any], signature: str) -> str:
     """Checksummed address that produced ``signature`` over ``typed`` (ValueError if malformed)."""
+    from eth_account import Account
+    from eth_account.messages import encode_typed_data
+
     return str(Account.recover_message(encode_typed_data(full_message=typed), signature=signature))
 
 
@@ -296,6 +308,8 @@ def recover_poly1271(
     signature signs ``TypedDataSign(Order contents, …)`` under the deposit wallet's domain
     ("DepositWallet", "1", chain, verifyingContract = the wallet, salt 0).
     """
+    from eth_account import Account
+
     raw = bytes.fromhex(signature.removeprefix("0x"))
     if len(raw) < 65 + 64 + 2:
         raise ValueError("short 1271 signature")

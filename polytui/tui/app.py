@@ -152,10 +152,15 @@ class PolytuiApp(App[int]):
         self._apply(self.state.load(self.engine.snapshot()))
         self._set_active(PANE_ORDER[0])
         self.run_worker(self._pump(), name="events", group="ui", exit_on_error=False)
-        if self.run_engine is not None:
-            self.run_worker(self.run_engine(), name="engine", group="feeds", exit_on_error=False)
+        # The engine starts after the first frame is painted: opening the feeds imports web3
+        # and connects, which would otherwise hold the first frame back.
+        self.call_after_refresh(self._start_engine)
         self.set_interval(self.tick_s, self.tick)
         self.log_line("info", f"console started ({self.state.engine.mode} mode)")
+
+    def _start_engine(self) -> None:
+        if self.run_engine is not None:
+            self.run_worker(self.run_engine, name="engine", group="feeds", exit_on_error=False)
 
     def on_unmount(self) -> None:
         if self._sub is not None:

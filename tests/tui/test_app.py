@@ -107,6 +107,9 @@ async def test_quit_asks_a_hosted_engine_to_stop_before_exiting() -> None:
     app = make_app(engine, clock)
     app.run_engine = run_engine
     async with app.run_test(size=(120, 40)) as pilot:
+        # The engine starts once the first frame is painted.
+        while not any(w.name == "engine" and w.is_running for w in app.workers):
+            await pilot.pause(0.01)
         await pilot.press("q")
         await asyncio.wait_for(finished_cleanly.wait(), 5)
         await pilot.pause(0.1)
