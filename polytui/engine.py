@@ -34,6 +34,7 @@ from polytui.model import (
     Order,
     OrderStatus,
     OrderType,
+    Side,
     Signal,
     SignalStatus,
     TradeIntent,
@@ -102,6 +103,8 @@ class Engine:
         self._signal_order: deque[str] = deque()
         self._intent_signal: dict[str, str] = {}
         self._inflight: set[asyncio.Task[None]] = set()
+        # Buy orders sent and not yet reported: order id → (condition id, token id, USD).
+        self._pending_buys: dict[str, tuple[str, str, Decimal]] = {}
         self._tasks: list[asyncio.Task[Any]] = []
         self._stopping = asyncio.Event()
         self._last_feed_status = 0.0
@@ -367,6 +370,12 @@ class Engine:
     ) -> None:
         market = await self._market_for(order.token_id)
         self._journal_order(order)
+        if order.side is Side.BUY:
+            # Until the broker reports, the order's money counts against the limits: a live
+            # fill reaches the portfolio only at CONFIRMED, seconds after the match.
+            condition = market.condition_id if market is not None else order.token_id
+            cost = order.shares * order.limit_price
+            self._pending_buys[order.id] = (condition, order.token_id, cost)
         try:
             report = await self.broker.execute(
                 order, market, sized_price=sized_price, whale_price=whale_price
@@ -376,6 +385,8 @@ class Engine:
             report = None
             failed = replace(order, status=OrderStatus.FAILED, reason=f"broker error: {exc}")
             self._journal_order(failed)
+        finally:
+            self._pending_buys.pop(order.id, None)
         if report is not None:
             for status_order in report.orders:
                 self._journal_order(status_order)
@@ -590,7 +601,24 @@ class Engine:
         return self.strategy.risk_snapshot(self._portfolio_view())
 
     def _portfolio_view(self) -> Any:
-        return self.portfolio.view(self.clock.now(), self._feeds_stale())
+        view = self.portfolio.view(self.clock.now(), self._feeds_stale())
+        if not self._pending_buys:
+            return view
+        # Buys on their way (sent, not yet reported) are exposure already.
+        by_market = dict(view.exposure_by_market)
+        new_tokens: set[str] = set()
+        for condition, token, usd_amount in self._pending_buys.values():
+            by_market[condition] = by_market.get(condition, Decimal(0)) + usd_amount
+            if view.shares_by_token.get(token, Decimal(0)) <= 0:
+                new_tokens.add(token)
+        extra = sum((usd_amount for _, _, usd_amount in self._pending_buys.values()), Decimal(0))
+        return replace(
+            view,
+            cash_usd=view.cash_usd - extra,
+            total_exposure_usd=view.total_exposure_usd + extra,
+            exposure_by_market=by_market,
+            open_positions=view.open_positions + len(new_tokens),
+        )
 
     def _feeds_stale(self) -> bool:
         """True when every whale source has been silent longer than ``stale_feed_halt_s``.

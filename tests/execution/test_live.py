@@ -136,6 +136,7 @@ async def test_engine_live_flow_approve_post_matched_confirmed_position(
     for name, value in live_env(sim).items():
         monkeypatch.setenv(name, value)
     engine = build_engine(LoadedConfig(live_settings(sim, tmp_path), None), live=True)
+    sim.trading.mined_after_s, sim.trading.confirmed_after_s = 1.5, 3.0  # ~1 s in flight
     assert engine.mode == "live" and engine.broker.name == "live"
     sub = engine.subscribe(100_000)
     task = asyncio.create_task(engine.run())
@@ -150,6 +151,9 @@ async def test_engine_live_flow_approve_post_matched_confirmed_position(
         result = await engine.command("approve", intent_id=intent.id)
         assert result.ok, result.message
         await wait_until(lambda: bool(engine.broker.timings), 5)
+        # Matched, not yet confirmed: no position yet, but the money counts against the limits.
+        assert engine.journal.count("fill") == 0 and not engine.portfolio.tokens()
+        assert engine._portfolio_view().total_exposure_usd == intent.shares * intent.limit_price
         await wait_until(lambda: engine.journal.count("fill") >= 1, 20)
         await wait_until(lambda: not engine._inflight, 10)
         # The kill switch cancels what rests on the book (here an order placed elsewhere).
