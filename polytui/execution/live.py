@@ -63,6 +63,8 @@ from polytui.feeds.connection import WsFeed
 from polytui.model import (
     ZERO,
     BadValue,
+    FeedState,
+    FeedStatus,
     Fill,
     Market,
     Order,
@@ -346,6 +348,17 @@ class StartReport:
         }
 
 
+class UserChannel(WsFeed):
+    """The user channel: quiet until we trade, so silence is never shown as a fault."""
+
+    def status(self) -> FeedStatus:
+        """Counters and flags; a connected, quiet channel is LIVE."""
+        status = super().status()
+        if self.connected and status.state is FeedState.DEGRADED:
+            status = replace(status, state=FeedState.LIVE)
+        return status
+
+
 OrderHook = Callable[[Order], None]
 FillHook = Callable[[Fill], None]
 RecordHook = Callable[[str, str, dict[str, Any]], None]
@@ -397,7 +410,7 @@ class LiveBroker:
         self.post_latencies_ms: list[float] = []
         # perf_counter() at: execute() entered, POST sent (signed), POST answered.
         self.timings: list[tuple[float, float, float]] = []
-        self.feed = WsFeed(
+        self.feed = UserChannel(
             "user",
             settings.feeds.clob_user_ws_url,
             on_frame=self._on_frame,

@@ -25,7 +25,7 @@ from polytui.execution.live import LiveBroker, LiveCredentials, order_amounts
 from polytui.feeds.gamma import MarketDirectory
 from polytui.feeds.http import make_client
 from polytui.journal import Journal
-from polytui.model import Market, Order, OrderStatus, OrderType, Side
+from polytui.model import FeedState, Market, Order, OrderStatus, OrderType, Side
 from polytui.sim.server import SimServer
 from tests.execution.live_helpers import (
     ADDRESS,
@@ -285,6 +285,10 @@ async def test_startup_reconciliation_reports_seeded_differences(
         assert len(report.differences) == 3
         recorded = [e.payload for e in h.journal.events(kinds=["reconcile"])]
         assert recorded[0]["differences"] == report.differences
+        # The user channel is quiet until we trade; quiet is not a fault on the health pane.
+        feed = h.broker.feed
+        feed.last_data_at = feed.monotonic() - 1000
+        assert feed.status().state is FeedState.LIVE and feed.status().connected
         # The kill switch cancels every open order, the stray one included.
         assert await h.broker.cancel_all() == 1
         assert sim.trading.orders[stray].status == "CANCELED"
