@@ -1070,7 +1070,8 @@ class LiveBroker:
         if tracked is None:
             return
         with contextlib.suppress(BadValue):
-            tracked.size_matched = parse_decimal(event.get("size_matched", "0"), name="matched")
+            matched = parse_decimal(event.get("size_matched", "0"), name="matched")
+            tracked.size_matched = max(tracked.size_matched, matched)
         kind = str(event.get("type", "")).upper()
         status = str(event.get("status", "")).upper()
         # Whether an order rests is the POST's answer; a FAK is briefly LIVE here too.
@@ -1100,8 +1101,10 @@ class LiveBroker:
             trade.status = status
             trade.tx = str(event.get("transaction_hash") or trade.tx)
             tracked.trades[trade_id] = trade
-            if maker and status == "MATCHED":
-                tracked.size_matched += shares
+            if maker:
+                # Trades and order updates both say how much rested-and-matched: keep the most.
+                made = sum((t.shares for t in tracked.trades.values() if t.maker), ZERO)
+                tracked.size_matched = max(tracked.size_matched, made)
             self._record(
                 "clob",
                 tracked.order.id,

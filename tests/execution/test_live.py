@@ -407,3 +407,23 @@ async def test_delayed_match_and_a_resting_gtc_exit(sim: SimServer, tmp_path: Pa
         assert any("remainder cancelled" in o.reason for o in h.statuses)
         resting = [o for o in h.sim_orders() if o.side == "SELL"]
         assert len(resting) == 1 and resting[0].status == "CANCELED"
+        # The same exit again; this time the book comes to it and it fills as maker (no fee).
+        again = asyncio.create_task(
+            h.broker.execute(
+                h.order(token, Side.SELL, "10", D("0.99"), intent=""),
+                market,
+                sized_price=ask,
+                whale_price=ask,
+            )
+        )
+        await wait_until(
+            lambda: any(o.side == "SELL" and o.status == "LIVE" for o in h.sim_orders()), 5
+        )
+        live = next(o for o in h.sim_orders() if o.side == "SELL" and o.status == "LIVE")
+        live.price = D("0.01")  # as if the bids had come up to it
+        await sim.trading.tick()
+        filled = await again
+        assert filled.filled_shares == D(10), filled.reason
+        assert [f.fee_usd for f in filled.fills] == [D(0)] and h.statuses[
+            -1
+        ].status is OrderStatus.FILLED
