@@ -427,3 +427,58 @@ async def test_delayed_match_and_a_resting_gtc_exit(sim: SimServer, tmp_path: Pa
         assert [f.fee_usd for f in filled.fills] == [D(0)] and h.statuses[
             -1
         ].status is OrderStatus.FILLED
+
+
+async def test_a_lost_post_the_exchange_never_saw_is_reported_not_resent(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """A loopback proxy in front of the simulator swallows the POST: it never arrives."""
+    import httpx
+    from aiohttp import web
+
+    swallowed: list[str] = []
+    release = asyncio.Event()
+    upstream = httpx.AsyncClient(base_url=f"http://{sim.host}:{sim.port}")
+
+    async def relay(request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        if request.method == "POST" and request.path == "/clob/order":
+            swallowed.append(request.path)
+            await release.wait()  # no answer in time, and never forwarded
+            return web.Response(status=504)
+        headers = {k: v for k, v in request.headers.items() if k.lower() != "host"}
+        answer = await upstream.request(
+            request.method, request.path_qs, content=body, headers=headers
+        )
+        return web.Response(
+            body=answer.content, status=answer.status_code, content_type="application/json"
+        )
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", relay)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        async with Harness(sim, tmp_path, post_timeout_s=0.3) as h:
+            h.broker.rest = f"http://127.0.0.1:{port}/clob"
+            assert (await h.broker.start({}, h.journal)).ok
+            market, token, ask = await h.market()
+            report = await h.broker.execute(
+                h.order(token, Side.BUY, "10", ask + D("0.02")),
+                market,
+                sized_price=ask,
+                whale_price=ask,
+            )
+            assert swallowed == ["/clob/order"] and h.sim_orders() == []
+            assert report.fills == [] and "not resent" in report.reason
+            assert [o.status for o in h.statuses] == [OrderStatus.UNKNOWN, OrderStatus.REJECTED]
+            found = [e.payload for e in h.journal.events(kinds=["clob"])]
+            assert [p["event"] for p in found] == ["signed", "reconciled"]
+            assert found[1]["found"] is False
+    finally:
+        release.set()
+        await upstream.aclose()
+        await runner.cleanup()
