@@ -227,12 +227,12 @@ class ControlServer:
             client.send({"type": "snapshot", "data": self.engine.snapshot()})
             await self._read_requests(reader, client)
         finally:
+            # Closing the subscription wakes the sender, which then sees ``closed``; a cancel
+            # alone can be swallowed by wait_for on 3.11 when a drain finishes at that moment.
+            client.closed = True
+            client.sub.close()
             sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sender
-            if not client.closed:
-                client.closed = True
-                client.sub.close()
+            await asyncio.wait({sender}, timeout=2)
             self._clients.discard(client)
             log.info(
                 "control client %d disconnected (%d attached)",
@@ -256,6 +256,8 @@ class ControlServer:
         writer = client.writer
         while not client.closed:
             events = await client.sub.wait()
+            if client.closed:
+                return
             if client.sub.dropped:
                 self._drop(client, f"too slow: {client.sub.dropped} events were dropped")
                 return

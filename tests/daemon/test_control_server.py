@@ -280,3 +280,18 @@ async def test_a_peer_with_another_uid_is_refused(server: ControlServer) -> None
     )
     assert "refused" in out.stdout, out.stderr
     assert server.clients == 0
+
+
+async def test_a_client_that_half_closes_gets_its_answer_then_eof(server: ControlServer) -> None:
+    # What `echo '{"id": 1, "cmd": "pause"}' | socat - UNIX-CONNECT:…` does.
+    reader, writer = await asyncio.open_unix_connection(str(server.path), limit=2**26)
+    writer.write(b'{"id": 1, "cmd": "pause"}\n')
+    writer.write_eof()
+    lines = []
+    while line := await asyncio.wait_for(reader.readline(), 5):
+        lines.append(orjson.loads(line))
+    assert [m["type"] for m in lines][:2] == ["hello", "snapshot"]
+    assert any(m["type"] == "result" and m["ok"] for m in lines)
+    writer.close()
+    await asyncio.sleep(0.05)
+    assert server.clients == 0
