@@ -22,10 +22,12 @@ import pytest
 
 from polytui import events as ev
 from polytui.bus import Subscription
+from polytui.config import load_settings
 from polytui.control import RemoteEngine
 from polytui.model import Fill, IntentStatus, TradeIntent
 from polytui.tui.app import PolytuiApp
 from polytui.tui.modals import ApprovalDialog
+from polytui.wiring import EngineBuildError, build_engine
 from tests.daemon.harness import CLI, DaemonProcess
 
 # A fresh intent leaves this much of its TTL for the test to approve it.
@@ -281,6 +283,11 @@ def test_a_second_daemon_on_the_same_data_dir_refuses_to_start(daemon: DaemonPro
     probe = socket.socket(socket.AF_UNIX)
     probe.connect(str(daemon.socket))  # the first daemon's socket is untouched
     probe.close()
+
+
+def test_a_console_on_the_daemons_data_dir_is_refused(daemon: DaemonProcess) -> None:
+    with pytest.raises(EngineBuildError, match=f"pid {daemon.pid}.*polytui attach"):
+        build_engine(load_settings(daemon.config))
 
 
 async def test_unanswered_approvals_expire_by_ttl_and_the_log_says_so(
