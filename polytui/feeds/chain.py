@@ -218,6 +218,7 @@ class ChainFeed:
         self.state = FeedState.CONNECTING
         self.detail = ""
         self._stopping = False
+        self._attempt = 0
         self._w3: Any = None
 
     # --- filter ---------------------------------------------------------------------------------
@@ -295,12 +296,11 @@ class ChainFeed:
 
     async def run(self) -> None:
         """Subscribe, backfill gaps, reconnect with backoff — until ``stop()``."""
-        attempt = 0
+        self._attempt = 0
         self._stopping = False
         while not self._stopping:
             try:
                 await self._session()
-                attempt = 0
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -313,10 +313,14 @@ class ChainFeed:
                 await self._close()
             if self._stopping:
                 break
-            attempt += 1
+            # A session never returns normally, so the attempt count is reset by data arriving
+            # (below); the exponent is capped, or a long outage overflowed the float and ended
+            # run() for good.
+            self._attempt += 1
             self.reconnects += 1
-            self.state = FeedState.DOWN if attempt >= 3 else FeedState.DEGRADED
-            ceiling = min(self.backoff_cap_s, self.backoff_initial_s * 2 ** (attempt - 1))
+            self.state = FeedState.DOWN if self._attempt >= 3 else FeedState.DEGRADED
+            exponent = min(self._attempt - 1, 30)
+            ceiling = min(self.backoff_cap_s, self.backoff_initial_s * 2**exponent)
             await asyncio.sleep(random.uniform(0, ceiling))
         self.state = FeedState.DOWN
 
@@ -347,8 +351,10 @@ class ChainFeed:
             # web3 hands over AttributeDicts: Mappings, not dicts.
             result = message.get("result") if isinstance(message, Mapping) else None
             if isinstance(result, Mapping) and "topics" in result:
+                self._attempt = 0
                 await self.handle_log(dict(result))
             elif isinstance(result, Mapping) and "number" in result:
+                self._attempt = 0
                 self.last_data_at = self.monotonic()
 
     async def backfill(self) -> int:

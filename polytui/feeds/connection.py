@@ -180,7 +180,9 @@ class WsFeed:
 
     def _backoff(self) -> float:
         self._attempt += 1
-        ceiling = min(self.backoff_cap_s, self.backoff_initial_s * 2 ** (self._attempt - 1))
+        # Capped exponent: after ~1,000 failed attempts 2**n overflowed the float and run() died.
+        exponent = min(self._attempt - 1, 30)
+        ceiling = min(self.backoff_cap_s, self.backoff_initial_s * 2**exponent)
         return random.uniform(0, ceiling)  # full jitter
 
     async def _close(self) -> None:

@@ -348,3 +348,27 @@ async def test_garbage_on_the_rpc_socket_never_leaves_a_second_connection() -> N
         "chaos.rpc_garbage", bursts=5, reconnects=feed.reconnects, max_connections=counts[1]["rpc"]
     )
     assert counts[0]["rpc"] == 1 and counts[1]["rpc"] == 1, counts
+
+
+async def test_a_long_outage_never_ends_the_reconnect_loops() -> None:
+    # 2**attempt overflowed the float after ~1,000 failed attempts and ended run() for good; the
+    # chain feed never even reset its count (its session only ends by an exception).
+    from polytui.feeds.chain import ChainFeed
+    from polytui.feeds.connection import WsFeed
+
+    ws = WsFeed("x", "ws://127.0.0.1:9/", on_frame=lambda f: None, backoff_cap_s=30)
+    ws._attempt = 5_000
+    assert 0 <= ws._backoff() <= 30
+    chain = ChainFeed(
+        "ws://127.0.0.1:9/",
+        addresses=[],
+        wallets=set(),
+        on_trade=lambda t: None,
+        backoff_initial_s=1e-6,
+        backoff_cap_s=1e-5,
+    )
+    task = asyncio.create_task(chain.run())
+    await until(lambda: chain.reconnects > 1_100 or task.done(), 60, "1,100 failed attempts")
+    assert not task.done(), task.exception()
+    await chain.stop()
+    task.cancel()
