@@ -385,6 +385,16 @@ class Daemon:
     # --- SIGHUP -------------------------------------------------------------------------------
 
     def reload(self) -> None:
+        """SIGHUP handler: reload, and never let a failure escape into the event loop."""
+        try:
+            self._reload()
+        except Exception:
+            log.exception(
+                "config reload failed, keeping the running settings",
+                extra={"event": "reload_failed"},
+            )
+
+    def _reload(self) -> None:
         """Reload config.toml: risk limits, whales, approval policy, strategy, log level.
 
         Feeds keep their connections. A file that does not load is logged and ignored, so a
@@ -499,6 +509,9 @@ def run_daemon(loaded: Any, live: bool, yes_live: bool) -> int:
     from polytui.wiring import EngineBuildError, build_engine
 
     settings = loaded.settings
+    # Until the loop's handler is installed a SIGHUP (an early `systemctl reload`) would kill
+    # the process with the default action; there is nothing to reload yet, so ignore it.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
         setup_logging(settings)
     except OSError as exc:
