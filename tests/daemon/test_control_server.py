@@ -163,18 +163,19 @@ async def test_a_client_that_does_not_read_is_dropped_without_slowing_the_engine
         sub = healthy.subscribe()
         await asyncio.sleep(0.1)
         assert srv.clients == 2
-        started = time.perf_counter()
         blob = "x" * 2000
+        publish_s = 0.0  # time inside publish only: what the engine would spend
         for i in range(3000):
+            started = time.perf_counter()
             engine.notice("info", f"{i} {blob}")
+            publish_s += time.perf_counter() - started
             if i % 20 == 0:
                 await asyncio.sleep(0)
-        publish_s = time.perf_counter() - started
         deadline = time.monotonic() + 5
         while srv.dropped_clients < 1 and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         assert srv.dropped_clients == 1
-        assert publish_s < 1.0, f"publishing blocked for {publish_s:.2f} s"
+        assert publish_s < 0.5, f"publishing 3,000 events took {publish_s:.2f} s"
         # The well-behaved client still streams and gets answers.
         assert (await healthy.command("status")).ok
         seen = 0
