@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -112,6 +112,7 @@ class Strategy:
         self.settings = settings
         self.risk.settings = settings.risk
         self.approvals.policy = settings.approval.policy
+        self.approvals.ttl = timedelta(seconds=settings.approval.ttl_s)
         self.approvals.per_wallet = {k.lower(): v for k, v in settings.approval.per_wallet.items()}
         self._watched = {w.lower() for w in settings.whales.wallets}
 
