@@ -131,7 +131,15 @@ class Chaos:
 
     def describe(self) -> str:
         lines = [f"{n}: {f.status()}" for n, f in self.feeds.items()]
-        return "\n".join([*lines, f"simulator connections {self.sim.connections}"])
+        chain = self.feeds["chain"]
+        provider = chain._w3.provider if chain._w3 is not None else None
+        ws = getattr(provider, "_ws", None)
+        lines.append(
+            f"chain internals: w3={chain._w3 is not None} ws_state={getattr(ws, 'state', None)} "
+            f"listener={getattr(provider, '_message_listener_task', None)}"
+        )
+        kinds = [c.kind for c in self.sim._clients]
+        return "\n".join([*lines, f"simulator connections {self.sim.connections} {kinds}"])
 
     async def ready(self) -> None:
         try:

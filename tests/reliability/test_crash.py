@@ -95,7 +95,12 @@ def crash_settings(sim: SimServer, data_dir: Path) -> Settings:
     s.storage.data_dir = data_dir
     s.approval.policy = "auto"
     s.strategy.min_confidence = Decimal("0.55")
-    s.paper.starting_balance_usd = Decimal(1000)
+    s.paper.starting_balance_usd = Decimal(1_000_000)
+    # Limits wide enough that orders keep flowing in every run, so kills land mid-order too.
+    s.risk.max_total_exposure_usd = Decimal(500_000)
+    s.risk.max_market_exposure_usd = Decimal(100_000)
+    s.risk.max_open_positions = 1_000
+    s.risk.max_daily_loss_usd = Decimal(500_000)
     s.paper.latency_ms = 50
     s.feeds.backoff_initial_s = 0.1
     s.feeds.backoff_cap_s = 0.5
