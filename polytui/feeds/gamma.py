@@ -99,6 +99,8 @@ def market_from_gamma(record: dict[str, Any]) -> Market:
             if str(price) in ("1", "1.0", "1.00"):
                 winner = outcome.token_id
     tags_raw = record.get("tags") or []
+    if not isinstance(tags_raw, list):  # cosmetic: a malformed list costs the tags, not the market
+        tags_raw = []
     tags = tuple(
         str(t.get("label") or t.get("slug")) if isinstance(t, dict) else str(t) for t in tags_raw
     )
@@ -198,7 +200,8 @@ class MarketDirectory:
         for record in records:
             try:
                 market = market_from_gamma(record)
-            except (GammaError, ValueError) as exc:
+            except (GammaError, ValueError, TypeError, KeyError, AttributeError) as exc:
+                # Counted and dropped; raising here lost the whole page (and failed the lookup).
                 self.rejected += 1
                 log.warning("gamma: dropped a market record: %s", exc)
                 continue

@@ -99,6 +99,11 @@ JUNK_TEXT = [
 ]
 
 
+# Finite floats only: json.dumps writes inf as "Infinity", which makes the whole frame invalid
+# JSON and would change the expected reject count of an array frame.
+FINITE = st.floats(allow_nan=False, allow_infinity=False)
+
+
 def bad_number(low: Decimal | None, high: Decimal | None) -> st.SearchStrategy[Any]:
     """Values the wire-number rule must refuse for a field in [low, high]."""
     out_of_range: list[st.SearchStrategy[Any]] = []
@@ -118,7 +123,7 @@ def bad_number(low: Decimal | None, high: Decimal | None) -> st.SearchStrategy[A
         st.none(),
         st.lists(st.integers(0, 9), max_size=2),
         st.dictionaries(st.sampled_from(["v", "price"]), st.integers(0, 9), max_size=1),
-        st.floats(allow_nan=False).filter(lambda f: not number_ok(f, low, high)),
+        FINITE.filter(lambda f: not number_ok(f, low, high)),
         st.text(max_size=8).filter(lambda s: not number_ok(s, low, high)),
         *out_of_range,
     )
@@ -130,9 +135,7 @@ BAD_SIZE = bad_number(ZERO, MAX_SHARES)
 NOT_A_STRING = st.one_of(
     st.none(), st.booleans(), st.integers(), st.lists(st.integers(), max_size=1)
 )
-JSON_LEAF = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=12)
-)
+JSON_LEAF = st.one_of(st.none(), st.booleans(), st.integers(), FINITE, st.text(max_size=12))
 JSON_ANY = st.recursive(
     JSON_LEAF,
     lambda inner: (
@@ -847,3 +850,18 @@ def test_endless_unknown_event_types_neither_grow_memory_nor_flood_the_log(
     assert feed.ws.rejected == 5_000
     assert len(feed.ws._rejected_kinds) <= 64
     assert len([r for r in caplog.records if "dropped" in r.getMessage()]) <= 64
+
+
+def test_a_gamma_record_with_non_list_tags_does_not_lose_the_page(
+    loop_and_stub: tuple[asyncio.AbstractEventLoop, HttpStub],
+) -> None:
+    # tags: 1 raised TypeError out of the directory: the lookup failed and the page was lost.
+    loop, stub = loop_and_stub
+    client = make_client(timeout_s=5)
+    directory = MarketDirectory(client, stub.url)
+    other = gamma_record(M1, end_wall=1_800_000_000.0, resolved=False, yes_mid=Decimal("0.5"))
+    stub.body = dumps([dict(GAMMA, tags=1), other, dict(other, conditionId=7, tags="x")])
+    market = loop.run_until_complete(directory._fetch([("clob_token_ids", T_YES)]))
+    loop.run_until_complete(client.aclose())
+    assert market is not None and directory.cached(T_YES) is not None
+    assert directory.cached(M1.yes_token) is not None and directory.rejected == 1
