@@ -377,8 +377,8 @@ class PolytuiApp(App[int]):
         self.push_screen(HelpScreen(self.key_table()))
 
     def action_request_quit(self) -> None:
-        """Quit; asks first while live orders are open."""
-        if not self.state.live_orders_open:
+        """Quit; asks first while live orders are open (attached, quitting only detaches)."""
+        if self.connect_engine is not None or not self.state.live_orders_open:
             self._quit()
             return
 
