@@ -56,6 +56,8 @@ class DaemonProcess:
         s.strategy.max_bet_usd = Decimal(25)
         s.paper.starting_balance_usd = Decimal(1000)
         s.paper.latency_ms = 50
+        # Sim time runs 10× faster than the wall: give the book room to move before the fill.
+        s.paper.slippage_cap = Decimal("0.10")
         s.risk.max_total_exposure_usd = Decimal(400)
         s.risk.max_market_exposure_usd = Decimal(100)
         s.risk.max_open_positions = 50
