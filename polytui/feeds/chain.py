@@ -342,7 +342,13 @@ class ChainFeed:
         self.detail = ""
         self.last_data_at = self.monotonic()
         iterator = w3.socket.process_subscriptions().__aiter__()
+        listener = getattr(w3.provider, "_message_listener_task", None)
         while True:
+            # web3's listener ends quietly when the node closes the socket, and the session then
+            # kept reporting fresh data with no connection (seen once in ~900 chaos cycles);
+            # a finished listener ends the session, so the reconnect and the backfill follow.
+            if listener is not None and listener.done():
+                raise ConnectionError("the node closed the connection")
             left = self.silence_s - (self.monotonic() - (self.last_data_at or 0))
             try:
                 message = await asyncio.wait_for(iterator.__anext__(), timeout=max(0.05, left))

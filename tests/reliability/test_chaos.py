@@ -138,6 +138,11 @@ class Chaos:
             f"chain internals: w3={chain._w3 is not None} ws_state={getattr(ws, 'state', None)} "
             f"listener={getattr(provider, '_message_listener_task', None)}"
         )
+        for task in asyncio.all_tasks():
+            if task.get_name() == "feed:chain":
+                frames = task.get_stack(limit=12)
+                where = " <- ".join(f"{f.f_code.co_name}:{f.f_lineno}" for f in frames)
+                lines.append(f"chain task: {where}")
         kinds = [c.kind for c in self.sim._clients]
         return "\n".join([*lines, f"simulator connections {self.sim.connections} {kinds}"])
 
