@@ -57,8 +57,8 @@ def _dispatch(command: str, target: str, *args: Any, **kwargs: Any) -> None:
     try:
         module = importlib.import_module(module_name)
         func = getattr(module, func_name)
-    except (ImportError, AttributeError):
-        _fail(f"polytui {command}: not available in this build yet")
+    except (ImportError, AttributeError) as exc:  # a broken installation, not bad input
+        _fail(f"polytui {command}: cannot load {target} ({exc}); reinstall polytui")
     try:
         code = func(*args, **kwargs)
     except KeyboardInterrupt:

@@ -216,6 +216,6 @@ def _chain_feed_class() -> Any:
     try:
         from polytui.feeds.chain import ChainFeed
     except ImportError:
-        log.warning("chain feed is not available in this build; using RTDS and the data-api")
+        log.warning("chain feed cannot load (web3 missing?); using RTDS and the data-api")
         return None
     return ChainFeed

@@ -8,7 +8,6 @@ daemon. Panes live in their own modules; this one wires them, the keys and the e
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import sys
 import time
@@ -496,16 +495,10 @@ def _app_options(loaded: Any) -> dict[str, Any]:
 
 def run_app(loaded: Any, live: bool, demo: bool = False) -> int:
     """Build the engine from ``loaded`` config and run the console hosting it."""
+    from polytui.engine import build_engine
+
     try:
-        from polytui.engine import build_engine
-    except ImportError as exc:
-        print(f"polytui: the engine is not available yet ({exc})", file=sys.stderr)
-        return 1
-    kwargs: dict[str, Any] = {"live": live}
-    if demo and "demo" in inspect.signature(build_engine).parameters:
-        kwargs["demo"] = True
-    try:
-        engine = build_engine(loaded, **kwargs)
+        engine = build_engine(loaded, live=live, demo=demo)
     except Exception as exc:  # a config the engine refuses: one clear line, no traceback
         log.debug("engine build failed", exc_info=True)
         print(f"polytui: cannot start the engine: {exc}", file=sys.stderr)
@@ -517,11 +510,8 @@ def run_app(loaded: Any, live: bool, demo: bool = False) -> int:
 
 def run_attach(loaded: Any) -> int:
     """Run the console attached to a running daemon over its control socket."""
-    try:
-        from polytui.control import RemoteEngine, socket_path_for
-    except ImportError as exc:
-        print(f"polytui attach: the control client is not available yet ({exc})", file=sys.stderr)
-        return 1
+    from polytui.control import RemoteEngine, socket_path_for
+
     remote: Any = RemoteEngine(socket_path_for(_settings_of(loaded)))
     problem = remote.probe()
     if problem:
