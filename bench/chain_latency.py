@@ -20,6 +20,7 @@ from typing import Any
 
 import websockets
 
+from polytui.engine import settle_heap
 from polytui.feeds.chain import ChainFeed
 from polytui.model import WhaleTrade
 from tests.anvil import V2_TOPIC, Anvil, addr_word, running_anvil, word
@@ -58,6 +59,7 @@ async def _run(fills: int) -> dict[str, Any]:
         task = asyncio.create_task(feed.run())
         while not feed.status().connected:
             await asyncio.sleep(0.01)
+        settle_heap()  # as the engine does once its feeds are up
         async with websockets.connect(node.ws_url) as ws:
             # The baseline asks for exactly what the feed asks for: the same log filter and
             # newHeads on the same connection (on anvil, a newHeads subscription alone delays

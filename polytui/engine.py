@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import uuid
 from collections import deque
@@ -50,6 +51,26 @@ FEED_STATUS_EVERY_S = 1.0
 EQUITY_EVERY_S = 60.0
 SIGNALS_KEPT = 500
 WHALE_SOURCES = frozenset({"activity", "chain", "dataapi"})
+
+
+SETTLE_AFTER_S = 15.0  # the longest wait for every feed to connect before the heap is settled
+_heap_settled = False
+
+
+def settle_heap() -> None:
+    """Collect once, then freeze what is alive (modules, config, caches) out of the collector.
+
+    A full collection walks every tracked object; with web3 and Textual loaded one took 14-31 ms
+    on the chain-latency benchmark, and no frame is read meanwhile. Frozen objects are never
+    scanned again, so later full collections cost what the session itself allocated. Once per
+    process: whatever is frozen is never freed.
+    """
+    global _heap_settled
+    if _heap_settled:
+        return
+    _heap_settled = True
+    gc.collect()
+    gc.freeze()
 
 
 def new_id(prefix: str) -> str:
@@ -163,6 +184,7 @@ class Engine:
             self._tasks.append(asyncio.create_task(self._start_broker(), name="broker:start"))
         self._tasks.append(asyncio.create_task(self._tick_loop(), name="engine:tick"))
         self._tasks.append(asyncio.create_task(self._inbox_loop(), name="engine:inbox"))
+        self._tasks.append(asyncio.create_task(self._settle_heap(), name="engine:settle-heap"))
         try:
             await self._stopping.wait()
         finally:
@@ -538,6 +560,14 @@ class Engine:
         )
 
     # --- periodic work ------------------------------------------------------------------------
+
+    async def _settle_heap(self) -> None:
+        """Settle the heap once the feeds are up (their libraries are imported by then)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SETTLE_AFTER_S
+        while loop.time() < deadline and not all(s.connected for s in self.feed_statuses()):
+            await asyncio.sleep(0.25)
+        settle_heap()
 
     async def _tick_loop(self) -> None:
         while True:

@@ -122,3 +122,17 @@ def test_engine_imports_no_textual() -> None:
     code = "import polytui.engine, polytui.wiring, sys; print('textual' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_settle_heap_freezes_once_per_process() -> None:
+    import gc
+
+    from polytui import engine as engine_module
+
+    engine_module.settle_heap()
+    frozen = gc.get_freeze_count()
+    assert frozen > 0
+    since = [[n] for n in range(1000)]  # tracked objects made after the first call
+    engine_module.settle_heap()  # the second call must not freeze them
+    assert gc.get_freeze_count() == frozen
+    assert since
