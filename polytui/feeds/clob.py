@@ -274,46 +274,55 @@ class ClobMarketFeed:
         prices = price_of.cache
         sizes = size_of.cache
         touched: dict[str, OrderBook] = {}
-        for change in changes:
-            token = change.get("asset_id")
-            book = touched.get(token)
-            if book is None:
-                if token not in tokens:
-                    raise FrameError("unsubscribed token" if token else "missing asset_id")
-                book = get_book(token)
-                if book is None or (book.stale and book.updated_at is None):
-                    raise FrameError("price_change before snapshot")
-                touched[token] = book
-            side = change.get("side")
-            if side == "BUY" or side == "buy":
-                levels = book._bids
-                buy = True
-            elif side == "SELL" or side == "sell":
-                levels = book._asks
-                buy = False
-            else:
-                raise FrameError("bad side")
-            # An unhashable wire value raises TypeError here: counted as a malformed frame.
-            raw_price = change["price"]
-            price = prices.get(raw_price)
-            if price is None:
-                price = price_of(raw_price)
-            raw_size = change["size"]
-            size = sizes.get(raw_size)
-            if size is None:
-                size = size_of(raw_size)
-            # OrderBook.apply_level, inlined: this loop is the feed's hottest code.
-            if size:
-                if price in levels:
+        try:
+            for change in changes:
+                token = change.get("asset_id")
+                book = touched.get(token)
+                if book is None:
+                    if token not in tokens:
+                        raise FrameError("unsubscribed token" if token else "missing asset_id")
+                    book = get_book(token)
+                    if book is None or (book.stale and book.updated_at is None):
+                        raise FrameError("price_change before snapshot")
+                    touched[token] = book
+                side = change.get("side")
+                if side == "BUY" or side == "buy":
+                    levels = book._bids
+                    buy = True
+                elif side == "SELL" or side == "sell":
+                    levels = book._asks
+                    buy = False
+                else:
+                    raise FrameError("bad side")
+                # An unhashable wire value raises TypeError here: counted as a malformed frame.
+                raw_price = change["price"]
+                price = prices.get(raw_price)
+                if price is None:
+                    price = price_of(raw_price)
+                raw_size = change["size"]
+                size = sizes.get(raw_size)
+                if size is None:
+                    size = size_of(raw_size)
+                # OrderBook.apply_level, inlined: this loop is the feed's hottest code.
+                if size:
+                    if price in levels:
+                        levels[price] = size
+                        continue
                     levels[price] = size
+                elif levels.pop(price, None) is None:
                     continue
-                levels[price] = size
-            elif levels.pop(price, None) is None:
-                continue
-            if buy:
-                book._bid_sorted = None
-            else:
-                book._ask_sorted = None
+                if buy:
+                    book._bid_sorted = None
+                else:
+                    book._ask_sorted = None
+        except Exception:
+            # A bad change after good ones: the frame is rejected but the good ones are in the
+            # books. Those books no longer match the exchange's; stop trusting them until the
+            # REST refill (or the next snapshot) rebuilds them.
+            if touched and change is not changes[0]:
+                for book in touched.values():
+                    book.mark_stale()
+            raise
         # Converting the wire's epoch-ms to a datetime costs more than applying a level, so
         # the conversion and the latency sample happen for one frame in LATENCY_EVERY.
         self._frames -= 1

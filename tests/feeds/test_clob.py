@@ -284,4 +284,24 @@ def test_bad_levels_in_price_change_are_counted_and_leave_the_book_usable(
     feed.handle_frame(json.dumps(good))
     book = books.get(TOKEN)
     assert book is not None and book.best_bid == D("0.45")
+    assert not book.stale, "nothing of the bad frame was applied, so the book is still true"
     assert feed.status().rejected == 1
+
+
+def test_a_bad_change_after_good_ones_leaves_the_book_untrusted_until_rebuilt() -> None:
+    books = BookStore()
+    feed = fast_feed("ws://127.0.0.1:9", books)
+    feed.tokens.add(TOKEN)
+    snapshot = {"event_type": "book", "asset_id": TOKEN, "bids": [], "asks": []}
+    snapshot["bids"] = [{"price": "0.40", "size": "10"}]
+    feed.handle_frame(json.dumps(snapshot))
+    good = {"asset_id": TOKEN, "price": "0.45", "size": "5", "side": "BUY"}
+    bad = {"asset_id": TOKEN, "price": "0.46", "size": "5", "side": "HOLD"}
+    feed.handle_frame(json.dumps({"event_type": "price_change", "price_changes": [good, bad]}))
+    book = books.get(TOKEN)
+    assert book is not None
+    assert feed.status().rejected == 1
+    assert book.best_bid == D("0.45"), "the good change was applied before the bad one"
+    assert book.stale, "half a frame applied: the book must not be trusted"
+    feed.handle_frame(json.dumps(snapshot))
+    assert not book.stale and book.best_bid == D("0.40")
