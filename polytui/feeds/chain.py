@@ -7,7 +7,10 @@ metadata`` (side 0 = BUY: the owner gave pUSD and got shares). V1 has no side: `
 0`` means a BUY of ``takerAssetId``. Amounts have 6 decimals; price = pUSD / shares. Filtering on
 topic 2 lets the node send only watched wallets' fills. A log with ``removed: true`` (reorg)
 retracts its trade. After a reconnect, ``eth_getLogs`` from the last processed block fills the
-gap; (tx hash, log index) pairs already processed are skipped, so nothing is doubled.
+gap; (tx hash, log index) pairs already processed are skipped, so nothing is doubled. After a
+restart the engine hands over the block saved in the journal (``resume_block``) and a catch-up
+floor (``catch_up_since``): the first connect backfills from that block, but no further back than
+the floor at Polygon's ~2 s a block, and drops logs whose block time is older than the floor.
 
 web3 is imported inside the functions that need it, so the console starts fast.
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 import time
 from collections import OrderedDict
@@ -46,6 +50,7 @@ log = logging.getLogger(__name__)
 UNIT = Decimal(1_000_000)
 MAX_PRICE = Decimal(1)
 PROCESSED_KEPT = 100_000
+BLOCK_S = 2.0  # Polygon's block time, to turn a catch-up window into a block range
 
 
 class LogError(ValueError):
@@ -188,6 +193,8 @@ class ChainFeed:
         monotonic: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         tap: Callable[[str], None] | None = None,
+        resume_block: int | None = None,
+        catch_up_since: datetime | None = None,
     ) -> None:
         self.name = "chain"
         self.tap = tap
@@ -205,7 +212,12 @@ class ChainFeed:
         self.topics0 = [ORDER_FILLED_V2] + ([ORDER_FILLED_V1] if include_v1 else [])
         self.monotonic = monotonic
         self.wall_clock = wall_clock
-        self.last_block: int | None = None
+        self.last_block: int | None = resume_block
+        # Until the first backfill after a restart is done, logs older than this are not replayed.
+        self._catch_up_floor = catch_up_since if resume_block is not None else None
+        self.catch_up_done = self._catch_up_floor is None
+        self.caught_up = 0
+        self.too_old = 0
         self._processed: OrderedDict[tuple[str, int], object] = OrderedDict()
         self._block_times: OrderedDict[int, datetime] = OrderedDict()
         self.messages = 0
@@ -213,6 +225,7 @@ class ChainFeed:
         self.reconnects = 0
         self.connections = 0
         self.backfilled = 0
+        self.emitted = 0
         self.retracted = 0
         self.last_data_at: float | None = None
         self.state = FeedState.CONNECTING
@@ -245,8 +258,13 @@ class ChainFeed:
             self._block_times.popitem(last=False)
         return at
 
-    async def handle_log(self, entry: dict[str, Any]) -> bool:
-        """Decode, dedupe, attribute and emit (or retract) one log; True if it was new."""
+    async def handle_log(
+        self, entry: dict[str, Any], *, not_before: datetime | None = None
+    ) -> bool:
+        """Decode, dedupe, attribute and emit (or retract) one log; True if it was new.
+
+        A log whose block time is before ``not_before`` (the catch-up floor) is skipped.
+        """
         self.messages += 1
         self.last_data_at = self.monotonic()
         try:
@@ -271,6 +289,9 @@ class ChainFeed:
                 if stamp is not None
                 else await self._block_time(block)
             )
+            if not_before is not None and block_time < not_before:
+                self.too_old += 1
+                return False
             trade = decode_order_filled(entry, self.exchanges, block_time, self.wall_clock())
             if self.tap is not None:
                 # Captured with its block time, so a replay needs no node.
@@ -289,6 +310,7 @@ class ChainFeed:
         self.last_block = max(self.last_block or 0, block)
         discovered = self.discovery_min_usd is not None and trade.usd >= self.discovery_min_usd
         if trade.wallet in self.wallets or discovered:
+            self.emitted += 1
             self.on_trade(trade)
         return True
 
@@ -364,18 +386,42 @@ class ChainFeed:
                 self.last_data_at = self.monotonic()
 
     async def backfill(self) -> int:
-        """``eth_getLogs`` from the last processed block to the head; returns logs applied."""
+        """``eth_getLogs`` from the last processed block to the head; returns logs applied.
+
+        The first backfill after a restart is the catch-up: it starts no earlier than the floor
+        (estimated at ``BLOCK_S`` a block, then checked against each log's block time).
+        """
         if self.last_block is None:
+            self.catch_up_done = True
             return 0
         head = await self._w3.eth.block_number
-        if head < self.last_block:
-            return 0
-        flt = dict(self.log_filter(), fromBlock=self.last_block, toBlock=head)
-        entries = await self._w3.eth.get_logs(flt)
+        floor = self._catch_up_floor
+        start = self.last_block
+        if floor is not None:
+            behind_s = max(0.0, (self.wall_clock() - floor).total_seconds())
+            start = max(start, head - math.ceil(behind_s / BLOCK_S))
         applied = 0
-        for entry in sorted(entries, key=lambda e: (_int(e["blockNumber"]), _int(e["logIndex"]))):
-            applied += await self.handle_log(dict(entry))
+        if head >= start:
+            flt = dict(self.log_filter(), fromBlock=start, toBlock=head)
+            entries = await self._w3.eth.get_logs(flt)
+            emitted = self.emitted
+            for entry in sorted(
+                entries, key=lambda e: (_int(e["blockNumber"]), _int(e["logIndex"]))
+            ):
+                applied += await self.handle_log(dict(entry), not_before=floor)
+            if floor is not None:
+                self.caught_up += self.emitted - emitted
         self.backfilled += applied
+        if floor is not None:
+            self._catch_up_floor = None
+            self.catch_up_done = True
+            log.info(
+                "chain: catch-up read blocks %s to %s: %d watched fills, %d older than the window",
+                start,
+                head,
+                self.caught_up,
+                self.too_old,
+            )
         return applied
 
     async def _close(self) -> None:

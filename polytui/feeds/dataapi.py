@@ -4,6 +4,11 @@ Facts (PROTOCOL.md §4): responses are cached about five minutes behind a CDN th
 request headers, so every request carries a changing ``_`` parameter; ``user`` takes one
 address; numbers may be JSON floats (parsed through ``str`` into Decimal); ``timestamp`` is the
 block time in unix seconds. Requests are spaced out to stay polite.
+
+The poller copies only fills from after it started, unless the engine hands it a catch-up floor
+(``accept_since``: the newest fill time saved in the journal, bounded by the catch-up window):
+then fills since that floor, missed while the app was down, are offered too. ``newest`` is the
+newest fill time seen, which the engine saves as this source's high-water mark.
 """
 
 from __future__ import annotations
@@ -85,6 +90,7 @@ class DataApiPoller:
         on_trade: Callable[[WhaleTrade], None],
         monotonic: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        accept_since: datetime | None = None,
     ) -> None:
         self.name = "dataapi"
         self.client = client
@@ -94,6 +100,10 @@ class DataApiPoller:
         self.monotonic = monotonic
         self.wall_clock = wall_clock
         self._started = wall_clock()
+        # History before this is for scoring, not for copying.
+        self.floor = min(accept_since, self._started) if accept_since else self._started
+        self.catch_up_done = accept_since is None
+        self.newest: datetime | None = None
         self.polls = 0
         self.errors = 0
         self.rejected = 0
@@ -119,12 +129,14 @@ class DataApiPoller:
                 except (ValueError, BadValue, TypeError):
                     self.rejected += 1
                     continue
-                # History before we started is for scoring, not for copying.
-                if trade.match_time < self._started:
+                if trade.match_time < self.floor:
                     continue
+                if self.newest is None or trade.match_time > self.newest:
+                    self.newest = trade.match_time
                 self.emitted += 1
                 offered += 1
                 self.on_trade(trade)
+        self.catch_up_done = True  # one pass over every wallet has offered what was missed
         return offered
 
     async def run(self) -> None:

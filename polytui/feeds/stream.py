@@ -80,6 +80,13 @@ class WhaleStream:
             self.dropped += 1
             log.warning("whale stream: backlog full, dropped a trade")
 
+    def remember(self, keys: list[object]) -> None:
+        """Fills already handled before a restart: a caught-up copy of one is a duplicate."""
+        for key in keys:
+            self._seen[key] = "journal"
+        while len(self._seen) > SEEN_KEPT:
+            self._seen.popitem(last=False)
+
     @property
     def pending(self) -> int:
         """Trades queued or waiting for market metadata."""
