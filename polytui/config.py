@@ -325,6 +325,7 @@ def _validate(s: Settings, source: str, text: str) -> None:
         need(bool(WALLET_RE.match(address)), f"feeds.exchange_addresses[{i}]", "not an address")
     for name in ("backoff_initial_s", "backoff_cap_s", "http_timeout_s", "dataapi_poll_s"):
         need(getattr(f, name) > 0, f"feeds.{name}", "must be positive")
+    need(f.catch_up_s >= 0, "feeds.catch_up_s", "must not be negative (0 turns catch-up off)")
 
 
 # --- writing -------------------------------------------------------------------------------

@@ -51,6 +51,10 @@ FEED_STATUS_EVERY_S = 1.0
 EQUITY_EVERY_S = 60.0
 SIGNALS_KEPT = 500
 WHALE_SOURCES = frozenset({"activity", "chain", "dataapi"})
+# The whale sources' high-water marks (chain block, newest data-api fill, when last saved), so a
+# restart catches up the trades missed while down (see ``polytui.wiring``).
+CURSOR_KEY = "whale_cursor"
+CURSOR_EVERY_S = 5.0
 
 
 SETTLE_AFTER_S = 15.0  # the longest wait for every feed to connect before the heap is settled
@@ -138,6 +142,15 @@ class Engine:
         self.inbox_dropped = 0
         self._dirty_books: set[str] = set()
         self._book_waiters: dict[str, asyncio.Future[None]] = {}
+        self._inbox_busy = False
+        self._cursor: dict[str, Any] = {}
+        self._cursor_saved_at = 0.0
+        self._started_wall: datetime | None = None
+        # Set by ``wiring`` when a saved cursor was restored: whale trades matched before this
+        # run started are caught up, counted, and announced once the sources have caught up.
+        self.catch_up_since: datetime | None = None
+        self.caught_up = 0
+        self._catch_up_announced = False
 
     # --- EngineAPI ----------------------------------------------------------------------------
 
@@ -174,6 +187,7 @@ class Engine:
     async def run(self) -> None:
         """Run feeds and the engine loop until ``stop()``."""
         self._running = True
+        self._started_wall = self.clock.now()
         self._restore()
         self._publish_state()
         self._notice("info", f"engine started in {self.mode} mode")
@@ -275,10 +289,13 @@ class Engine:
     async def _inbox_loop(self) -> None:
         while True:
             job = await self._inbox.get()
+            self._inbox_busy = True
             try:
                 await job()
             except Exception:  # one bad event must not stop trading
                 log.exception("engine failed to process a feed event")
+            finally:
+                self._inbox_busy = False
 
     def idle(self) -> bool:
         """Nothing queued, enriching or executing (replay and tests wait for this)."""
@@ -327,6 +344,20 @@ class Engine:
         if self._stopping.is_set():
             return  # stopping: new entries end first, orders in flight still finish
         self.bus.publish(ev.WhaleTradeSeen(trade))
+        started = self._started_wall
+        if self.catch_up_since is not None and started is not None and trade.match_time < started:
+            self.caught_up += 1
+            log.info(
+                "caught-up whale trade (missed while down): %s %s %s token %s, matched %s, "
+                "seen %d s late via %s",
+                trade.wallet,
+                trade.side.value,
+                trade.shares,
+                trade.token_id,
+                trade.match_time.isoformat(timespec="seconds"),
+                trade.latency_ms // 1000,
+                trade.source.value,
+            )
         market = await self._market_for(trade.token_id)
         self._watch_book(trade.token_id, market)
         await self._await_book(trade.token_id)
@@ -608,7 +639,67 @@ class Engine:
             pnl = self.portfolio.pnl()
             self.journal.record_equity(now, pnl.equity_usd, pnl.cash_usd)
             self.journal.maybe_daily_backup(now)
+        self._save_cursor()
+        self._announce_catch_up()
         self.journal.flush()
+
+    # --- catch-up after a restart -------------------------------------------------------------
+
+    def _whales_idle(self) -> bool:
+        """Every whale trade a source has emitted so far has been through the strategy."""
+        stream_busy = self.stream is not None and getattr(self.stream, "pending", 0) > 0
+        return self._inbox.empty() and not self._inbox_busy and not stream_busy
+
+    def _save_cursor(self) -> None:
+        """Save each whale source's high-water mark, with the tick's flush (not per frame).
+
+        Only when no whale trade is queued or in the strategy: then every trade below the marks
+        has its signal in the same transaction, so a crash can never leave a mark ahead of a
+        trade that was not journaled. Not once stopping: new trades are dropped then, and the next
+        run catches them up. ``at`` (when we were last alive) is refreshed every
+        ``CURSOR_EVERY_S`` even when the marks did not move.
+        """
+        stopping = self._stopping.is_set()
+        if self.settings.feeds.catch_up_s <= 0 or stopping or not self._whales_idle():
+            return
+        cursor = dict(self._cursor)
+        chain = self.feeds.get("chain")
+        block = getattr(chain, "last_block", None)
+        if isinstance(block, int):
+            cursor["chain_block"] = block
+        newest = getattr(self.feeds.get("dataapi"), "newest", None)
+        if isinstance(newest, datetime):
+            cursor["dataapi_ts"] = int(newest.timestamp())
+        mono = self.clock.monotonic()
+        moved = {k: v for k, v in cursor.items() if k != "at"} != {
+            k: v for k, v in self._cursor.items() if k != "at"
+        }
+        if not (moved or mono - self._cursor_saved_at >= CURSOR_EVERY_S):
+            return
+        cursor["at"] = self.clock.now().isoformat()
+        covered_from = self.catch_up_since or self._started_wall
+        if covered_from is not None:
+            cursor["from"] = covered_from.isoformat()
+        self.journal.set_state(CURSOR_KEY, cursor)
+        self._cursor = cursor
+        self._cursor_saved_at = mono
+
+    def restore_cursor(self, cursor: dict[str, Any]) -> None:
+        """Start from the marks saved by the previous run (kept until the sources pass them)."""
+        self._cursor = {k: v for k, v in cursor.items() if k in ("chain_block", "dataapi_ts")}
+
+    def _announce_catch_up(self) -> None:
+        since = self.catch_up_since
+        if since is None or self._catch_up_announced or not self._whales_idle():
+            return
+        if not all(getattr(f, "catch_up_done", True) for f in self.feeds.values()):
+            return
+        self._catch_up_announced = True
+        self._notice(
+            "info",
+            f"caught up {self.caught_up} whale trades missed while down "
+            f"(since {since.isoformat(timespec='seconds')})",
+        )
 
     def _mark_positions(self) -> None:
         changed = False

@@ -284,6 +284,19 @@ class Journal:
         for row in self._conn.execute(sql, params):
             yield JournalEvent(row[0], row[1], row[2], row[3], json.loads(row[4]))
 
+    def recent(self, kind: str, since: datetime) -> Iterator[JournalEvent]:
+        """Events of one kind written at or after ``since``, newest first (stops at the first
+        older one, so a long journal is not scanned)."""
+        floor = since.astimezone(UTC).isoformat()
+        rows = self._conn.execute(
+            "SELECT id, ts, kind, ref, payload FROM events WHERE kind = ? ORDER BY id DESC",
+            (kind,),
+        )
+        for row in rows:
+            if row[1] < floor:
+                return
+            yield JournalEvent(row[0], row[1], row[2], row[3], json.loads(row[4]))
+
     def count(self, kind: str | None = None) -> int:
         """Number of events (of one kind)."""
         if kind is None:

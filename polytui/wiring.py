@@ -9,6 +9,9 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from polytui import redaction
@@ -23,6 +26,65 @@ class EngineBuildError(RuntimeError):
 
 
 Tap = Callable[..., None]
+
+# A fill's timestamp is seconds, and the data-api lists it some seconds after the match; the
+# data-api floor is moved back this far (duplicates are dropped against the journal's signals).
+DATAAPI_REWIND_S = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class CatchUp:
+    """Where each whale source resumes after a restart, and the fills already handled."""
+
+    since: datetime  # when the previous run was last alive (bounded by the window)
+    chain_block: int
+    chain_floor: datetime
+    dataapi_floor: datetime
+    seen: list[object]
+
+
+def catch_up_plan(journal: Any, catch_up_s: float, now: datetime) -> CatchUp | None:
+    """The catch-up after a restart from the cursor the engine saved, or None (first start,
+    or ``catch_up_s = 0``). Nothing older than ``now - catch_up_s`` is replayed."""
+    from polytui.engine import CURSOR_KEY
+    from polytui.model import Side
+
+    saved = journal.get_state(CURSOR_KEY) if catch_up_s > 0 else None
+    if not isinstance(saved, dict):
+        return None
+    window = now - timedelta(seconds=catch_up_s)
+    try:
+        alive = datetime.fromisoformat(str(saved["at"]))
+    except (KeyError, ValueError):
+        alive = window
+    since = max(alive, window)
+    try:  # what the previous run covered from: nothing before it is caught up now
+        base = max(window, datetime.fromisoformat(str(saved["from"])))
+    except (KeyError, ValueError):
+        base = window
+    block = saved.get("chain_block")
+    # No block saved (no watched fill on chain yet): the window alone bounds the backfill.
+    chain_block = block if isinstance(block, int) and block >= 0 else 0
+    chain_floor = window if chain_block else max(base, alive - timedelta(seconds=60))
+    stamp = saved.get("dataapi_ts")
+    mark = datetime.fromtimestamp(stamp, tz=now.tzinfo) if isinstance(stamp, int) else alive
+    dataapi_floor = max(base, min(mark, alive) - timedelta(seconds=DATAAPI_REWIND_S))
+    seen: list[object] = []
+    for event in journal.recent("signal", min(chain_floor, dataapi_floor)):
+        p = event.payload
+        try:
+            seen.append(
+                (
+                    str(p["tx_hash"]).lower(),
+                    str(p["wallet"]).lower(),
+                    str(p["token_id"]),
+                    Side(p["side"]),
+                    Decimal(str(p["shares"])),
+                )
+            )
+        except (KeyError, ValueError, InvalidOperation):
+            continue
+    return CatchUp(since, chain_block, chain_floor, dataapi_floor, seen)
 
 
 def build_engine(
@@ -126,12 +188,21 @@ def _refuse_if_a_daemon_owns(directory: Any) -> None:
 
 def _attach_feeds(engine: Any, settings: Any, books: Any, tap: Tap | None, transport: Any) -> None:
     """Create every configured feed with the engine's callbacks."""
+    from polytui.engine import CURSOR_KEY
     from polytui.feeds.clob import ClobMarketFeed
     from polytui.feeds.gamma import MarketDirectory
     from polytui.feeds.http import make_client
     from polytui.feeds.stream import WhaleStream
 
     feeds_cfg = settings.feeds
+    plan = catch_up_plan(engine.journal, feeds_cfg.catch_up_s, engine.clock.now())
+    if plan is not None:
+        engine.catch_up_since = plan.since
+        engine.restore_cursor(engine.journal.get_state(CURSOR_KEY))
+        log.info(
+            "catching up whale trades missed while down (since %s)",
+            plan.since.isoformat(timespec="seconds"),
+        )
     if tap is not None and transport is None:
         from polytui.capture import RecordingTransport
 
@@ -168,6 +239,8 @@ def _attach_feeds(engine: Any, settings: Any, books: Any, tap: Tap | None, trans
     )
     engine.stream = stream
     engine.feeds["stream"] = stream
+    if plan is not None:
+        stream.remember(plan.seen)
     wallets = {w.lower() for w in settings.whales.wallets}
     min_usd = settings.whales.min_trade_usd if settings.whales.discovery else None
     if feeds_cfg.activity_enabled:
@@ -198,6 +271,8 @@ def _attach_feeds(engine: Any, settings: Any, books: Any, tap: Tap | None, trans
             backoff_initial_s=feeds_cfg.backoff_initial_s,
             backoff_cap_s=feeds_cfg.backoff_cap_s,
             tap=tap_for("chain"),
+            resume_block=None if plan is None else plan.chain_block,
+            catch_up_since=None if plan is None else plan.chain_floor,
         )
     elif feeds_cfg.chain_enabled and not rpc_url:
         log.info("chain feed off: set %s to a Polygon WebSocket RPC URL", feeds_cfg.polygon_ws_env)
@@ -209,6 +284,7 @@ def _attach_feeds(engine: Any, settings: Any, books: Any, tap: Tap | None, trans
             wallets,
             interval_s=feeds_cfg.dataapi_poll_s,
             on_trade=stream.offer,
+            accept_since=None if plan is None else plan.dataapi_floor,
         )
 
 

@@ -175,6 +175,7 @@ class Strategy:
             "source": trade.source.value,
             "latency_ms": trade.latency_ms,
             "tx_hash": trade.tx_hash,
+            "shares": trade.shares,
         }
         intent, why = (None, "duplicate of a recent signal")
         if is_new:
