@@ -684,18 +684,23 @@ def _bad_dataapi() -> st.SearchStrategy[Any]:
     )
 
 
+def _poller(client: Any, stub: HttpStub, on_trade: Any) -> DataApiPoller:
+    """A data-api poller for the watched wallet against the stub, with no rate limit."""
+    return DataApiPoller(
+        DataApiClient(client, stub.url, min_interval_s=0),
+        {WATCHED},
+        interval_s=1,
+        on_trade=on_trade,
+    )
+
+
 def test_dataapi_bad_rows_are_each_counted_over_http(
     loop_and_stub: tuple[asyncio.AbstractEventLoop, HttpStub],
 ) -> None:
     loop, stub = loop_and_stub
     client = make_client(timeout_s=5)
     got: list[Any] = []
-    poller = DataApiPoller(
-        DataApiClient(client, stub.url, min_interval_s=0),
-        {WATCHED},
-        interval_s=1,
-        on_trade=got.append,
-    )
+    poller = _poller(client, stub, got.append)
     good = dataapi_row(SCENARIO, TRADE, time.time() + 3600)
     stub.body = dumps([good])
     assert loop.run_until_complete(poller.poll_once()) == 1
@@ -753,12 +758,7 @@ def test_free_form_json_never_escapes_any_parser(
     )
     client = make_client(timeout_s=5)
     directory = MarketDirectory(client, stub.url)
-    poller = DataApiPoller(
-        DataApiClient(client, stub.url, min_interval_s=0),
-        {WATCHED},
-        interval_s=1,
-        on_trade=lambda t: None,
-    )
+    poller = _poller(client, stub, lambda t: None)
     clob_keys = [
         "event_type",
         "asset_id",
@@ -828,12 +828,7 @@ def test_a_non_object_data_api_row_is_counted_not_raised(
     loop, stub = loop_and_stub
     client = make_client(timeout_s=5)
     got: list[Any] = []
-    poller = DataApiPoller(
-        DataApiClient(client, stub.url, min_interval_s=0),
-        {WATCHED},
-        interval_s=1,
-        on_trade=got.append,
-    )
+    poller = _poller(client, stub, got.append)
     good = dataapi_row(SCENARIO, TRADE, time.time() + 3600)
     stub.body = dumps([None, 7, "row", [good], good])
     assert loop.run_until_complete(poller.poll_once()) == 1
