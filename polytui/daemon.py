@@ -481,15 +481,22 @@ def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+_watch_tasks: set[asyncio.Task[None]] = set()
+
+
 def _watch_wallets(engine: Any, settings: Any) -> None:
     """Point the running whale feeds at the reloaded wallet list (no reconnect).
 
-    RTDS and the data-api filter on our side, so they follow at once; the chain feed's
-    node-side topic filter picks new wallets up at its next reconnect.
+    RTDS and the data-api filter on our side, so they follow at once; the chain feed swaps
+    its node-side topic filter on the same connection.
     """
     wallets = {w.lower() for w in settings.whales.wallets}
     for name, feed in engine.feeds.items():
-        if name in ("activity", "chain") and hasattr(feed, "wallets"):
+        if name == "chain" and hasattr(feed, "watch"):
+            task = asyncio.get_running_loop().create_task(feed.watch(set(wallets)))
+            _watch_tasks.add(task)
+            task.add_done_callback(_watch_tasks.discard)
+        elif name == "activity" and hasattr(feed, "wallets"):
             feed.wallets = set(wallets)
         elif name == "dataapi" and hasattr(feed, "wallets"):
             feed.wallets = sorted(wallets)

@@ -233,6 +233,7 @@ class ChainFeed:
         self._stopping = False
         self._attempt = 0
         self._w3: Any = None
+        self._logs_sub: Any = None
 
     # --- filter ---------------------------------------------------------------------------------
 
@@ -356,7 +357,7 @@ class ChainFeed:
         self._w3 = w3
         self.connections += 1
         log_filter: Any = self.log_filter()
-        await w3.eth.subscribe("logs", log_filter)
+        self._logs_sub = await w3.eth.subscribe("logs", log_filter)
         # A heads subscription proves liveness while watched wallets are quiet.
         await w3.eth.subscribe("newHeads")
         await self.backfill()
@@ -384,6 +385,34 @@ class ChainFeed:
             elif isinstance(result, Mapping) and "number" in result:
                 self._attempt = 0
                 self.last_data_at = self.monotonic()
+
+    async def watch(self, wallets: set[str]) -> None:
+        """Follow a new watch list without reconnecting (a config reload).
+
+        With the node filtering on the maker topic, the live session swaps its logs
+        subscription on the same connection: the new one is open before the old one closes, so
+        no fill falls between them, and one delivered on both is processed once. A new wallet's
+        earlier fills are not fetched (they are history, not signals). If the swap fails, the
+        session is ended and the reconnect subscribes with the new list.
+        """
+        wallets = {w.lower() for w in wallets}
+        if wallets == self.wallets:
+            return
+        self.wallets = wallets
+        w3 = self._w3
+        if w3 is None or self.discovery_min_usd is not None or self.state is not FeedState.LIVE:
+            return  # discovery filters here; a session being set up subscribes with the new list
+        old = self._logs_sub
+        try:
+            self._logs_sub = await w3.eth.subscribe("logs", self.log_filter())
+            if old is not None:
+                await w3.eth.unsubscribe(old)
+        except Exception as exc:  # the reconnect subscribes with the new list and backfills
+            log.warning("chain: could not swap the log filter (%s); reconnecting", exc)
+            with contextlib.suppress(Exception):
+                await w3.provider.disconnect()
+            return
+        log.info("chain: now watching %d wallet(s) on the node's filter", len(wallets))
 
     async def backfill(self) -> int:
         """``eth_getLogs`` from the last processed block to the head; returns logs applied.

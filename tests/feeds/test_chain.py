@@ -159,6 +159,43 @@ async def test_maker_filter_keeps_unwatched_wallets_out(node: Anvil) -> None:
     task.cancel()
 
 
+async def test_a_new_watch_list_swaps_the_node_filter_on_the_same_connection(
+    node: Anvil,
+) -> None:
+    got: list[WhaleTrade] = []
+    feed = make_feed(node, got)
+    task = await started(feed)
+
+    async def fill(maker: str, token: int) -> None:
+        await asyncio.to_thread(
+            node.order_filled_v2,
+            maker=maker,
+            taker=node.emitter,
+            side=0,
+            token=token,
+            maker_amount=1_000_000,
+            taker_amount=2_000_000,
+        )
+
+    await fill(OTHER, 20)  # not watched yet: the node does not send it
+    await fill(WHALE, 21)
+    await until(lambda: len(got) == 1)
+    await feed.watch({WHALE, OTHER.upper().replace("0X", "0x")})
+    await fill(OTHER, 22)
+    await fill(WHALE, 23)
+    await until(lambda: len(got) == 3)
+    await feed.watch({OTHER})
+    await fill(WHALE, 24)  # dropped from the list: filtered out by the node again
+    await fill(OTHER, 25)
+    await until(lambda: len(got) == 4)
+    await asyncio.sleep(0.3)
+    assert [t.token_id for t in got] == ["21", "22", "23", "25"], "OTHER's earlier fill is history"
+    assert feed.messages == 4, "the node filtered; nothing arrived twice"
+    assert feed.connections == 1 and feed.reconnects == 0
+    await feed.stop()
+    task.cancel()
+
+
 async def test_restarted_subscription_backfills_the_gap_without_duplicates(node: Anvil) -> None:
     got: list[WhaleTrade] = []
     feed = make_feed(node, got)
