@@ -28,7 +28,9 @@ from polytui.sim.wire import (
     EXCHANGE_V2,
     book_event,
     dataapi_row,
+    dumps,
     gamma_record,
+    json_response,
     last_trade_event,
     order_filled_log,
     price_change_event,
@@ -256,7 +258,7 @@ class SimServer:
             trade = trades[self._sent_rtds]
             self._sent_rtds += 1
             frame = rtds_frame(self.scenario, trade, self.wall(trade.t), self._ms(t))
-            text = json.dumps(frame)
+            text = dumps(frame)
             for client in self._of_kind("rtds"):
                 await self._send(client, text)
         while self._sent_chain < len(trades) and trades[self._sent_chain].t + CHAIN_DELAY_S <= t:
@@ -297,7 +299,7 @@ class SimServer:
     async def _broadcast_clob(self, events: list[dict[str, Any]], tokens: set[str]) -> None:
         for client in self._of_kind("clob"):
             if client.tokens & tokens:
-                await self._send(client, json.dumps(events))
+                await self._send(client, dumps(events))
 
     def _book(self, token: str, t: float) -> dict[str, Any]:
         index = self.scenario.token_index()
@@ -314,7 +316,7 @@ class SimServer:
             event = self._book(token, t)
             client.sent_books[token] = _levels_of(event)
             events.append(event)
-        await self._send(client, json.dumps(events))
+        await self._send(client, dumps(events))
 
     async def _book_updates(self, t: float) -> None:
         index = self.scenario.token_index()
@@ -331,9 +333,7 @@ class SimServer:
                 if changes:
                     by_market.setdefault(market.condition_id, (market, []))[1].extend(changes)
             for market, changes in by_market.values():
-                await self._send(
-                    client, json.dumps(price_change_event(market, changes, self._ms(t)))
-                )
+                await self._send(client, dumps(price_change_event(market, changes, self._ms(t))))
 
     async def _ws_clob(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(autoping=True)
@@ -394,11 +394,11 @@ class SimServer:
         try:
             request = json.loads(text)
         except ValueError:
-            await self._send(client, json.dumps(_rpc_error(None, -32700, "parse error")))
+            await self._send(client, dumps(_rpc_error(None, -32700, "parse error")))
             return
         batch = request if isinstance(request, list) else [request]
         replies = [self._rpc(client, r) for r in batch if isinstance(r, dict)]
-        await self._send(client, json.dumps(replies if isinstance(request, list) else replies[0]))
+        await self._send(client, dumps(replies if isinstance(request, list) else replies[0]))
 
     def _rpc(self, client: _Client, request: dict[str, Any]) -> dict[str, Any]:
         rid = request.get("id")
@@ -465,7 +465,7 @@ class SimServer:
                         "method": "eth_subscription",
                         "params": {"subscription": sub_id, "result": block},
                     }
-                    await self._send(client, json.dumps(note))
+                    await self._send(client, dumps(note))
 
     async def _notify_logs(self, entries: list[dict[str, Any]]) -> None:
         for client in self._of_kind("rpc"):
@@ -479,7 +479,7 @@ class SimServer:
                             "method": "eth_subscription",
                             "params": {"subscription": sub_id, "result": entry},
                         }
-                        await self._send(client, json.dumps(note))
+                        await self._send(client, dumps(note))
 
     # --- shared WS loop -------------------------------------------------------------------------
 
@@ -523,7 +523,7 @@ class SimServer:
             and (not conditions or m.condition_id in conditions)
             and (slug is None or m.slug == slug)
         ]
-        return web.json_response(found)
+        return json_response(found)
 
     async def _data_trades(self, request: web.Request) -> web.Response:
         self.http_requests += 1
@@ -537,11 +537,11 @@ class SimServer:
         if user:
             rows = sorted(rows + self.trading.dataapi_trades(user), key=lambda r: r["timestamp"])
         limit = int(request.query.get("limit", "100"))
-        return web.json_response(list(reversed(rows))[:limit])
+        return json_response(list(reversed(rows))[:limit])
 
     async def _data_positions(self, request: web.Request) -> web.Response:
         self.http_requests += 1
-        return web.json_response(self.trading.positions(request.query.get("user", "")))
+        return json_response(self.trading.positions(request.query.get("user", "")))
 
     async def _data_leaderboard(self, request: web.Request) -> web.Response:
         self.http_requests += 1
@@ -558,7 +558,7 @@ class SimServer:
             }
             for i, w in enumerate(sorted(self.scenario.whales, key=lambda w: -w.skill))
         ]
-        return web.json_response(board)
+        return json_response(board)
 
     def _rest_book(self, token: str) -> dict[str, Any] | None:
         if token not in self.scenario.token_index():
@@ -582,23 +582,23 @@ class SimServer:
         self.http_requests += 1
         book = self._rest_book(request.query.get("token_id", ""))
         if book is None:
-            return web.json_response(
+            return json_response(
                 {"error": "No orderbook exists for the requested token id"}, status=404
             )
-        return web.json_response(book)
+        return json_response(book)
 
     async def _clob_books(self, request: web.Request) -> web.Response:
         self.http_requests += 1
         try:
             body = await request.json()
         except ValueError:
-            return web.json_response({"error": "invalid body"}, status=400)
+            return json_response({"error": "invalid body"}, status=400)
         books = [
             self._rest_book(str(item.get("token_id", "")))
             for item in body
             if isinstance(item, dict)
         ]
-        return web.json_response([b for b in books if b is not None])
+        return json_response([b for b in books if b is not None])
 
     async def _clob_time(self, request: web.Request) -> web.Response:
         return web.Response(text=str(int(time.time())))

@@ -119,6 +119,7 @@ from polytui.sim.signing import (
     recover_typed_data,
     typed_data_hash,
 )
+from polytui.sim.wire import dumps, iso, json_response
 
 if TYPE_CHECKING:
     from polytui.sim.server import SimServer
@@ -386,13 +387,13 @@ class Exchange:
         }
         knob = knobs.get(request.match_info["knob"])
         if knob is None:
-            return web.json_response({"error": "unknown knob"}, status=404)
+            return json_response({"error": "unknown knob"}, status=404)
         try:
             kwargs = await request.json() if request.can_read_body else {}
             result = knob(**(kwargs or {}))
         except (TypeError, ValueError, KeyError) as exc:
-            return web.json_response({"error": str(exc)}, status=400)
-        return web.json_response({"ok": True, "result": result})
+            return json_response({"error": str(exc)}, status=400)
+        return json_response({"ok": True, "result": result})
 
     # --- accounts and credentials ---------------------------------------------------------------
 
@@ -462,7 +463,7 @@ class Exchange:
         return found
 
     async def _version(self, request: web.Request) -> web.Response:
-        return web.json_response({"version": 2})
+        return json_response({"version": 2})
 
     async def _tick_size(self, request: web.Request) -> web.Response:
         return await _reply(request, self._tick_body)
@@ -506,23 +507,23 @@ class Exchange:
                     {
                         "token_id": m.yes_token,
                         "outcome": "Yes",
-                        "price": float(yes),
+                        "price": yes,
                         "winner": closed and m.yes_wins,
                     },
                     {
                         "token_id": m.no_token,
                         "outcome": "No",
-                        "price": float(1 - yes),
+                        "price": 1 - yes,
                         "winner": closed and not m.yes_wins,
                     },
                 ],
                 "minimum_order_size": int(MIN_ORDER_SIZE),
-                "minimum_tick_size": float(TICK),
+                "minimum_tick_size": TICK,
                 "neg_risk": False,
                 "active": True,
                 "closed": closed,
                 "accepting_orders": not closed,
-                "end_date_iso": _iso(self.server.wall(m.end_s)),
+                "end_date_iso": iso(self.server.wall(m.end_s)),
                 "maker_base_fee": 0,
                 "taker_base_fee": _taker_base_fee(m),
             }
@@ -536,7 +537,7 @@ class Exchange:
             out: dict[str, Any] = {
                 "c": m.condition_id,
                 "t": [{"t": m.yes_token, "o": "Yes"}, {"t": m.no_token, "o": "No"}],
-                "mts": float(TICK),
+                "mts": TICK,
                 "fd": {"r": fee.get("rate", 0), "e": fee.get("exponent", 0)},
                 "mbf": 0,
                 "tbf": _taker_base_fee(m),
@@ -625,13 +626,13 @@ class Exchange:
                 raise ApiError(400, "Invalid order payload")
             reply = await self._place(creds, payload)
         except ApiError as err:
-            return web.json_response({"error": err.message}, status=err.status)
+            return json_response({"error": err.message}, status=err.status)
         except ValueError:
-            return web.json_response({"error": "Invalid order payload"}, status=400)
+            return json_response({"error": "Invalid order payload"}, status=400)
         delay, self._response_delay = self._response_delay, 0.0
         if delay > 0:
             await asyncio.sleep(delay)
-        return web.json_response(reply)
+        return json_response(reply)
 
     async def _post_orders(self, request: web.Request) -> web.Response:
         text = await request.text()
@@ -643,9 +644,9 @@ class Exchange:
             if len(payloads) > 15:
                 raise ApiError(400, f"Too many orders in payload: {len(payloads)}, max allowed: 15")
         except ApiError as err:
-            return web.json_response({"error": err.message}, status=err.status)
+            return json_response({"error": err.message}, status=err.status)
         except ValueError:
-            return web.json_response({"error": "Invalid order payload"}, status=400)
+            return json_response({"error": "Invalid order payload"}, status=400)
         replies = []
         for payload in payloads:
             try:
@@ -654,7 +655,7 @@ class Exchange:
                 replies.append(await self._place(creds, payload))
             except ApiError as err:
                 replies.append(_failure(err.message))
-        return web.json_response(replies)
+        return json_response(replies)
 
     def _verify(self, creds: ApiKey, payload: dict[str, Any]) -> tuple[OrderV2, str, str]:
         wire = payload.get("order")
@@ -1047,10 +1048,10 @@ class Exchange:
             if not isinstance(order_id, str) or not order_id:
                 raise ApiError(400, "Invalid orderID")
         except ApiError as err:
-            return web.json_response({"error": err.message}, status=err.status)
+            return json_response({"error": err.message}, status=err.status)
         except ValueError:
-            return web.json_response({"error": "Invalid order payload"}, status=400)
-        return web.json_response(await self._cancel(creds, [order_id]))
+            return json_response({"error": "Invalid order payload"}, status=400)
+        return json_response(await self._cancel(creds, [order_id]))
 
     async def _cancel_orders(self, request: web.Request) -> web.Response:
         text = await request.text()
@@ -1060,19 +1061,19 @@ class Exchange:
             if not isinstance(ids, list):
                 raise ApiError(400, "Invalid order payload")
         except ApiError as err:
-            return web.json_response({"error": err.message}, status=err.status)
+            return json_response({"error": err.message}, status=err.status)
         except ValueError:
-            return web.json_response({"error": "Invalid order payload"}, status=400)
-        return web.json_response(await self._cancel(creds, [str(i) for i in ids]))
+            return json_response({"error": "Invalid order payload"}, status=400)
+        return json_response(await self._cancel(creds, [str(i) for i in ids]))
 
     async def _cancel_all(self, request: web.Request) -> web.Response:
         text = await request.text()
         try:
             creds = self._l2(request, text)
         except ApiError as err:
-            return web.json_response({"error": err.message}, status=err.status)
+            return json_response({"error": err.message}, status=err.status)
         ids = [o.id for o in self._open(creds)]
-        return web.json_response(await self._cancel(creds, ids))
+        return json_response(await self._cancel(creds, ids))
 
     async def _cancel_market_orders(self, request: web.Request) -> web.Response:
         text = await request.text()
@@ -1082,16 +1083,16 @@ class Exchange:
             if not isinstance(body, dict):
                 raise ApiError(400, "Invalid order payload")
         except ApiError as err:
-            return web.json_response({"error": err.message}, status=err.status)
+            return json_response({"error": err.message}, status=err.status)
         except ValueError:
-            return web.json_response({"error": "Invalid order payload"}, status=400)
+            return json_response({"error": "Invalid order payload"}, status=400)
         ids = [
             o.id
             for o in self._open(creds)
             if body.get("market") in (None, "", o.market.condition_id)
             and body.get("asset_id") in (None, "", o.token)
         ]
-        return web.json_response(await self._cancel(creds, ids))
+        return json_response(await self._cancel(creds, ids))
 
     # --- queries --------------------------------------------------------------------------------
 
@@ -1168,8 +1169,8 @@ class Exchange:
                     "side": order.side,
                     "asset": order.token,
                     "conditionId": market.condition_id,
-                    "size": float(fill.size),
-                    "price": float(fill.price),
+                    "size": fill.size,
+                    "price": fill.price,
                     "timestamp": fill.match_time,
                     "title": market.question,
                     "slug": market.slug,
@@ -1188,7 +1189,7 @@ class Exchange:
         return rows
 
     def positions(self, user: str) -> list[dict[str, Any]]:
-        """data-api ``/positions`` rows of ``user`` (numbers are JSON floats there)."""
+        """data-api ``/positions`` rows of ``user`` (JSON numbers on the wire; Decimal here)."""
         account = self.accounts.get(_lower(user))
         if account is None:
             return []
@@ -1207,16 +1208,16 @@ class Exchange:
                     "proxyWallet": account.address,
                     "asset": token,
                     "conditionId": market.condition_id,
-                    "size": float(size),
-                    "avgPrice": float(avg),
-                    "initialValue": float(cost),
-                    "currentValue": float(value),
-                    "cashPnl": float(value - cost),
-                    "percentPnl": float((value - cost) / cost * 100) if cost else 0.0,
-                    "totalBought": float(size),
-                    "realizedPnl": 0.0,
-                    "percentRealizedPnl": 0.0,
-                    "curPrice": float(cur),
+                    "size": size,
+                    "avgPrice": avg,
+                    "initialValue": cost,
+                    "currentValue": value,
+                    "cashPnl": value - cost,
+                    "percentPnl": (value - cost) / cost * 100 if cost else Decimal(0),
+                    "totalBought": size,
+                    "realizedPnl": Decimal(0),
+                    "percentRealizedPnl": Decimal(0),
+                    "curPrice": cur,
                     "redeemable": market.index in self.server._resolved,
                     "mergeable": False,
                     "title": market.question,
@@ -1228,7 +1229,7 @@ class Exchange:
                     "outcomeIndex": 0 if is_yes else 1,
                     "oppositeOutcome": "No" if is_yes else "Yes",
                     "oppositeAsset": market.no_token if is_yes else market.yes_token,
-                    "endDate": _iso(self.server.wall(market.end_s))[:10],
+                    "endDate": iso(self.server.wall(market.end_s))[:10],
                     "negativeRisk": False,
                 }
             )
@@ -1287,7 +1288,7 @@ class Exchange:
         return creds
 
     async def _send_user(self, address: str, condition_id: str, event: dict[str, Any]) -> None:
-        text = json.dumps(event)
+        text = dumps(event)
         for ws, creds, markets in list(self._user_clients):
             if _lower(creds.address) != address:
                 continue
@@ -1465,12 +1466,6 @@ def _taker_base_fee(market: SimMarket) -> int:
     return int(Decimal(str(market.fee.get("rate", 0))) * 10_000)
 
 
-def _iso(ts: float) -> str:
-    from polytui.sim.wire import iso
-
-    return iso(ts)
-
-
 def _same_b64(given: str, expected: str) -> bool:
     import hmac
 
@@ -1482,6 +1477,6 @@ async def _reply(
     request: web.Request, build: Callable[[web.Request], dict[str, Any]]
 ) -> web.Response:
     try:
-        return web.json_response(build(request))
+        return json_response(build(request))
     except ApiError as err:
-        return web.json_response({"error": err.message}, status=err.status)
+        return json_response({"error": err.message}, status=err.status)

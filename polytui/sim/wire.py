@@ -12,7 +12,31 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
+from aiohttp import web
+
 from polytui.sim.scenario import Scenario, SimMarket, SimTrade, book_levels
+
+
+def _decimal_number(value: Any) -> orjson.Fragment:
+    if isinstance(value, Decimal) and value.is_finite():
+        return orjson.Fragment(format(value, "f"))
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def dumps(payload: Any) -> str:
+    """JSON text; a Decimal is written as a JSON number from its own digits.
+
+    Where the APIs send numbers rather than strings (RTDS, data-api), amounts stay Decimal up to
+    the wire instead of passing through a binary float.
+    """
+    return orjson.dumps(payload, default=_decimal_number, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def json_response(payload: Any, *, status: int = 200) -> web.Response:
+    """An HTTP JSON answer written by :func:`dumps`."""
+    return web.json_response(payload, status=status, dumps=dumps)
+
 
 ORDER_FILLED_V2 = "0xd543adfd945773f1a62f74f0ee55a5e3b9b1a28262980ba90b1a89f2ea84d8ee"
 EXCHANGE_V2 = "0xE111180000d2663C0091e4f400237545B87B996B"
@@ -151,13 +175,13 @@ def rtds_frame(
             "name": whale.alias,
             "outcome": trade.outcome,
             "outcomeIndex": trade.outcome_index,
-            "price": float(trade.price),
+            "price": trade.price,
             "profileImage": "",
             # Checksum-like mixed case, as RTDS sometimes sends; clients must lower-case.
             "proxyWallet": "0x" + trade.wallet[2:].upper() if trade.market % 2 else trade.wallet,
             "pseudonym": whale.alias,
             "side": trade.side,
-            "size": float(trade.shares),
+            "size": trade.shares,
             "slug": market.slug,
             "timestamp": int(match_wall),
             "title": market.question,
@@ -170,7 +194,7 @@ def rtds_frame(
 
 
 def dataapi_row(scenario: Scenario, trade: SimTrade, match_wall: float) -> dict[str, Any]:
-    """A data-api ``/trades`` row (numbers are JSON floats there)."""
+    """A data-api ``/trades`` row (numbers are JSON numbers there, written from Decimal)."""
     market = scenario.market(trade.market)
     whale = next(w for w in scenario.whales if w.wallet == trade.wallet)
     return {
@@ -178,8 +202,8 @@ def dataapi_row(scenario: Scenario, trade: SimTrade, match_wall: float) -> dict[
         "side": trade.side,
         "asset": trade.token_id,
         "conditionId": market.condition_id,
-        "size": float(trade.shares),
-        "price": float(trade.price),
+        "size": trade.shares,
+        "price": trade.price,
         "timestamp": int(match_wall),
         "title": market.question,
         "slug": market.slug,

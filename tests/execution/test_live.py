@@ -383,7 +383,7 @@ async def test_proxy_and_safe_wallets_trade_from_the_funder(
         )
         assert result.filled_shares == D(10), result.reason
         held = {r["asset"]: r["size"] for r in sim.trading.positions(funder)}
-        assert held == {token: 10.0} and sim.trading.positions(ADDRESS) == []
+        assert held == {token: D("10")} and sim.trading.positions(ADDRESS) == []
 
 
 async def test_delayed_match_and_a_resting_gtc_exit(sim: SimServer, tmp_path: Path) -> None:

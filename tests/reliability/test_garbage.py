@@ -44,6 +44,7 @@ from polytui.sim.wire import (
     price_change_event,
     rtds_frame,
 )
+from polytui.sim.wire import dumps as wire_dumps
 from tests.reliability.common import number_ok, run_sync, size, summary
 
 FRAMES = size(100_000, 3_000)  # bad frames per protocol
@@ -371,7 +372,8 @@ def test_clob_bad_frames_are_each_counted_and_change_nothing() -> None:
 
 # --- RTDS activity ----------------------------------------------------------------------------
 
-RTDS = rtds_frame(SCENARIO, TRADE, 1_700_000_000.0, 1_700_000_002_000)
+# As a client receives them: the builders keep Decimal, the wire carries JSON numbers.
+RTDS = json.loads(wire_dumps(rtds_frame(SCENARIO, TRADE, 1_700_000_000.0, 1_700_000_002_000)))
 RTDS["payload"]["proxyWallet"] = WATCHED
 
 
@@ -675,7 +677,7 @@ def test_gamma_bad_records_are_each_counted_over_http(
 
 
 def _bad_dataapi() -> st.SearchStrategy[Any]:
-    row = dataapi_row(SCENARIO, TRADE, time.time() + 3600)
+    row = json.loads(wire_dumps(dataapi_row(SCENARIO, TRADE, time.time() + 3600)))
     wrapped = {"payload": row}
     return st.one_of(
         _bad_rtds_payload(wrapped, with_wallet=True).map(lambda w: w["payload"]),
@@ -701,7 +703,7 @@ def test_dataapi_bad_rows_are_each_counted_over_http(
     client = make_client(timeout_s=5)
     got: list[Any] = []
     poller = _poller(client, stub, got.append)
-    good = dataapi_row(SCENARIO, TRADE, time.time() + 3600)
+    good = json.loads(wire_dumps(dataapi_row(SCENARIO, TRADE, time.time() + 3600)))
     stub.body = dumps([good])
     assert loop.run_until_complete(poller.poll_once()) == 1
     got.clear()
@@ -829,7 +831,7 @@ def test_a_non_object_data_api_row_is_counted_not_raised(
     client = make_client(timeout_s=5)
     got: list[Any] = []
     poller = _poller(client, stub, got.append)
-    good = dataapi_row(SCENARIO, TRADE, time.time() + 3600)
+    good = json.loads(wire_dumps(dataapi_row(SCENARIO, TRADE, time.time() + 3600)))
     stub.body = dumps([None, 7, "row", [good], good])
     assert loop.run_until_complete(poller.poll_once()) == 1
     loop.run_until_complete(client.aclose())
