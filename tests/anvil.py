@@ -7,6 +7,7 @@ those four words as topics (``LOG4``), so a test can produce the exact bytes of 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import subprocess
@@ -129,6 +130,19 @@ class Anvil:
             word(fee),
         ]
         return self.emit(topics, data)
+
+
+async def fill_v2(node: Anvil, maker: str, token: int) -> str:
+    """A V2 BUY fill of ``maker`` (1 USD for 2 shares of ``token``), off the event loop."""
+    return await asyncio.to_thread(
+        node.order_filled_v2,
+        maker=maker,
+        taker=node.emitter,
+        side=0,
+        token=token,
+        maker_amount=1_000_000,
+        taker_amount=2_000_000,
+    )
 
 
 @contextlib.contextmanager

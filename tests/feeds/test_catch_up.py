@@ -25,7 +25,7 @@ from polytui.journal import Journal
 from polytui.model import Market, Outcome, WhaleTrade
 from polytui.sim.server import SimServer
 from polytui.wiring import catch_up_plan
-from tests.anvil import Anvil, running_anvil
+from tests.anvil import Anvil, fill_v2, running_anvil
 
 WHALE = "0x" + "ab" * 20
 
@@ -98,15 +98,7 @@ def chain_feed(node: Anvil, run: Run, **kw: Any) -> ChainFeed:
 
 
 async def fill(node: Anvil, token: int) -> None:
-    await asyncio.to_thread(
-        node.order_filled_v2,
-        maker=WHALE,
-        taker=node.emitter,
-        side=0,
-        token=token,
-        maker_amount=1_000_000,
-        taker_amount=2_000_000,
-    )
+    await fill_v2(node, WHALE, token)
 
 
 async def test_chain_catches_up_missed_fills_exactly_once(node: Anvil, tmp_path: Path) -> None:

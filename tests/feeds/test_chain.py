@@ -17,7 +17,7 @@ from polytui.feeds.abi import (
 )
 from polytui.feeds.chain import ChainFeed, LogError, decode_order_filled, redact_url
 from polytui.model import Role, Side, WhaleTrade
-from tests.anvil import Anvil, running_anvil
+from tests.anvil import Anvil, fill_v2, running_anvil
 
 WHALE = "0x" + "ab" * 20
 OTHER = "0x" + "cd" * 20
@@ -133,24 +133,8 @@ async def test_maker_filter_keeps_unwatched_wallets_out(node: Anvil) -> None:
     got: list[WhaleTrade] = []
     feed = make_feed(node, got)
     task = await started(feed)
-    await asyncio.to_thread(
-        node.order_filled_v2,
-        maker=OTHER,
-        taker=node.emitter,
-        side=0,
-        token=1,
-        maker_amount=1_000_000,
-        taker_amount=2_000_000,
-    )
-    await asyncio.to_thread(
-        node.order_filled_v2,
-        maker=WHALE,
-        taker=node.emitter,
-        side=0,
-        token=2,
-        maker_amount=1_000_000,
-        taker_amount=2_000_000,
-    )
+    await fill_v2(node, OTHER, 1)
+    await fill_v2(node, WHALE, 2)
     await until(lambda: len(got) == 1)
     await asyncio.sleep(0.3)
     assert [t.token_id for t in got] == ["2"]
@@ -166,27 +150,16 @@ async def test_a_new_watch_list_swaps_the_node_filter_on_the_same_connection(
     feed = make_feed(node, got)
     task = await started(feed)
 
-    async def fill(maker: str, token: int) -> None:
-        await asyncio.to_thread(
-            node.order_filled_v2,
-            maker=maker,
-            taker=node.emitter,
-            side=0,
-            token=token,
-            maker_amount=1_000_000,
-            taker_amount=2_000_000,
-        )
-
-    await fill(OTHER, 20)  # not watched yet: the node does not send it
-    await fill(WHALE, 21)
+    await fill_v2(node, OTHER, 20)  # not watched yet: the node does not send it
+    await fill_v2(node, WHALE, 21)
     await until(lambda: len(got) == 1)
     await feed.watch({WHALE, OTHER.upper().replace("0X", "0x")})
-    await fill(OTHER, 22)
-    await fill(WHALE, 23)
+    await fill_v2(node, OTHER, 22)
+    await fill_v2(node, WHALE, 23)
     await until(lambda: len(got) == 3)
     await feed.watch({OTHER})
-    await fill(WHALE, 24)  # dropped from the list: filtered out by the node again
-    await fill(OTHER, 25)
+    await fill_v2(node, WHALE, 24)  # dropped from the list: filtered out by the node again
+    await fill_v2(node, OTHER, 25)
     await until(lambda: len(got) == 4)
     await asyncio.sleep(0.3)
     assert [t.token_id for t in got] == ["21", "22", "23", "25"], "OTHER's earlier fill is history"
@@ -200,39 +173,15 @@ async def test_restarted_subscription_backfills_the_gap_without_duplicates(node:
     got: list[WhaleTrade] = []
     feed = make_feed(node, got)
     task = await started(feed)
-    await asyncio.to_thread(
-        node.order_filled_v2,
-        maker=WHALE,
-        taker=node.emitter,
-        side=0,
-        token=10,
-        maker_amount=1_000_000,
-        taker_amount=2_000_000,
-    )
+    await fill_v2(node, WHALE, 10)
     await until(lambda: len(got) == 1)
     await feed.stop()
     await asyncio.wait_for(task, 5)
     for token in (11, 12, 13):  # emitted while we were disconnected
-        await asyncio.to_thread(
-            node.order_filled_v2,
-            maker=WHALE,
-            taker=node.emitter,
-            side=0,
-            token=token,
-            maker_amount=1_000_000,
-            taker_amount=2_000_000,
-        )
+        await fill_v2(node, WHALE, token)
     task = await started(feed)
     await until(lambda: len(got) == 4)
-    await asyncio.to_thread(
-        node.order_filled_v2,
-        maker=WHALE,
-        taker=node.emitter,
-        side=0,
-        token=14,
-        maker_amount=1_000_000,
-        taker_amount=2_000_000,
-    )
+    await fill_v2(node, WHALE, 14)
     await until(lambda: len(got) == 5)
     await asyncio.sleep(0.3)
     assert [t.token_id for t in got] == ["10", "11", "12", "13", "14"]
@@ -248,15 +197,7 @@ async def test_removed_log_retracts_the_trade(node: Anvil) -> None:
     retracted: list[object] = []
     feed = make_feed(node, got, on_retract=retracted.append)
     task = await started(feed)
-    await asyncio.to_thread(
-        node.order_filled_v2,
-        maker=WHALE,
-        taker=node.emitter,
-        side=0,
-        token=20,
-        maker_amount=1_000_000,
-        taker_amount=2_000_000,
-    )
+    await fill_v2(node, WHALE, 20)
     await until(lambda: len(got) == 1)
     [entry] = await asyncio.to_thread(
         node.rpc,
