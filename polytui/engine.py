@@ -270,12 +270,10 @@ class Engine:
         for level, message in report.notices:
             self._notice(level, message)
         balance = report.balance_usd
-        p = self.portfolio
-        fresh = not p.tokens() and p.cash == p.starting_balance and not p.realized
-        if report.ok and balance is not None and fresh and self.journal.count("fill") == 0:
+        fresh = self.portfolio.untouched() and self.journal.count("fill") == 0
+        if report.ok and balance is not None and fresh:
             # A first live run starts from the exchange's pUSD balance, not a paper figure.
-            p.starting_balance = p.cash = balance
-            p._day_start_equity = balance
+            self.portfolio.start_from(balance)
             self._persist_state()
             self._publish_portfolio()
 

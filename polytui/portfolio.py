@@ -77,6 +77,16 @@ class Portfolio:
 
     # --- changes ------------------------------------------------------------------------------
 
+    def untouched(self) -> bool:
+        """No fill has changed it yet: no positions, no realized P&L, the starting cash."""
+        return not self._holdings and self.cash == self.starting_balance and not self.realized
+
+    def start_from(self, balance: Decimal) -> None:
+        """Restart an untouched portfolio from a real balance (a first live run)."""
+        if not self.untouched():
+            raise ValueError("only an untouched portfolio can take a new starting balance")
+        self.starting_balance = self.cash = self._day_start_equity = usd(balance)
+
     def apply_fill(self, fill: Fill, market: Market | None) -> None:
         """Apply one of our fills."""
         holding = self._holdings.get(fill.token_id)

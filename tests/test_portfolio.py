@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -112,3 +113,16 @@ def test_any_sequence_of_fills_and_settlements_reconciles(steps: list[Any]) -> N
         elif action == "settle":
             p.settle(m.condition_id, token if price > D("0.5") else f"n{i}")
         assert reconciles(p)
+
+
+def test_an_untouched_portfolio_starts_from_a_real_balance_once() -> None:
+    p = Portfolio(D(100), FakeClock(datetime(2026, 11, 1, tzinfo=UTC)))
+    assert p.untouched()
+    p.start_from(D("523.417201"))
+    assert p.cash == p.starting_balance == D("523.417201")
+    assert p.daily_pnl() == 0 and reconciles(p)
+    m = mkt("0xa", "y", "n", 5)
+    p.apply_fill(fill("y", "0xa", Side.BUY, "10", "0.4"), m)
+    assert not p.untouched()
+    with pytest.raises(ValueError):
+        p.start_from(D(1000))
