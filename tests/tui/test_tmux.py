@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shlex
@@ -93,8 +92,6 @@ def has_signal_row(screen: str) -> bool:
 
 
 def test_demo_binary_fills_panes_pauses_and_quits_in_tmux() -> None:
-    if importlib.util.find_spec("polytui.demo") is None:
-        pytest.skip("polytui.demo does not exist yet, so `polytui --demo` cannot run")
     if shutil.which("tmux") is None:
         pytest.skip("tmux is not installed")
     assert BINARY.exists(), f"{BINARY} is missing: run `make install`"
