@@ -10,91 +10,23 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, InvalidOperation
+from datetime import datetime
+from decimal import Decimal
 
-MICRO = Decimal("0.000001")
-CENT = Decimal("0.01")
-ZERO = Decimal(0)
-ONE = Decimal(1)
-
-
-class BadValue(ValueError):
-    """A wire value that cannot be a price, size or amount (NaN, negative, absurd, wrong type)."""
-
-
-def parse_decimal(
-    raw: object,
-    *,
-    name: str = "value",
-    minimum: Decimal | None = ZERO,
-    maximum: Decimal | None = None,
-) -> Decimal:
-    """Parse a wire number (``".48"``, ``"0.48"``, ``48``) into a finite Decimal.
-
-    Floats from JSON are converted through ``str`` so ``0.1`` stays ``0.1``. Booleans, NaN,
-    infinities and values outside [minimum, maximum] raise :class:`BadValue`.
-    """
-    if isinstance(raw, bool) or raw is None:
-        raise BadValue(f"{name}: expected a number, got {raw!r}")
-    if isinstance(raw, Decimal):
-        value = raw
-    elif isinstance(raw, int | float | str):
-        text = str(raw).strip()
-        if not text or len(text) > 64:
-            raise BadValue(f"{name}: not a number: {raw!r:.40}")
-        try:
-            value = Decimal(text)
-        except InvalidOperation:
-            raise BadValue(f"{name}: not a number: {raw!r:.40}") from None
-    else:
-        raise BadValue(f"{name}: expected a number, got {type(raw).__name__}")
-    if not value.is_finite():
-        raise BadValue(f"{name}: not finite: {raw!r:.40}")
-    if minimum is not None and value < minimum:
-        raise BadValue(f"{name}: {value} is below {minimum}")
-    if maximum is not None and value > maximum:
-        raise BadValue(f"{name}: {value} is above {maximum}")
-    return value
-
-
-def parse_price(raw: object, *, name: str = "price") -> Decimal:
-    """A probability price in [0, 1]."""
-    return parse_decimal(raw, name=name, minimum=ZERO, maximum=ONE)
-
-
-# A share count above this is treated as garbage (no Polymarket book holds 10^12 shares).
-MAX_SHARES = Decimal(10) ** 12
-
-
-def parse_shares(raw: object, *, name: str = "size") -> Decimal:
-    """A non-negative share count below an absurdity bound."""
-    return parse_decimal(raw, name=name, minimum=ZERO, maximum=MAX_SHARES)
-
-
-def to_micro(amount: Decimal) -> int:
-    """Decimal USD/shares → integer micro-units (6 dp), rounding half-even."""
-    return int(amount.quantize(MICRO, rounding=ROUND_HALF_EVEN) * 1_000_000)
-
-
-def from_micro(units: int) -> Decimal:
-    """Integer micro-units → Decimal with 6 decimal places."""
-    return (Decimal(units) / 1_000_000).quantize(MICRO)
-
-
-def usd(amount: Decimal) -> Decimal:
-    """Round a USD amount to pUSD's 6 decimals (half-even)."""
-    return amount.quantize(MICRO, rounding=ROUND_HALF_EVEN)
-
-
-def floor_to(value: Decimal, step: Decimal) -> Decimal:
-    """Round ``value`` down to a multiple of ``step`` (tick or size increment)."""
-    return (value / step).to_integral_value(rounding=ROUND_DOWN) * step
-
-
-def utcnow() -> datetime:
-    """The wall clock in UTC. Only edges read it; cores take an injected clock."""
-    return datetime.now(UTC)
+# The number rules live in polytui.amounts; re-exported here, where the types that use them are.
+from polytui.amounts import CENT as CENT
+from polytui.amounts import MAX_SHARES as MAX_SHARES
+from polytui.amounts import MICRO as MICRO
+from polytui.amounts import ONE as ONE
+from polytui.amounts import ZERO as ZERO
+from polytui.amounts import BadValue as BadValue
+from polytui.amounts import floor_to as floor_to
+from polytui.amounts import from_micro as from_micro
+from polytui.amounts import parse_decimal as parse_decimal
+from polytui.amounts import parse_price as parse_price
+from polytui.amounts import parse_shares as parse_shares
+from polytui.amounts import to_micro as to_micro
+from polytui.amounts import usd as usd
 
 
 class Side(enum.StrEnum):

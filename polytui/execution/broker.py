@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
@@ -43,3 +44,37 @@ class Broker(Protocol):
     async def cancel_all(self) -> int:
         """Cancel every open order; returns how many."""
         ...
+
+
+def fill_of(
+    order: Order,
+    *,
+    fill_id: str,
+    condition_id: str,
+    shares: Decimal,
+    avg_price: Decimal,
+    fee_usd: Decimal,
+    filled_at: datetime,
+    whale_price: Decimal,
+    source: str,
+) -> Fill:
+    """The one way a broker turns an order and what filled into a ``Fill``.
+
+    Order-side fields (order, intent, token, side, broker) always come from the order, so a
+    fill can never name another order's intent or broker.
+    """
+    return Fill(
+        id=fill_id,
+        order_id=order.id,
+        intent_id=order.intent_id,
+        token_id=order.token_id,
+        condition_id=condition_id,
+        side=order.side,
+        shares=shares,
+        avg_price=avg_price,
+        fee_usd=fee_usd,
+        filled_at=filled_at,
+        whale_price=whale_price,
+        source=source,
+        broker=order.broker,
+    )

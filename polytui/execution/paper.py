@@ -16,22 +16,16 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import Decimal
 
+from polytui.amounts import floor_shares
 from polytui.clock import Clock
-from polytui.execution.broker import ExecutionReport
+from polytui.execution.broker import ExecutionReport, fill_of
 from polytui.execution.fees import schedule_or_fallback, taker_fee
+from polytui.execution.rules import below_minimum, market_refusal, round_to_tick
 from polytui.feeds.books import BookStore
-from polytui.model import ZERO, Fill, Market, Order, OrderStatus, OrderType, Side
+from polytui.model import ZERO, Market, Order, OrderStatus, OrderType, Side
 from polytui.settings import PaperSettings
-
-SHARE_STEP = Decimal("0.01")
-
-
-def round_to_tick(price: Decimal, tick: Decimal, side: Side) -> Decimal:
-    """A limit price on the tick grid, never more aggressive than asked."""
-    rounding = ROUND_FLOOR if side is Side.BUY else ROUND_CEILING
-    return (price / tick).to_integral_value(rounding=rounding) * tick
 
 
 class PaperBroker:
@@ -89,12 +83,9 @@ class PaperBroker:
             history.append(replace(order, status=OrderStatus.REJECTED, reason=reason))
             return ExecutionReport(history, [], reason)
 
-        if market is None:
-            return refuse("no market metadata for this token")
-        if market.closed or market.resolved:
-            return refuse("market is closed")
-        if not market.accepting_orders:
-            return refuse("market is not accepting orders")
+        refusal = market_refusal(market)
+        if refusal is not None or market is None:
+            return refuse(refusal or "no market metadata for this token")
         book = self.books.get(order.token_id)
         if book is None:
             return refuse("no order book for this token")
@@ -102,15 +93,15 @@ class PaperBroker:
             return refuse("order book is stale")
         tick = market.tick_size
         limit = round_to_tick(order.limit_price, tick, order.side)
-        shares = (order.shares / SHARE_STEP).to_integral_value(rounding=ROUND_FLOOR) * SHARE_STEP
-        if shares < market.min_order_size:
-            return refuse(f"size {shares} is below the market minimum {market.min_order_size}")
+        shares = floor_shares(order.shares)
+        if (small := below_minimum(shares, market)) is not None:
+            return refuse(small)
         walk = book.walk(order.side, shares, limit_price=limit)
         if walk.shares <= 0:
             return refuse(f"no liquidity at or better than {limit}")
         if order.order_type is OrderType.FOK and not walk.complete:
             return refuse(f"FOK: only {walk.shares} of {shares} available within {limit}")
-        filled = (walk.shares / SHARE_STEP).to_integral_value(rounding=ROUND_FLOOR) * SHARE_STEP
+        filled = floor_shares(walk.shares)
         if filled < market.min_order_size:
             return refuse(f"only {filled} shares available, below the minimum size")
         walk = book.walk(order.side, filled, limit_price=limit)
@@ -131,20 +122,16 @@ class PaperBroker:
         fee = sum((taker_fee(lvl.size, lvl.price, schedule) for lvl in walk.levels), ZERO)
         status = OrderStatus.FILLED if walk.shares >= shares else OrderStatus.PARTIAL
         now = self.clock.now()
-        fill = Fill(
-            id=f"fill-{uuid.uuid4().hex[:8]}",
-            order_id=order.id,
-            intent_id=order.intent_id,
-            token_id=order.token_id,
+        fill = fill_of(
+            replace(order, broker=self.name),
+            fill_id=f"fill-{uuid.uuid4().hex[:8]}",
             condition_id=market.condition_id,
-            side=order.side,
             shares=walk.shares,
             avg_price=avg.quantize(Decimal("0.000001")),
             fee_usd=fee,
             filled_at=now,
             whale_price=whale_price,
             source=source,
-            broker=self.name,
         )
         reason = "" if status is OrderStatus.FILLED else f"partial: {walk.shares} of {shares}"
         history.append(replace(order, status=status, reason=reason))

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 from decimal import Decimal as D
 
 from polytui.clock import FakeClock
-from polytui.execution.paper import PaperBroker, round_to_tick
+from polytui.execution.paper import PaperBroker
+from polytui.execution.rules import round_to_tick
 from polytui.feeds.books import BookStore, OrderBook
 from polytui.model import (
     FeeSchedule,

@@ -1,0 +1,101 @@
+"""Asking the CLOB what it has: the lost-POST reconciliation and the trade poll.
+
+**A timed-out POST is never sent again.** Instead ``find_order`` asks, each question on its own
+so one failing does not skip the others: the order by hash, open orders in the token (by hash,
+or by side/size/price/time when the hash is unknown), and recent trades naming the order. The
+trade poll is also what follows an order while the user channel is down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import httpx
+
+from polytui.execution.live.clob_rest import GET_ORDER, OPEN_ORDERS, TRADES, ClobRest, int_of
+from polytui.execution.live.errors import LiveError, plain_error, short
+from polytui.execution.live.tracking import OrderTracker, TrackedOrder
+from polytui.model import BadValue, parse_decimal
+
+log = logging.getLogger(__name__)
+
+# What a question to the CLOB may fail with; each one is logged and the next one asked.
+RECONCILE_ERRORS = (LiveError, httpx.HTTPError, ValueError)
+
+
+class OrderLookup:
+    """REST questions about one of our orders; answers go into the tracker."""
+
+    def __init__(
+        self, clob: ClobRest, tracker: OrderTracker, *, looks: int = 3, gap_s: float = 0.5
+    ) -> None:
+        self.clob = clob
+        self.tracker = tracker
+        self.looks = looks
+        self.gap_s = gap_s
+
+    async def poll_trades(self, tracked: TrackedOrder) -> None:
+        after = tracked.signed_ms // 1000 - 5
+        for row in await self.clob.paged(
+            TRADES, {"asset_id": tracked.order.token_id, "after": str(after)}
+        ):
+            self.tracker.on_trade(row)
+
+    async def find_order(self, tracked: TrackedOrder) -> dict[str, Any] | None:
+        """After a lost POST answer: does the CLOB know the order? (by hash, then by shape)."""
+        order = tracked.order
+        for look in range(self.looks):
+            if look:
+                await asyncio.sleep(self.gap_s)
+            # Each question on its own: one failing must not skip the others.
+            try:
+                row = await self.clob.json("GET", GET_ORDER + tracked.clob_id)
+                if isinstance(row, dict) and str(row.get("id", "")).lower() == tracked.clob_id:
+                    return _answer_from_order(row, tracked.clob_id)
+            except RECONCILE_ERRORS as exc:
+                log.info("reconciling %s by id: %s", short(tracked.clob_id), plain_error(exc))
+            try:
+                for row in await self.clob.paged(OPEN_ORDERS, {"asset_id": order.token_id}):
+                    if _same_order(row, tracked):
+                        return _answer_from_order(row, tracked.clob_id)
+            except RECONCILE_ERRORS as exc:
+                log.info(
+                    "reconciling %s in open orders: %s", short(tracked.clob_id), plain_error(exc)
+                )
+            try:
+                await self.poll_trades(tracked)
+            except RECONCILE_ERRORS as exc:
+                log.info("reconciling %s in trades: %s", short(tracked.clob_id), plain_error(exc))
+            if tracked.trades:  # (the user channel may have told us meanwhile, too)
+                return {"success": True, "orderID": tracked.clob_id, "status": "matched"}
+        return None
+
+
+def _same_order(row: dict[str, Any], tracked: TrackedOrder) -> bool:
+    """An open order that is ours: by hash, or by token/side/size/price and time."""
+    if str(row.get("id", "")).lower() == tracked.clob_id:
+        return True
+    order = tracked.order
+    try:
+        same_shape = (
+            str(row.get("asset_id", "")) == order.token_id
+            and str(row.get("side", "")).upper() == order.side.value
+            and parse_decimal(row.get("original_size"), name="size") == order.shares
+            and parse_decimal(row.get("price"), name="price") == order.limit_price
+        )
+        created = int_of(row.get("created_at"))
+    except BadValue:
+        return False
+    return same_shape and created is not None and created >= tracked.signed_ms // 1000 - 2
+
+
+def _answer_from_order(row: dict[str, Any], clob_id: str) -> dict[str, Any]:
+    status = str(row.get("status", "")).upper()
+    matched = str(row.get("size_matched", "0")) not in ("0", "", "0.0")
+    mapped = "live" if status == "LIVE" else "matched" if matched else "unmatched"
+    if status in ("CANCELED", "CANCELLED") and matched:
+        mapped = "matched"
+    trade_ids = [str(t) for t in row.get("associate_trades") or [] if t]
+    return {"success": True, "orderID": clob_id, "status": mapped, "tradeIDs": trade_ids}
