@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
+from polytui.amounts import floor_to
 from polytui.clock import Clock
 from polytui.model import (
     ZERO,
@@ -401,7 +402,7 @@ class Strategy:
 def _limit_price(avg: Decimal, slippage_cap: Decimal, tick: Decimal) -> Decimal:
     """Worst price we accept: the sized average plus the slippage cap, on the tick grid."""
     raw = min(Decimal("0.99"), avg + slippage_cap)
-    return (raw / tick).to_integral_value(rounding="ROUND_FLOOR") * tick
+    return floor_to(raw, tick)
 
 
 def _decision(intent: TradeIntent, action: str) -> Record:

@@ -11,9 +11,10 @@ switch: a trader must always be able to get out.
 from __future__ import annotations
 
 from datetime import UTC
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 from typing import Any
 
+from polytui.amounts import floor_shares
 from polytui.model import (
     ZERO,
     LimitUse,
@@ -26,8 +27,6 @@ from polytui.model import (
     Verdict,
 )
 from polytui.settings import RiskSettings
-
-SHARE_STEP = Decimal("0.01")
 
 
 def worst_fee_per_share(market: Market | None) -> Decimal:
@@ -122,9 +121,7 @@ class RiskGuard:
             "cash": view.cash_usd,
         }
         limit_name, headroom = min(room.items(), key=lambda kv: kv[1])
-        fits = (max(ZERO, headroom) / per_share / SHARE_STEP).to_integral_value(
-            rounding=ROUND_FLOOR
-        ) * SHARE_STEP
+        fits = floor_shares(max(ZERO, headroom) / per_share)
         if fits >= intent.shares:
             return RiskDecision(Verdict.ALLOW, intent.shares)
         if fits <= 0 or fits < market.min_order_size:

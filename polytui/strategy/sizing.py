@@ -18,11 +18,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 
+from polytui.amounts import floor_shares
 from polytui.model import ONE, ZERO, Market, Side, WhaleTrade
 
-SHARE_STEP = Decimal("0.01")
 CONF_PLACES = Decimal("0.0001")
 
 
@@ -102,7 +102,7 @@ def size_trade(
     if f_full <= 0:
         return Sizing(ZERO, ZERO, p, cost, ZERO, f"no edge: p {p:.3f} ≤ cost {cost:.4f}")
     stake = min(cash * f_full * kelly_mult, max_bet_usd, cash)
-    shares = (stake / cost / SHARE_STEP).to_integral_value(rounding=ROUND_FLOOR) * SHARE_STEP
+    shares = floor_shares(stake / cost)
     if shares < min_shares:
         return Sizing(
             ZERO,
