@@ -304,6 +304,11 @@ def _validate(s: Settings, source: str, text: str) -> None:
     need(lv.max_clock_skew_s > 0, "live.max_clock_skew_s", "must be positive")
     need(lv.exit_gtd_s >= 0, "live.exit_gtd_s", "must not be negative")
     need(
+        lv.slippage_cap is None or 0 <= lv.slippage_cap <= 1,
+        "live.slippage_cap",
+        "must be between 0 and 1",
+    )
+    need(
         not lv.funder or bool(WALLET_RE.match(lv.funder)),
         "live.funder",
         "must be a wallet address",

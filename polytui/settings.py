@@ -165,6 +165,10 @@ class LiveSettings:
     max_clock_skew_s: float = 5.0
     # GTD exits expire this long after the CLOB's one-minute minimum.
     exit_gtd_s: int = 300
+    # A live order's limit is at most this much worse per share than the price it was sized
+    # on (entries: above, exits: below the bid); the CLOB never fills past it. None: the value
+    # of ``paper.slippage_cap``, which set live limits before live had its own key.
+    slippage_cap: Decimal | None = None
 
 
 @dataclass(slots=True)
@@ -183,3 +187,10 @@ class Settings:
     storage: StorageSettings = field(default_factory=StorageSettings)
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
     live: LiveSettings = field(default_factory=LiveSettings)
+
+    @property
+    def order_slippage_cap(self) -> Decimal:
+        """The slippage cap that sets order limit prices for the broker this mode trades with."""
+        if self.mode == "live" and self.live.slippage_cap is not None:
+            return self.live.slippage_cap
+        return self.paper.slippage_cap

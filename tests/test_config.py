@@ -108,6 +108,7 @@ def test_init_never_overwrites_without_force(tmp_path: Path) -> None:
         ('[approval]\npolicy = "yes"\n', "approval.policy", "manual, auto, observe"),
         ('[whales]\nwallets = ["0x123"]\n', "whales.wallets[0]", "not a wallet address"),
         ('[strategy]\nkelly_fraction = "1.5"\n', "strategy.kelly_fraction", "(0, 1]"),
+        ('[live]\nslippage_cap = "2"\n', "live.slippage_cap", "between 0 and 1"),
     ],
 )
 def test_errors_name_the_key_and_the_problem(

@@ -246,7 +246,7 @@ class Strategy:
         numbers.update({"p_win": p, "cost_per_share": sizing.cost, "kelly_full": sizing.fraction})
         if sizing.shares <= 0:
             return None, sizing.reason
-        limit = _limit_price(avg, self.settings.paper.slippage_cap, market.tick_size)
+        limit = _limit_price(avg, self.settings.order_slippage_cap, market.tick_size)
         intent = TradeIntent(
             id=_short_id("int"),
             signal_id=signal.id,
@@ -283,7 +283,7 @@ class Strategy:
     ) -> TradeIntent:
         now = self.clock.now()
         bid = book.best_bid or trade.price
-        limit = max(market.tick_size, bid - self.settings.paper.slippage_cap)
+        limit = max(market.tick_size, bid - self.settings.order_slippage_cap)
         return TradeIntent(
             id=_short_id("int"),
             signal_id=signal.id,

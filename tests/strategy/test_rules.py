@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal as D
 
+import pytest
+
 from polytui.clock import FakeClock
 from polytui.model import IntentStatus, PortfolioView, SignalStatus, Verdict
 from polytui.portfolio import Portfolio
@@ -217,3 +219,24 @@ def test_portfolio_view_feeds_the_guard(clock: FakeClock) -> None:
     result = strat.on_trade(trade(clock.now(), usd="5000"), market(clock.now()), book(), v)
     assert result.intent is None and "stale" in result.signal.reason
     _ = timedelta
+
+
+@pytest.mark.parametrize(
+    ("mode", "live_cap", "cap"),
+    [("paper", "0.01", "0.05"), ("live", "0.01", "0.01"), ("live", None, "0.05")],
+)
+def test_limit_price_takes_the_slippage_cap_of_the_mode_it_trades_in(
+    clock: FakeClock, mode: str, live_cap: str | None, cap: str
+) -> None:
+    s = settings()
+    s.mode = mode
+    s.paper.slippage_cap = D("0.05")
+    s.live.slippage_cap = None if live_cap is None else D(live_cap)
+    strat = Strategy(s, clock)
+    proven(strat)
+    result = strat.on_trade(
+        trade(clock.now(), usd="5000"), market(clock.now()), book(ask="0.50"), view(clock)
+    )
+    assert result.intent is not None
+    assert result.intent.sized_price == D("0.50")
+    assert result.intent.limit_price == D("0.50") + D(cap)
