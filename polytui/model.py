@@ -62,6 +62,10 @@ class FeeSchedule:
     rebate_rate: Decimal = ZERO
     fee_type: str = ""
 
+    def per_share(self, price: Decimal) -> Decimal:
+        """The taker fee of one share at ``price``, unrounded (what sizing adds to the cost)."""
+        return self.rate * (price * (1 - price)) ** self.exponent
+
 
 @dataclass(frozen=True, slots=True)
 class Outcome:

@@ -1,4 +1,4 @@
-"""Fee formulas: the 2026 curved taker fee, and CLOB V1's formula for replaying old data.
+"""Fee formulas: the 2026 curved taker fee, and the fallback schedule for markets without one.
 
 2026 (PROTOCOL.md §6): ``fee = shares × rate × (p·(1−p))^exponent``, charged to the taker only
 when the schedule says ``taker_only``; makers pay nothing. Published checks: rate 0.25, exponent 2,
@@ -19,25 +19,6 @@ def taker_fee(shares: Decimal, price: Decimal, schedule: FeeSchedule | None) -> 
         return ZERO
     curve = (price * (ONE - price)) ** schedule.exponent
     return usd(shares * schedule.rate * curve)
-
-
-def fee_per_share(price: Decimal, schedule: FeeSchedule | None) -> Decimal:
-    """Taker fee per share at ``price`` (unrounded; for sizing)."""
-    if schedule is None or schedule.rate <= 0:
-        return ZERO
-    return schedule.rate * (price * (ONE - price)) ** schedule.exponent
-
-
-def v1_fee(shares: Decimal, price: Decimal, fee_rate_bps: int, *, buy: bool) -> Decimal:
-    """CLOB V1 on-chain fee (CalculatorHelper.sol): BUY in tokens, SELL in USDC.
-
-    BUY: ``bps × min(p, 1−p) × shares / (p × 10000)`` outcome tokens;
-    SELL: ``bps × min(p, 1−p) × shares / 10000`` USDC.
-    """
-    if fee_rate_bps <= 0 or shares <= 0 or price <= 0:
-        return ZERO
-    base = Decimal(fee_rate_bps) * min(price, ONE - price) * shares / Decimal(10_000)
-    return usd(base / price if buy else base)
 
 
 def schedule_or_fallback(

@@ -231,9 +231,7 @@ class Strategy:
         walk = book.walk(Side.BUY, probe_shares)
         avg = walk.avg_price or book.best_ask
         schedule = market.fee_schedule
-        fee_ps = (
-            schedule.rate * (avg * (1 - avg)) ** schedule.exponent if schedule is not None else ZERO
-        )
+        fee_ps = schedule.per_share(avg) if schedule is not None else ZERO
         sizing = size_trade(
             p=p,
             avg_price=avg,

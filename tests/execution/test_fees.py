@@ -4,7 +4,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from polytui.execution.fees import schedule_or_fallback, taker_fee, v1_fee
+from polytui.execution.fees import schedule_or_fallback, taker_fee
 from polytui.model import FeeSchedule
 
 CRYPTO_15M = FeeSchedule(rate=D("0.25"), exponent=2)
@@ -28,7 +28,7 @@ def test_market_without_schedule_is_fee_free_unless_fallback() -> None:
     assert taker_fee(D(100), D("0.5"), fallback) == D("1.25")
 
 
-def test_v1_fee_buy_in_tokens_sell_in_usdc() -> None:
-    # 100 bps, p=0.5, 100 shares: SELL = 100 × 0.5 × 100 / 10000 = 0.5 USDC; BUY = 0.5 / 0.5
-    assert v1_fee(D(100), D("0.5"), 100, buy=False) == D("0.5")
-    assert v1_fee(D(100), D("0.5"), 100, buy=True) == D("1")
+def test_fee_per_share_times_shares_is_the_taker_fee() -> None:
+    # Sizing adds the per-share fee to the cost; charged on 100 shares it is the fee itself.
+    assert CRYPTO_15M.per_share(D("0.50")) * 100 == D("1.5625")
+    assert BTC_5M.per_share(D("0.64")) * 25 == D("0.4032")
