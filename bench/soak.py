@@ -84,7 +84,7 @@ class Frames:
     """The same frame sequence for the baseline and the engine run."""
 
     def __init__(self, sim: Any, total: int, seed: int = 1) -> None:
-        from polytui.sim.wire import rtds_frame
+        from polytui.sim.wire import dumps, rtds_frame
 
         self.total = total
         scenario = sim.scenario
@@ -100,7 +100,8 @@ class Frames:
             frame["payload"]["transactionHash"] = "TXHASH"
             frame["payload"]["timestamp"] = 1_999_999_999
             frame["timestamp"] = 1_999_999_999_000
-            self.templates.append(json.dumps(frame))
+            # The simulator's own writer: amounts are Decimal up to the wire (JSON numbers).
+            self.templates.append(dumps(frame))
 
     def whale(self, n: int) -> str:
         template = self.templates[n % len(self.templates)]
@@ -130,6 +131,7 @@ async def soak(total: int) -> dict[str, Any]:
     from polytui.config import LoadedConfig, apply_overrides
     from polytui.settings import Settings
     from polytui.sim.server import SimServer
+    from polytui.sim.wire import dumps
     from polytui.wiring import build_engine
 
     async with SimServer("demo", seed=7, speed=1.0) as sim:
@@ -148,7 +150,7 @@ async def soak(total: int) -> dict[str, Any]:
             clob.subscribe([t for m in sim.scenario.markets for t in (m.yes_token, m.no_token)])
             for market in sim.scenario.markets:  # the snapshots the channel sends first
                 for token in (market.yes_token, market.no_token):
-                    clob.handle_frame(json.dumps([sim._book(token, 0.0)]))
+                    clob.handle_frame(dumps([sim._book(token, 0.0)]))
             ui = engine.subscribe(UI_MAXSIZE)
             stuck = engine.subscribe(STUCK_MAXSIZE)
             task = asyncio.create_task(engine.run())
