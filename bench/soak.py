@@ -150,7 +150,7 @@ async def soak(total: int) -> dict[str, Any]:
             clob.subscribe([t for m in sim.scenario.markets for t in (m.yes_token, m.no_token)])
             for market in sim.scenario.markets:  # the snapshots the channel sends first
                 for token in (market.yes_token, market.no_token):
-                    clob.handle_frame(dumps([sim._book(token, 0.0)]))
+                    clob.handle_frame(dumps([sim.book(token, 0.0)]))
             ui = engine.subscribe(UI_MAXSIZE)
             stuck = engine.subscribe(STUCK_MAXSIZE)
             task = asyncio.create_task(engine.run())

@@ -43,9 +43,9 @@ async def _serve(scenario: str, seed: int, speed: float, write_config: Path | No
         for name, url in sim.urls.items():
             print(f"  {name:16} {url}")
         print(
-            "  trading          CLOB V2 order entry under /clob (chain 137, every address starts"
-            f" with {sim.trading.default_balance} pUSD);\n"
-            "                   fault knobs: POST /sim/trading/<knob> (see polytui/sim/trading.py)"
+            "  exchange         CLOB V2 order entry under /clob (chain 137, every address starts"
+            f" with {sim.exchange.default_balance} pUSD);\n"
+            "                   fault knobs: POST /sim/exchange/<knob> (see polytui.sim.exchange)"
         )
         for key, value in sim.environment().items():
             print(f"\nexport {key}={value}")

@@ -29,15 +29,15 @@ def live_settings(sim: SimServer, data_dir: Path, policy: str = "manual") -> Set
     s.strategy.min_confidence = Decimal("0.55")
     s.live.post_timeout_s = 2.0
     s.live.confirm_timeout_s = 15.0
-    sim.trading.mined_after_s = 0.6
-    sim.trading.confirmed_after_s = 1.2
-    sim.trading.retry_after_s = 0.6
+    sim.exchange.mined_after_s = 0.6
+    sim.exchange.confirmed_after_s = 1.2
+    sim.exchange.retry_after_s = 0.6
     return s
 
 
 def live_env(sim: SimServer) -> dict[str, str]:
     """The four secrets, as `polytui keys derive` would export them for the simulator."""
-    creds = sim.trading.api_key(ADDRESS)
+    creds = sim.exchange.api_key(ADDRESS)
     return {
         "POLYTUI_PRIVATE_KEY": PRIVATE_KEY,
         "POLYTUI_API_KEY": creds.key,

@@ -82,7 +82,7 @@ class Harness:
         m = self.sim.scenario.markets[index]
         market = await self.markets.get_by_token(m.yes_token)
         assert market is not None
-        book = self.sim._rest_book(m.yes_token)
+        book = self.sim.rest_book(m.yes_token)
         assert book is not None
         return market, m.yes_token, D(book["asks"][-1]["price"])
 
@@ -99,7 +99,7 @@ class Harness:
         )
 
     def sim_orders(self) -> list[Any]:
-        return [o for o in self.sim.trading.orders.values() if o.maker.lower() == ADDRESS.lower()]
+        return [o for o in self.sim.exchange.orders.values() if o.maker.lower() == ADDRESS.lower()]
 
 
 def test_amounts_match_the_official_builder() -> None:
@@ -136,7 +136,7 @@ async def test_engine_live_flow_approve_post_matched_confirmed_position(
     for name, value in live_env(sim).items():
         monkeypatch.setenv(name, value)
     engine = build_engine(LoadedConfig(live_settings(sim, tmp_path), None), live=True)
-    sim.trading.mined_after_s, sim.trading.confirmed_after_s = 1.5, 3.0  # ~1 s in flight
+    sim.exchange.mined_after_s, sim.exchange.confirmed_after_s = 1.5, 3.0  # ~1 s in flight
     assert engine.mode == "live" and engine.broker.name == "live"
     sub = engine.subscribe(100_000)
     task = asyncio.create_task(engine.run())
@@ -157,10 +157,10 @@ async def test_engine_live_flow_approve_post_matched_confirmed_position(
         await wait_until(lambda: engine.journal.count("fill") >= 1, 20)
         await wait_until(lambda: not engine._inflight, 10)
         # The kill switch cancels what rests on the book (here an order placed elsewhere).
-        stray = sim.trading.seed_open_order(ADDRESS, intent.token_id, "BUY", D("0.05"), D(20))
+        stray = sim.exchange.seed_open_order(ADDRESS, intent.token_id, "BUY", D("0.05"), D(20))
         killed = await engine.command("kill")
         assert killed.ok and "1 open order(s) cancelled" in killed.message, killed.message
-        assert sim.trading.orders[stray].status == "CANCELED"
+        assert sim.exchange.orders[stray].status == "CANCELED"
     finally:
         await engine.stop()
         await asyncio.wait_for(task, 15)
@@ -184,12 +184,12 @@ async def test_engine_live_flow_approve_post_matched_confirmed_position(
     assert fill["broker"] == "live" and fill["token_id"] == intent.token_id
     held = engine.portfolio.shares(intent.token_id)
     assert held == D(fill["shares"]) > 0
-    exchange = {r["asset"]: D(str(r["size"])) for r in sim.trading.positions(ADDRESS)}
+    exchange = {r["asset"]: D(str(r["size"])) for r in sim.exchange.positions(ADDRESS)}
     assert exchange[intent.token_id] == held
     clob = [e.payload["event"] for e in engine.journal.events(kinds=["clob"])]
     assert clob[:2] == ["signed", "posted"]
     # Money parity: the portfolio's cash is the exchange's pUSD balance, fee included.
-    assert engine.portfolio.cash == sim.trading.account(ADDRESS).balance
+    assert engine.portfolio.cash == sim.exchange.account(ADDRESS).balance
     entered, sent, answered = engine.broker.timings[0]
     print(
         f"approve→POST sent {(sent - approved) * 1000:.1f} ms "
@@ -212,7 +212,7 @@ async def test_post_timeout_reconciles_and_never_sends_twice(
     async with Harness(sim, tmp_path, post_timeout_s=0.5) as h:
         await h.broker.start({}, h.journal)
         market, token, ask = await h.market()
-        sim.trading.delay_next_response(1.5)
+        sim.exchange.delay_next_response(1.5)
         report = await h.broker.execute(
             h.order(token, Side.BUY, "10", ask + D("0.02")),
             market,
@@ -247,7 +247,7 @@ async def test_failed_trade_leaves_the_position_unchanged(sim: SimServer, tmp_pa
     async with Harness(sim, tmp_path) as h:
         await h.broker.start({}, h.journal)
         market, token, ask = await h.market()
-        sim.trading.fail_next_match()
+        sim.exchange.fail_next_match()
         report = await h.broker.execute(
             h.order(token, Side.BUY, "10", ask + D("0.02")),
             market,
@@ -259,7 +259,7 @@ async def test_failed_trade_leaves_the_position_unchanged(sim: SimServer, tmp_pa
         assert OrderStatus.MATCHED in seen and OrderStatus.RETRYING in seen
         assert seen[-1] is OrderStatus.FAILED and OrderStatus.CONFIRMED not in seen
         assert h.late == []
-        assert sim.trading.positions(ADDRESS) == []
+        assert sim.exchange.positions(ADDRESS) == []
         trades = [
             e.payload["status"]
             for e in h.journal.events(kinds=["clob"])
@@ -273,8 +273,8 @@ async def test_startup_reconciliation_reports_seeded_differences(
 ) -> None:
     async with Harness(sim, tmp_path) as h:
         m0, m1 = sim.scenario.markets[0], sim.scenario.markets[1]
-        stray = sim.trading.seed_open_order(ADDRESS, m0.yes_token, "BUY", D("0.05"), D(20))
-        sim.trading.seed_position(ADDRESS, m1.yes_token, D(12), D("0.40"))
+        stray = sim.exchange.seed_open_order(ADDRESS, m0.yes_token, "BUY", D("0.05"), D(20))
+        sim.exchange.seed_position(ADDRESS, m1.yes_token, D(12), D("0.40"))
         report = await h.broker.start({m0.no_token: D(7)}, h.journal)
         assert report.ok, report.notices
         assert report.balance_usd == D(1000) and report.skew_s is not None
@@ -291,14 +291,14 @@ async def test_startup_reconciliation_reports_seeded_differences(
         assert feed.status().state is FeedState.LIVE and feed.status().connected
         # The kill switch cancels every open order, the stray one included.
         assert await h.broker.cancel_all() == 1
-        assert sim.trading.orders[stray].status == "CANCELED"
+        assert sim.exchange.orders[stray].status == "CANCELED"
 
 
 async def test_orders_are_refused_until_the_start_up_checks_pass(
     sim: SimServer, tmp_path: Path
 ) -> None:
     async with Harness(sim, tmp_path) as h:
-        sim.trading.set_balance(ADDRESS, 0)
+        sim.exchange.set_balance(ADDRESS, 0)
         report = await h.broker.start({}, h.journal)
         assert not report.ok
         assert any(level == "error" and "no collateral" in msg for level, msg in report.notices)
@@ -369,8 +369,8 @@ async def test_proxy_and_safe_wallets_trade_from_the_funder(
     sim: SimServer, tmp_path: Path, signature_type: str
 ) -> None:
     funder = "0x" + "5afe" * 10
-    sim.trading.link_wallet(ADDRESS, funder)
-    sim.trading.set_balance(funder, 250)
+    sim.exchange.link_wallet(ADDRESS, funder)
+    sim.exchange.set_balance(funder, 250)
     async with Harness(sim, tmp_path, signature_type=signature_type, funder=funder) as h:
         report = await h.broker.start({}, h.journal)
         assert report.ok and report.funder == funder and report.balance_usd == D(250)
@@ -382,8 +382,8 @@ async def test_proxy_and_safe_wallets_trade_from_the_funder(
             whale_price=ask,
         )
         assert result.filled_shares == D(10), result.reason
-        held = {r["asset"]: r["size"] for r in sim.trading.positions(funder)}
-        assert held == {token: D("10")} and sim.trading.positions(ADDRESS) == []
+        held = {r["asset"]: r["size"] for r in sim.exchange.positions(funder)}
+        assert held == {token: D("10")} and sim.exchange.positions(ADDRESS) == []
 
 
 async def test_delayed_match_and_a_resting_gtc_exit(sim: SimServer, tmp_path: Path) -> None:
@@ -391,7 +391,7 @@ async def test_delayed_match_and_a_resting_gtc_exit(sim: SimServer, tmp_path: Pa
         await h.broker.start({}, h.journal)
         market, token, ask = await h.market()
         # "delayed": the CLOB accepts now and matches later; the broker waits for the trades.
-        sim.trading.delay_next_match(0.5)
+        sim.exchange.delay_next_match(0.5)
         entry = await h.broker.execute(
             h.order(token, Side.BUY, "10", ask + D("0.02")),
             market,
@@ -421,7 +421,7 @@ async def test_delayed_match_and_a_resting_gtc_exit(sim: SimServer, tmp_path: Pa
         )
         live = next(o for o in h.sim_orders() if o.side == "SELL" and o.status == "LIVE")
         live.price = D("0.01")  # as if the bids had come up to it
-        await sim.trading.tick()
+        await sim.exchange.tick()
         filled = await again
         assert filled.filled_shares == D(10), filled.reason
         assert [f.fee_usd for f in filled.fills] == [D(0)] and h.statuses[

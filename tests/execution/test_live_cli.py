@@ -118,7 +118,7 @@ async def _keys_derive(sim: SimServer, tmp_path: Path, *extra: str) -> tuple[int
 async def test_keys_derive_prints_exports_or_writes_a_private_file(
     sim: SimServer, tmp_path: Path
 ) -> None:
-    expected = sim.trading.api_key(ADDRESS)
+    expected = sim.exchange.api_key(ADDRESS)
     code, out, err = await _keys_derive(sim, tmp_path)
     assert code == 0, err
     assert f"export POLYTUI_API_KEY={expected.key}" in out

@@ -41,7 +41,7 @@ async def test_live_secrets_appear_nowhere(
         errors: list[str] = []
         try:
             intent = await first_pending(sub)
-            sim.trading.delay_next_response(1.0)  # the POST answer is lost: reconcile path
+            sim.exchange.delay_next_response(1.0)  # the POST answer is lost: reconcile path
             assert (await engine.command("approve", intent_id=intent.id)).ok
             await wait_until(lambda: engine.journal.count("fill") >= 1, 20)
             broker = engine.broker
@@ -58,7 +58,7 @@ async def test_live_secrets_appear_nowhere(
                 whale_price=D("0.5"),
             )
             errors.append(refused.reason)
-            sim.trading.fail_next_match()
+            sim.exchange.fail_next_match()
             failed = await broker.execute(
                 replace(order, id="ord-y", intent_id="int-y", shares=D(5), limit_price=D("0.01")),
                 market,

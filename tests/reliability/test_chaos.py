@@ -109,7 +109,7 @@ class Chaos:
         )
 
     def clob_client(self) -> Any:
-        clients = [c for c in self.sim._clients if c.kind == "clob"]
+        clients = [c for c in self.sim.hub.clients if c.kind == "clob"]
         assert len(clients) == 1, f"{len(clients)} CLOB connections at the simulator"
         return clients[0]
 
@@ -143,7 +143,7 @@ class Chaos:
                 frames = task.get_stack(limit=12)
                 where = " <- ".join(f"{f.f_code.co_name}:{f.f_lineno}" for f in frames)
                 lines.append(f"chain task: {where}")
-        kinds = [c.kind for c in self.sim._clients]
+        kinds = [c.kind for c in self.sim.hub.clients]
         return "\n".join([*lines, f"simulator connections {self.sim.connections} {kinds}"])
 
     async def ready(self) -> None:
@@ -205,7 +205,7 @@ class Chaos:
         )
         before = (clob.status(), activity.status())
         await self.sim.send_garbage(5)
-        self.garbage_sent += 5 * len(self.sim._clients)
+        self.garbage_sent += 5 * len(self.sim.hub.clients)
         # Of the simulator's five junk frames the CLOB channel must reject four ("{}" is a
         # keepalive) and RTDS two (the others carry no RTDS topic and are not for it).
         await until(
@@ -222,9 +222,9 @@ class Chaos:
         await self.ready()
 
     async def reorg(self) -> None:
-        if not self.sim._logs:
+        if not self.sim.chain.logs:
             return
-        entry = self.sim._logs[-1]
+        entry = self.sim.chain.logs[-1]
         chain = self.feeds["chain"]
         retracted = chain.retracted
         processed = (entry["transactionHash"].lower(), int(entry["logIndex"], 16)) in (
@@ -258,7 +258,7 @@ async def test_chaos_cycles_keep_one_connection_books_and_every_whale_trade(
             "the engine to connect, see a chain log and subscribe a book",
         )
         await chaos.ready()
-        first = sim._sent_chain  # every chain log from here on must reach the client
+        first = sim.chain.sent  # every chain log from here on must reach the client
         rng = random.Random(SEED)
         started = time.monotonic()
         expected: set[tuple[str, str]] = set()
@@ -270,7 +270,7 @@ async def test_chaos_cycles_keep_one_connection_books_and_every_whale_trade(
                 await getattr(chaos, fault)()
                 chaos.collect()
                 await asyncio.sleep(rng.uniform(0.0, 0.15))
-            last = sim._sent_chain
+            last = sim.chain.sent
             expected = {
                 (t.tx_hash.lower(), t.wallet)
                 for t in sim.scenario.trades[first:last]

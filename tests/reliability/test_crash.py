@@ -124,7 +124,7 @@ async def wait_ready(sim: SimServer, proc: asyncio.subprocess.Process, timeout: 
     while time.monotonic() < deadline:
         if proc.returncode is not None:
             raise AssertionError(f"the child exited with {proc.returncode} before connecting")
-        rpc = [c for c in sim._clients if c.kind == "rpc" and c.subscriptions]
+        rpc = [c for c in sim.hub.clients if c.kind == "rpc" and c.subscriptions]
         if sim.connections["rtds"] == 1 and rpc:
             return time.monotonic()
         await asyncio.sleep(0.02)
@@ -142,7 +142,7 @@ async def wait_gone(sim: SimServer, timeout: float = 10) -> None:
 
 def first_seen_at(sim: SimServer, t: float) -> float:
     """Monotonic time the simulator first delivers a trade matched at sim time ``t``."""
-    return sim._t0 + (t + min(RTDS_DELAY_S, CHAIN_DELAY_S)) / sim.speed
+    return sim.world.t0 + (t + min(RTDS_DELAY_S, CHAIN_DELAY_S)) / sim.speed
 
 
 def analyse(sim: SimServer, path: Path, runs: list[Run]) -> dict[str, Any]:

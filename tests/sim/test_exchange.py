@@ -105,9 +105,9 @@ def test_v2_poly1271_vector_struct_hash_and_wrapped_signer() -> None:
 @pytest.fixture
 async def sim() -> AsyncIterator[SimServer]:
     async with SimServer("demo", seed=7, speed=20) as server:
-        server.trading.mined_after_s = 2.0  # 0.1 s wall at speed 20
-        server.trading.confirmed_after_s = 4.0
-        server.trading.retry_after_s = 2.0
+        server.exchange.mined_after_s = 2.0  # 0.1 s wall at speed 20
+        server.exchange.confirmed_after_s = 4.0
+        server.exchange.retry_after_s = 2.0
         yield server
 
 
@@ -136,7 +136,7 @@ async def _trade_statuses(ws: Any, until: set[str], timeout: float = 5.0) -> lis
 
 def _limit(sim: SimServer, token: str, side: str = "BUY") -> float:
     """A limit a few ticks through the touch: the book steps every 0.1 s wall at speed 20."""
-    book = sim._rest_book(token)
+    book = sim.rest_book(token)
     assert book is not None
     if side == "BUY":  # worst-first: the best ask is the last ask
         return min(0.99, round(float(book["asks"][-1]["price"]) + 0.05, 2))
@@ -230,7 +230,7 @@ async def test_proxy_signature_type_with_funder_fills_against_the_funder(sim: Si
     token = sim.scenario.markets[2].yes_token
     args = OrderArgsV2(token_id=token, price=_limit(sim, token), size=5, side="BUY")
     assert (await _post(client, args, OrderType.FOK))["status"] == "matched"
-    assert sim.trading.accounts[funder].reserved_usd > 0  # the funder pays, not the signer
+    assert sim.exchange.accounts[funder].reserved_usd > 0  # the funder pays, not the signer
     other = await _client(sim, OTHER_KEY, signature_type=1, funder=funder)
     with pytest.raises(PolyApiException) as err:
         await _post(other, args, OrderType.FOK)  # someone else's funder
@@ -300,9 +300,9 @@ async def test_rejections_carry_the_real_errors(sim: SimServer) -> None:
         "the order owner has to be the owner of the API KEY",
     )
     assert await error({**good, "orderType": "GTD"}) == (400, "invalid expiration")
-    sim.trading.set_balance(ADDRESS, "0.10")
+    sim.exchange.set_balance(ADDRESS, "0.10")
     assert await error(good) == (400, "not enough balance / allowance")
-    sim.trading.set_balance(ADDRESS, 1000)
+    sim.exchange.set_balance(ADDRESS, 1000)
     denied = (401, "Unauthorized/Invalid api key")
     assert await error(good, POLY_SIGNATURE="A" * 43 + "=") == denied
     assert await error(good, POLY_PASSPHRASE="nope") == denied
@@ -340,13 +340,13 @@ async def test_failed_match_leaves_balance_and_positions_unchanged(sim: SimServe
     ws = await _user_ws(sim, client.creds)
     token = sim.scenario.markets[FEE_MARKET].yes_token
     before = await _balance(client)
-    sim.trading.fail_next_match()
+    sim.exchange.fail_next_match()
     args = OrderArgsV2(token_id=token, price=_limit(sim, token), size=10, side="BUY")
     assert (await _post(client, args, OrderType.FAK))["status"] == "matched"
     assert await _trade_statuses(ws, {"FAILED"}) == ["MATCHED", "RETRYING", "FAILED"]
     await ws.close()
     assert await _balance(client) == before
-    assert sim.trading.positions(ADDRESS) == []
+    assert sim.exchange.positions(ADDRESS) == []
     assert [t["status"] for t in await asyncio.to_thread(client.get_trades)] == ["FAILED"]
 
 
@@ -354,7 +354,7 @@ async def test_timed_out_post_is_found_by_querying_not_by_resending(sim: SimServ
     client = await _client(sim)
     token = sim.scenario.markets[FEE_MARKET].yes_token
     body = _signed(client, token, str(_limit(sim, token)), "10")
-    sim.trading.delay_next_response(2.0)
+    sim.exchange.delay_next_response(2.0)
     with pytest.raises(httpx.ReadTimeout):
         text = json.dumps(body, separators=(",", ":"))
         assert client.creds is not None and client.signer is not None
@@ -371,7 +371,7 @@ async def test_timed_out_post_is_found_by_querying_not_by_resending(sim: SimServ
     assert trades[0]["taker_order_id"] == local_id
     order = await asyncio.to_thread(client.get_order, local_id)
     assert (order["status"], order["size_matched"]) == ("MATCHED", "10")
-    assert len(sim.trading.orders) == 1  # accepted once; a resend would be a duplicate
+    assert len(sim.exchange.orders) == 1  # accepted once; a resend would be a duplicate
 
 
 async def test_delayed_match_replies_delayed_then_matches(sim: SimServer) -> None:
@@ -379,7 +379,7 @@ async def test_delayed_match_replies_delayed_then_matches(sim: SimServer) -> Non
     assert client.creds is not None
     ws = await _user_ws(sim, client.creds)
     token = sim.scenario.markets[FEE_MARKET].yes_token
-    sim.trading.delay_next_match(0.3)
+    sim.exchange.delay_next_match(0.3)
     args = OrderArgsV2(token_id=token, price=0.97, size=10, side="BUY")
     reply = await _post(client, args, OrderType.FAK)
     assert (reply["status"], reply["makingAmount"], reply["transactionsHashes"]) == (
@@ -393,8 +393,8 @@ async def test_delayed_match_replies_delayed_then_matches(sim: SimServer) -> Non
 
 async def test_seeded_order_and_position_show_up_for_reconciliation(sim: SimServer) -> None:
     token = sim.scenario.markets[FEE_MARKET].no_token
-    order_id = sim.trading.seed_open_order(ADDRESS, token, "BUY", "0.02", "50")
-    sim.trading.seed_position(ADDRESS, token, "25", "0.40")
+    order_id = sim.exchange.seed_open_order(ADDRESS, token, "BUY", "0.02", "50")
+    sim.exchange.seed_position(ADDRESS, token, "25", "0.40")
     client = await _client(sim)
     orders = await asyncio.to_thread(client.get_open_orders)
     assert [(o["id"], o["original_size"], o["price"]) for o in orders] == [(order_id, "50", "0.02")]
@@ -404,10 +404,10 @@ async def test_seeded_order_and_position_show_up_for_reconciliation(sim: SimServ
         ).json()
         assert [(r["asset"], r["size"], r["avgPrice"]) for r in rows] == [(token, 25.0, 0.4)]
         knob = await http.post(
-            f"http://{sim.host}:{sim.port}/sim/trading/delay_next_match", json={"seconds": 1}
+            f"http://{sim.host}:{sim.port}/sim/exchange/delay_next_match", json={"seconds": 1}
         )
         assert knob.json() == {"ok": True, "result": None}
-    assert sim.trading._match_delay == 1.0
+    assert sim.exchange.pending_match_delay == 1.0
 
 
 async def test_user_channel_refuses_bad_auth(sim: SimServer) -> None:
@@ -456,7 +456,7 @@ async def test_sell_after_settlement_and_sell_without_shares(sim: SimServer) -> 
     proceeds = Decimal(sold[0]["price"]) * 10
     assert (reply["makingAmount"], Decimal(reply["takingAmount"])) == ("10", proceeds)
     assert await _balance(client) == after_buy + proceeds
-    assert sim.trading.positions(ADDRESS) == []
+    assert sim.exchange.positions(ADDRESS) == []
 
 
 async def test_resting_order_fills_as_maker_when_the_book_reaches_it(sim: SimServer) -> None:
@@ -467,9 +467,9 @@ async def test_resting_order_fills_as_maker_when_the_book_reaches_it(sim: SimSer
     reply = await _post(
         client, OrderArgsV2(token_id=token, price=0.05, size=10, side="BUY"), OrderType.GTC
     )
-    order = sim.trading.orders[reply["orderID"]]
+    order = sim.exchange.orders[reply["orderID"]]
     order.price = Decimal("0.99")  # as if the book had come down to it
-    await sim.trading.tick()
+    await sim.exchange.tick()
     statuses = await _trade_statuses(ws, {"CONFIRMED"})
     assert statuses == ["MATCHED", "MINED", "CONFIRMED"]
     await ws.close()
@@ -489,8 +489,8 @@ async def test_safe_and_deposit_wallet_orders_verify_and_fill(
     args = OrderArgsV2(token_id=token, price=_limit(sim, token), size=5, side="BUY")
     reply = await _post(client, args, OrderType.FAK)
     assert reply["status"] == "matched"
-    assert sim.trading.orders[reply["orderID"]].maker == wallet
-    assert sim.trading.funders[wallet] == ADDRESS.lower()
+    assert sim.exchange.orders[reply["orderID"]].maker == wallet
+    assert sim.exchange.funders[wallet] == ADDRESS.lower()
 
 
 async def test_batch_post_and_order_events_on_the_user_channel(sim: SimServer) -> None:

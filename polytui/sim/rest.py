@@ -1,0 +1,159 @@
+"""The read-only HTTP side: Gamma markets, the data-api, and the CLOB's public book routes.
+
+The trading routes under ``/clob`` (auth, orders, cancels) belong to :mod:`polytui.sim.exchange`;
+the data-api merges the scenario's trades with the exchange's settled fills for the same user.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from polytui.sim.scenario import SimMarket
+from polytui.sim.wire import dataapi_row, gamma_record, json_response
+from polytui.sim.world import SimWorld
+
+DATAAPI_DELAY_S = 5.0
+
+Book = Callable[[str, float], dict[str, Any]]
+
+
+class Ledger(Protocol):
+    """What the data-api asks the exchange for."""
+
+    def dataapi_trades(self, user: str) -> list[dict[str, Any]]: ...
+
+    def positions(self, user: str) -> list[dict[str, Any]]: ...
+
+
+class RestRoutes:
+    """Gamma, data-api and CLOB book endpoints; counts every request it answers."""
+
+    def __init__(self, world: SimWorld, book: Book, ledger: Ledger) -> None:
+        self.world = world
+        self.book = book
+        self.ledger = ledger
+        self.requests = 0
+
+    def routes(self) -> list[web.RouteDef]:
+        """The routes (mounted by the server)."""
+        return [
+            web.get("/gamma/markets", self._gamma_markets),
+            web.get("/data/trades", self._data_trades),
+            web.get("/data/activity", self._data_trades),
+            web.get("/data/positions", self._data_positions),
+            web.get("/data/v1/leaderboard", self._data_leaderboard),
+            web.get("/clob/book", self._clob_book),
+            web.post("/clob/books", self._clob_books),
+            web.get("/clob/time", self._clob_time),
+            web.get("/clob/ok", self._clob_ok),
+        ]
+
+    def rest_book(self, token: str) -> dict[str, Any] | None:
+        """``GET /clob/book`` of a token now, or None for an unknown token."""
+        found = self.world.token(token)
+        if found is None:
+            return None
+        event = self.book(token, self.world.now())
+        return {
+            "market": found[0].condition_id,
+            "asset_id": token,
+            "timestamp": event["timestamp"],
+            "hash": event["hash"],
+            "bids": event["bids"],
+            "asks": event["asks"],
+            "min_order_size": "5",
+            "tick_size": "0.01",
+            "neg_risk": False,
+            "last_trade_price": "",
+        }
+
+    def _gamma(self, market: SimMarket) -> dict[str, Any]:
+        return gamma_record(
+            market,
+            end_wall=self.world.wall(market.end_s),
+            resolved=self.world.is_resolved(market),
+            yes_mid=market.yes_price(self.world.now()),
+        )
+
+    async def _gamma_markets(self, request: web.Request) -> web.Response:
+        self.requests += 1
+        tokens = set(request.query.getall("clob_token_ids", []))
+        conditions = set(",".join(request.query.getall("condition_ids", [])).split(",")) - {""}
+        slug = request.query.get("slug")
+        found = [
+            self._gamma(m)
+            for m in self.world.scenario.markets
+            if (not tokens or tokens & {m.yes_token, m.no_token})
+            and (not conditions or m.condition_id in conditions)
+            and (slug is None or m.slug == slug)
+        ]
+        return json_response(found)
+
+    async def _data_trades(self, request: web.Request) -> web.Response:
+        self.requests += 1
+        user = request.query.get("user", "").lower()
+        t = self.world.now()
+        scenario = self.world.scenario
+        rows = [
+            dataapi_row(scenario, tr, self.world.wall(tr.t))
+            for tr in scenario.trades
+            if tr.t + DATAAPI_DELAY_S <= t and (not user or tr.wallet == user)
+        ]
+        if user:
+            rows = sorted(rows + self.ledger.dataapi_trades(user), key=lambda r: r["timestamp"])
+        limit = int(request.query.get("limit", "100"))
+        return json_response(list(reversed(rows))[:limit])
+
+    async def _data_positions(self, request: web.Request) -> web.Response:
+        self.requests += 1
+        return json_response(self.ledger.positions(request.query.get("user", "")))
+
+    async def _data_leaderboard(self, request: web.Request) -> web.Response:
+        self.requests += 1
+        whales = sorted(self.world.scenario.whales, key=lambda w: -w.skill)
+        board = [
+            {
+                "rank": str(i + 1),
+                "proxyWallet": w.wallet,
+                "userName": w.alias,
+                "vol": 100000,
+                "pnl": int(10000 * w.skill),
+                "profileImage": "",
+                "xUsername": "",
+                "verifiedBadge": False,
+            }
+            for i, w in enumerate(whales)
+        ]
+        return json_response(board)
+
+    async def _clob_book(self, request: web.Request) -> web.Response:
+        self.requests += 1
+        book = self.rest_book(request.query.get("token_id", ""))
+        if book is None:
+            return json_response(
+                {"error": "No orderbook exists for the requested token id"}, status=404
+            )
+        return json_response(book)
+
+    async def _clob_books(self, request: web.Request) -> web.Response:
+        self.requests += 1
+        try:
+            body = await request.json()
+        except ValueError:
+            return json_response({"error": "invalid body"}, status=400)
+        books = [
+            self.rest_book(str(item.get("token_id", "")))
+            for item in body
+            if isinstance(item, dict)
+        ]
+        return json_response([b for b in books if b is not None])
+
+    async def _clob_time(self, request: web.Request) -> web.Response:
+        return web.Response(text=str(int(time.time())))
+
+    async def _clob_ok(self, request: web.Request) -> web.Response:
+        return web.Response(text="OK")
