@@ -105,12 +105,6 @@ class Scenario:
             out[m.no_token] = (m, False)
         return out
 
-    def token_price(self, token_id: str, t: float) -> Decimal:
-        """Mid price of any token at sim time ``t``."""
-        market, is_yes = self.token_index()[token_id]
-        yes = market.yes_price(t)
-        return yes if is_yes else Decimal(1) - yes
-
 
 def _hex(rng: random.Random, nbytes: int) -> str:
     return "0x" + "".join(f"{rng.randrange(256):02x}" for _ in range(nbytes))
