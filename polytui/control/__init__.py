@@ -28,6 +28,7 @@ from polytui.control.oneshot import one_shot, status_document, status_text
 from polytui.control.protocol import (
     PROTOCOL_VERSION,
     ControlError,
+    DaemonBusy,
     DaemonUnavailable,
     socket_path_for,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "PROTOCOL_VERSION",
     "ControlError",
     "ControlServer",
+    "DaemonBusy",
     "DaemonUnavailable",
     "RemoteEngine",
     "fold",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -14,9 +15,11 @@ import orjson
 from polytui import codec
 from polytui import events as ev
 from polytui.control.protocol import (
+    EXIT_BUSY,
     EXIT_NO_DAEMON,
     EXIT_OK,
     EXIT_REFUSED,
+    DaemonBusy,
     DaemonUnavailable,
     Link,
     socket_path_for,
@@ -27,11 +30,15 @@ from polytui.model import EngineState
 def one_shot(loaded: Any, command: str, args: dict[str, str], as_json: bool) -> int:
     """``polytui status|pause|resume|approve ID|reject ID|kill``: one command, one answer.
 
-    Exit codes: 0 done, 1 the daemon refused the command, 3 no daemon answers.
+    Exit codes: 0 done, 1 the daemon refused the command, 3 no daemon answers, 4 a daemon runs
+    but is too busy to take the connection or to answer in time.
     """
     path = socket_path_for(getattr(loaded, "settings", None))
     try:
         return asyncio.run(_one_shot(path, command, args, as_json))
+    except DaemonBusy as exc:
+        print(f"polytui {command}: {exc}", file=sys.stderr)
+        return EXIT_BUSY
     except DaemonUnavailable as exc:
         print(f"polytui {command}: {exc}", file=sys.stderr)
         if "no daemon" in str(exc):
@@ -53,7 +60,7 @@ async def _one_shot(path: Path, command: str, args: dict[str, str], as_json: boo
             if message.get("type") == "bye":
                 raise ConnectionError(str(message.get("reason", "closed")))
     except TimeoutError:
-        raise DaemonUnavailable("the daemon did not answer within 15 s") from None
+        raise DaemonBusy("the daemon is busy: it did not answer within 15 s") from None
     finally:
         await link.close()
     ok = message.get("type") == "result" and bool(message.get("ok"))
@@ -63,17 +70,30 @@ async def _one_shot(path: Path, command: str, args: dict[str, str], as_json: boo
         raw = message.get("data")
         data: dict[str, Any] = raw if isinstance(raw, dict) else {}
         if as_json:
-            print(
+            _print(
                 orjson.dumps(
                     status_document(link.hello, snapshot, data), option=orjson.OPT_INDENT_2
-                ).decode()
+                ).decode(),
+                sys.stdout,
             )
         else:
-            print(status_text(link.hello, snapshot, data))
+            _print(status_text(link.hello, snapshot, data), sys.stdout)
         return EXIT_OK
     stream = sys.stdout if ok else sys.stderr
-    print(text if ok else f"polytui {command}: {text}", file=stream)
+    _print(text if ok else f"polytui {command}: {text}", stream)
     return EXIT_OK if ok else EXIT_REFUSED
+
+
+def _print(text: str, stream: Any) -> None:
+    """Print and flush; a reader that went away (``polytui status | head -1``) ends the output
+    quietly: it is not the daemon's doing, and nothing is left for the exit to flush."""
+    try:
+        print(text, file=stream)
+        stream.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
 
 
 def status_document(
@@ -96,6 +116,8 @@ def status_document(
             "journal": hello.get("journal"),
         },
         **body,
+        # The running [strategy], [risk] and [approval] settings (a reload changes these).
+        "settings": data.get("settings", {}),
         "signals_count": len(signals),
         "recent_signals": signals[-10:],
     }

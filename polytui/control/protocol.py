@@ -28,6 +28,11 @@ SLOW_CLIENT_S = 5.0
 # Bytes buffered for one client (answers it does not read) before it is dropped.
 MAX_CLIENT_BUFFER = 4 * 1024 * 1024
 MAX_CLIENTS = 32
+# Past MAX_CLIENTS, connections still get a hello, a snapshot and answers (no event stream) in
+# slots of their own, and each must send a request within COMMAND_IDLE_S of connecting or of its
+# last answer: idle connections can fill the stream slots but never lock out `polytui kill`.
+MAX_COMMAND_CLIENTS = 16
+COMMAND_IDLE_S = 5.0
 # sockaddr_un.sun_path holds 108 bytes including the terminating NUL.
 MAX_SOCKET_PATH = 107
 SIGNALS_KEPT = 500
@@ -36,6 +41,7 @@ SIGNALS_KEPT = 500
 EXIT_OK = 0
 EXIT_REFUSED = 1
 EXIT_NO_DAEMON = 3
+EXIT_BUSY = 4  # a daemon runs but cannot take this connection now (too many clients, no answer)
 
 
 class ControlError(RuntimeError):
@@ -44,6 +50,10 @@ class ControlError(RuntimeError):
 
 class DaemonUnavailable(ConnectionError):
     """No daemon answers on the socket (the message says where it looked)."""
+
+
+class DaemonBusy(DaemonUnavailable):
+    """A daemon runs on the socket but cannot serve this connection now."""
 
 
 def socket_path_for(settings: Any) -> Path:
@@ -109,17 +119,27 @@ class Link:
             ) from None
         except PermissionError:
             raise DaemonUnavailable(f"permission denied on {path}") from None
-        except (OSError, TimeoutError) as exc:
+        except (BlockingIOError, TimeoutError):
+            # Something listens but its accept queue stays full.
+            raise DaemonBusy(
+                f"the daemon is busy: it did not accept the connection within {timeout_s:.0f} s"
+            ) from None
+        except OSError as exc:
             raise DaemonUnavailable(f"cannot connect to {path}: {exc}") from None
         try:
             uid = peer_uid(writer.get_extra_info("socket"))
             if uid is not None and uid != os.getuid():
                 raise DaemonUnavailable(f"{path} is served by another user (uid {uid}); refused")
-            hello = await read_message(reader, timeout_s)
+            try:
+                hello = await read_message(reader, timeout_s)
+            except DaemonUnavailable:
+                raise DaemonBusy(
+                    f"the daemon is busy: it accepted but sent no hello within {timeout_s:.0f} s"
+                ) from None
             if hello.get("type") == "error":
-                raise DaemonUnavailable(
-                    f"the daemon refused the connection: {hello.get('message')}"
-                )
+                message = str(hello.get("message"))
+                kind = DaemonBusy if message.startswith("busy") else DaemonUnavailable
+                raise kind(f"the daemon refused the connection: {message}")
             if hello.get("type") != "hello":
                 raise DaemonUnavailable(f"{path} does not speak the polytui control protocol")
             if hello.get("protocol") != PROTOCOL_VERSION:

@@ -20,8 +20,10 @@ from polytui.api import COMMANDS
 from polytui.bus import Subscription
 from polytui.control.protocol import (
     CLIENT_BACKLOG,
+    COMMAND_IDLE_S,
     MAX_CLIENT_BUFFER,
     MAX_CLIENTS,
+    MAX_COMMAND_CLIENTS,
     MAX_REQUEST_BYTES,
     MAX_SOCKET_PATH,
     PROTOCOL_VERSION,
@@ -37,10 +39,10 @@ log = logging.getLogger(__name__)
 class _Client:
     """One connected client: its writer, its bus subscription and why it was dropped."""
 
-    def __init__(self, number: int, writer: asyncio.StreamWriter, sub: Subscription) -> None:
+    def __init__(self, number: int, writer: asyncio.StreamWriter, sub: Subscription | None) -> None:
         self.number = number
         self.writer = writer
-        self.sub = sub
+        self.sub = sub  # None: a command connection (answers only, no event stream)
         self.closed = False
         self.sent_events = 0
 
@@ -59,7 +61,8 @@ class _Client:
         if self.closed:
             return
         self.closed = True
-        self.sub.close()
+        if self.sub is not None:
+            self.sub.close()
         transport = self.writer.transport
         if transport.is_closing():
             return
@@ -92,6 +95,8 @@ class ControlServer:
         self._server: asyncio.AbstractServer | None = None
         self._inode: int | None = None
         self._clients: set[_Client] = set()
+        self._command_clients: set[_Client] = set()
+        self.command_idle_s = COMMAND_IDLE_S
         self._tasks: set[asyncio.Task[None]] = set()
         self._numbers = 0
         self.dropped_clients = 0
@@ -146,7 +151,7 @@ class ControlServer:
         """Stop accepting, say goodbye to every client, remove the socket file."""
         if self._server is not None:
             self._server.close()
-        for client in list(self._clients):
+        for client in [*self._clients, *self._command_clients]:
             client.drop(reason)
         for task in list(self._tasks):
             task.cancel()
@@ -198,15 +203,7 @@ class ControlServer:
             )
             return
         if len(self._clients) >= MAX_CLIENTS:
-            writer.write(
-                codec.dumps(
-                    {
-                        "type": "error",
-                        "id": None,
-                        "message": f"too many clients (at most {MAX_CLIENTS})",
-                    }
-                )
-            )
+            await self._serve_commands_only(reader, writer)
             return
         self._numbers += 1
         # Subscribe before the snapshot so nothing published in between is lost; an event the
@@ -230,9 +227,17 @@ class ControlServer:
             # Closing the subscription wakes the sender, which then sees ``closed``; a cancel
             # alone can be swallowed by wait_for on 3.11 when a drain finishes at that moment.
             client.closed = True
-            client.sub.close()
+            if client.sub is not None:
+                client.sub.close()
             sender.cancel()
             await asyncio.wait({sender}, timeout=2)
+            if sender.done() and not sender.cancelled() and sender.exception() is not None:
+                log.warning(
+                    "control client %d: sending failed: %r",
+                    client.number,
+                    sender.exception(),
+                    extra={"event": "client_send_failed", "fields": {"client": client.number}},
+                )
             self._clients.discard(client)
             log.info(
                 "control client %d disconnected (%d attached)",
@@ -240,6 +245,32 @@ class ControlServer:
                 len(self._clients),
                 extra={"event": "client_disconnected", "fields": {"client": client.number}},
             )
+
+    async def _serve_commands_only(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        """Every stream slot is taken: answer commands, without events, while requests come.
+
+        A connection that sends nothing for ``command_idle_s`` is closed, so connections that
+        never speak cannot keep the operator from ``status``, ``pause`` or ``kill``.
+        """
+        if len(self._command_clients) >= MAX_COMMAND_CLIENTS:
+            message = (
+                f"busy: too many clients (at most {MAX_CLIENTS} attached and "
+                f"{MAX_COMMAND_CLIENTS} waiting to send a command); try again"
+            )
+            writer.write(codec.dumps({"type": "error", "id": None, "message": message}))
+            return
+        self._numbers += 1
+        client = _Client(self._numbers, writer, None)
+        self._command_clients.add(client)
+        try:
+            client.send({**self._hello(), "events": False})
+            client.send({"type": "snapshot", "data": self.engine.snapshot()})
+            await self._read_requests(reader, client, idle_s=self.command_idle_s)
+        finally:
+            client.closed = True
+            self._command_clients.discard(client)
 
     def _hello(self) -> dict[str, Any]:
         return {
@@ -253,13 +284,15 @@ class ControlServer:
 
     async def _send_events(self, client: _Client) -> None:
         """Forward the client's subscription in batches; drop it when it falls behind."""
-        writer = client.writer
+        writer, sub = client.writer, client.sub
+        if sub is None:
+            return
         while not client.closed:
-            events = await client.sub.wait()
+            events = await sub.wait()
             if client.closed:
                 return
-            if client.sub.dropped:
-                self._drop(client, f"too slow: {client.sub.dropped} events were dropped")
+            if sub.dropped:
+                self._drop(client, f"too slow: {sub.dropped} events were dropped")
                 return
             chunks = []
             for event in events:
@@ -269,12 +302,15 @@ class ControlServer:
                     log.exception("cannot encode %s for the control socket", type(event).__name__)
             if not chunks or client.closed:
                 continue
-            writer.write(b"".join(chunks))
-            client.sent_events += len(chunks)
             try:
+                writer.write(b"".join(chunks))
+                client.sent_events += len(chunks)
                 await asyncio.wait_for(writer.drain(), self.slow_client_s)
             except TimeoutError:
                 self._drop(client, f"too slow: writes blocked for {self.slow_client_s:.0f} s")
+                return
+            except ConnectionError:  # the client hung up: its reader ends the connection
+                client.closed = True
                 return
 
     def _drop(self, client: _Client, reason: str) -> None:
@@ -287,12 +323,21 @@ class ControlServer:
         )
         client.drop(reason)
 
-    async def _read_requests(self, reader: asyncio.StreamReader, client: _Client) -> None:
-        """Split the byte stream into lines; an oversized line is answered and skipped whole."""
+    async def _read_requests(
+        self, reader: asyncio.StreamReader, client: _Client, idle_s: float | None = None
+    ) -> None:
+        """Split the byte stream into lines; an oversized line is answered and skipped whole.
+
+        With ``idle_s``, a client that sends nothing for that long is told so and closed.
+        """
         buffer = bytearray()
         skipping = False  # inside an oversized line, waiting for its newline
         while not client.closed:
-            chunk = await reader.read(65536)
+            try:
+                chunk = await asyncio.wait_for(reader.read(65536), idle_s)
+            except TimeoutError:
+                client.drop(f"idle: no request within {idle_s:.0f} s")
+                return
             if not chunk:
                 return
             buffer += chunk
@@ -375,7 +420,8 @@ class ControlServer:
     def _status_data(self) -> dict[str, Any]:
         return {
             "pid": os.getpid(),
-            "clients": max(0, len(self._clients) - 1),  # besides the one asking
+            # Besides the one asking.
+            "clients": max(0, len(self._clients) + len(self._command_clients) - 1),
             "uptime_s": round(time.monotonic() - self.started_at, 1),
             "socket": str(self.path),
             **self.info,
