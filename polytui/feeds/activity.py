@@ -26,6 +26,11 @@ from polytui.model import (
     parse_shares,
     usd,
 )
+from polytui.text import clean_text
+
+# A trade stamped further than this ahead of our clock is bad input (counted and dropped): a
+# match cannot happen in the future, and a trusted future stamp would defeat every age bound.
+MAX_FUTURE_SKEW_S = 10.0
 
 SUBSCRIBE = orjson.dumps(
     {"action": "subscribe", "subscriptions": [{"topic": "activity", "type": "trades"}]}
@@ -66,6 +71,8 @@ def trade_from_row(
         match_time = datetime.fromtimestamp(float(ts), tz=UTC)
     except (ValueError, OverflowError, OSError):
         raise ActivityError("bad timestamp") from None
+    if (match_time - received_at).total_seconds() > MAX_FUTURE_SKEW_S:
+        raise ActivityError("timestamp in the future")
     index = row.get("outcomeIndex")
     return WhaleTrade(
         wallet=wallet.lower(),
@@ -79,9 +86,9 @@ def trade_from_row(
         match_time=match_time,
         received_at=received_at,
         condition_id=str(row.get("conditionId") or ""),
-        outcome=str(row.get("outcome") or ""),
+        outcome=clean_text(row.get("outcome") or ""),
         outcome_index=index if isinstance(index, int) and not isinstance(index, bool) else None,
-        title=str(row.get("title") or ""),
+        title=clean_text(row.get("title") or ""),
     )
 
 

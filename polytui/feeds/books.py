@@ -133,6 +133,11 @@ class OrderBook:
         if at is not None:
             self.updated_at = at
 
+    def crossed(self) -> bool:
+        """Best bid at or above best ask: a book the exchange never shows (a bad frame or a gap);
+        the feed marks it stale until a snapshot or the REST refill rebuilds it."""
+        return bool(self._bids) and bool(self._asks) and max(self._bids) >= min(self._asks)
+
     def mark_stale(self) -> None:
         """The feed lost continuity (disconnect, gap): keep levels but stop trusting them."""
         self.stale = True

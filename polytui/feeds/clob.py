@@ -98,6 +98,8 @@ class ClobMarketFeed:
         self.tokens: set[str] = set()
         self.unknown_events = 0
         self.events = 0
+        # Books found crossed or locked (best bid >= best ask), marked stale until rebuilt.
+        self.crossed_books = 0
         self._frames = 0  # counts down to the next frame whose timestamp is converted
         self._sampled = 0
         self._price = _NumberCache(parse_price)
@@ -247,6 +249,7 @@ class ClobMarketFeed:
         bids, asks = self._levels(event.get("bids")), self._levels(event.get("asks"))
         book = self.books.ensure(token, str(event.get("market") or ""))
         book.apply_snapshot(bids, asks, at=at, hash_=str(event.get("hash") or ""))
+        self._refuse_crossed(book)
         tick = event.get("tick_size")
         if tick:
             book.tick_size = self._price(tick)
@@ -274,6 +277,7 @@ class ClobMarketFeed:
         prices = price_of.cache
         sizes = size_of.cache
         touched: dict[str, OrderBook] = {}
+        grown: list[OrderBook] = []  # books that got a new price level (only those can cross)
         try:
             for change in changes:
                 token = change.get("asset_id")
@@ -309,6 +313,7 @@ class ClobMarketFeed:
                         levels[price] = size
                         continue
                     levels[price] = size
+                    grown.append(book)
                 elif levels.pop(price, None) is None:
                     continue
                 if buy:
@@ -323,6 +328,9 @@ class ClobMarketFeed:
                 for book in touched.values():
                     book.mark_stale()
             raise
+        for book in set(grown):
+            if not book.stale:
+                self._refuse_crossed(book)
         # Converting the wire's epoch-ms to a datetime costs more than applying a level, so
         # the conversion and the latency sample happen for one frame in LATENCY_EVERY.
         self._frames -= 1
@@ -338,6 +346,18 @@ class ClobMarketFeed:
         if self.on_book_changed is not None:
             for token in touched:
                 self.on_book_changed(token)
+
+    def _refuse_crossed(self, book: OrderBook) -> bool:
+        """A crossed or locked book (best bid >= best ask) is never traded on or marked: it is
+        counted, marked stale, and rebuilt by the next snapshot or the REST refill."""
+        if not book.crossed():
+            return False
+        book.mark_stale()
+        self.crossed_books += 1
+        self.ws.count_rejected(
+            "crossed book", f"{book.token_id}: bid {book.best_bid} >= ask {book.best_ask}"
+        )
+        return True
 
     def _last_trade(self, event: dict[str, Any]) -> None:
         token = self._token(event)
@@ -390,6 +410,8 @@ class ClobMarketFeed:
                 book.apply_snapshot(
                     self._levels(raw["bids"]), self._levels(raw["asks"]), at=_ts(raw["timestamp"])
                 )
+                if self._refuse_crossed(book):
+                    continue
                 done += 1
                 if self.on_book_changed is not None:
                     self.on_book_changed(token)

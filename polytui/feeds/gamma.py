@@ -22,6 +22,7 @@ import httpx
 
 from polytui.feeds.http import get_json
 from polytui.model import FeedState, FeedStatus, FeeSchedule, Market, Outcome, parse_decimal
+from polytui.text import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,8 @@ def market_from_gamma(record: dict[str, Any]) -> Market:
     if len(names) != len(tokens) or not tokens:
         raise GammaError("outcomes and clobTokenIds differ in length")
     outcomes = tuple(
-        Outcome(i, str(n), str(t)) for i, (n, t) in enumerate(zip(names, tokens, strict=True))
+        Outcome(i, clean_text(n), str(t))
+        for i, (n, t) in enumerate(zip(names, tokens, strict=True))
     )
     winner = None
     closed = bool(record.get("closed", False))
@@ -102,12 +104,13 @@ def market_from_gamma(record: dict[str, Any]) -> Market:
     if not isinstance(tags_raw, list):  # cosmetic: a malformed list costs the tags, not the market
         tags_raw = []
     tags = tuple(
-        str(t.get("label") or t.get("slug")) if isinstance(t, dict) else str(t) for t in tags_raw
+        clean_text(t.get("label") or t.get("slug")) if isinstance(t, dict) else clean_text(t)
+        for t in tags_raw
     )
     return Market(
         condition_id=condition_id,
-        question=str(record.get("question") or ""),
-        slug=str(record.get("slug") or ""),
+        question=clean_text(record.get("question") or ""),
+        slug=clean_text(record.get("slug") or ""),
         outcomes=outcomes,
         end_time=_end_time(record),
         tick_size=parse_decimal(
