@@ -259,7 +259,7 @@ async def run_replay(
 ) -> ReplayResult:
     """Feed a capture through the real parsers and engine; return what happened."""
     from polytui import events as ev
-    from polytui.config import LoadedConfig
+    from polytui.config import MAX_DURATION_S, LoadedConfig
     from polytui.engine import build_engine
     from polytui.settings import Settings
 
@@ -268,6 +268,9 @@ async def run_replay(
     settings.approval.policy = "auto"
     settings.paper.latency_ms = 0 if max_speed else settings.paper.latency_ms
     settings.feeds.dataapi_poll_enabled = False
+    # A capture's trades are as old as the capture: the age bound of live trading is lifted
+    # to its maximum (30 days), so the replay sizes them as the live run did.
+    settings.strategy.max_trade_age_s = MAX_DURATION_S
     os.environ.pop(settings.feeds.polygon_ws_env, None)
     engine = build_engine(LoadedConfig(settings, None), transport=CapturedTransport(items))
     # The replay drives the parsers itself: no network feeds run.

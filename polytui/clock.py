@@ -46,3 +46,7 @@ class FakeClock:
         """Move both clocks forward."""
         self._now += timedelta(seconds=seconds)
         self._mono += seconds
+
+    def jump(self, seconds: float) -> None:
+        """Step only the wall clock (NTP, an operator, a VM resume); monotonic time stays."""
+        self._now += timedelta(seconds=seconds)

@@ -8,6 +8,7 @@ environment variable that holds one.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 import tomllib
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from polytui.settings import Settings
+from polytui.text import clean_text
 
 APP_NAME = "polytui"
 WALLET_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -27,6 +29,12 @@ SECRET_KEY_NAMES = ("private_key", "secret", "passphrase", "api_key", "password"
 POLICIES = ("manual", "auto", "observe")
 ORDER_TYPES = ("FAK", "FOK", "GTC", "GTD")
 SIGNATURE_TYPES = ("EOA", "POLY_PROXY", "POLY_GNOSIS_SAFE")
+# Bounds of what the engine can run with: a duration beyond these (or inf / NaN) would overflow a
+# datetime or never fire; money beyond MAX_USD cannot be held to the micro-dollar.
+HOUR_S = 3600.0
+DAY_S = 86400.0
+MAX_DURATION_S = 30 * DAY_S
+MAX_USD = Decimal(10) ** 12
 
 
 class ConfigError(ValueError):
@@ -163,7 +171,13 @@ def _convert(hint: Any, value: Any, source: str, text: str, key: str) -> Any:
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise _fail(source, text, key, f"expected a number, got {value!r}")
-        return float(value)
+        try:
+            number_f = float(value)
+        except OverflowError:
+            raise _fail(source, text, key, "must be a finite number") from None
+        if not math.isfinite(number_f):
+            raise _fail(source, text, key, "must be a finite number")
+        return number_f
     if hint is Decimal:
         if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
             raise _fail(source, text, key, f"expected a number, got {value!r}")
@@ -223,9 +237,39 @@ def _refuse_secrets(raw: Any, source: str, text: str, prefix: str) -> None:
 
 
 def _validate(s: Settings, source: str, text: str) -> None:
+    """Every value the engine cannot run with is refused here, at start-up and on reload."""
+
     def need(ok: bool, key: str, problem: str) -> None:
         if not ok:
             raise _fail(source, text, key, problem)
+
+    def within(
+        key: str,
+        value: Any,
+        low: Any,
+        high: Any,
+        *,
+        low_open: bool = False,
+        high_open: bool = False,
+    ) -> None:
+        """``low <= value <= high`` (``<`` on an open end), named as the key with the bounds."""
+        if not (value > low if low_open else value >= low):
+            if low == 0:
+                problem = "must be positive" if low_open else "must not be negative"
+            else:
+                problem = f"must be {'above' if low_open else 'at least'} {low}"
+            raise _fail(source, text, key, f"{problem}, got {value}")
+        if not (value < high if high_open else value <= high):
+            raise _fail(
+                source,
+                text,
+                key,
+                f"must be {'below' if high_open else 'at most'} {high}, got {value}",
+            )
+
+    def seconds(section: Any, prefix: str, name: str, high: float, zero_ok: bool = False) -> None:
+        # Durations are positive; zero only where it turns the thing off.
+        within(f"{prefix}.{name}", getattr(section, name), 0, high, low_open=not zero_ok)
 
     need(s.mode in ("paper", "live"), "mode", f"must be 'paper' or 'live', got {s.mode!r}")
     for i, wallet in enumerate(s.whales.wallets):
@@ -235,27 +279,23 @@ def _validate(s: Settings, source: str, text: str) -> None:
             f"{wallet!r} is not a wallet address (0x followed by 40 hex digits)",
         )
     s.whales.wallets = [w.lower() for w in s.whales.wallets]
-    s.whales.aliases = {k.lower(): v for k, v in s.whales.aliases.items()}
-    need(s.whales.min_trade_usd >= 0, "whales.min_trade_usd", "must not be negative")
+    s.whales.aliases = {k.lower(): clean_text(v) for k, v in s.whales.aliases.items()}
+    within("whales.min_trade_usd", s.whales.min_trade_usd, 0, MAX_USD)
     st = s.strategy
     need(0 <= st.min_confidence <= 1, "strategy.min_confidence", "must be between 0 and 1")
-    need(st.cluster_size >= 2, "strategy.cluster_size", "must be at least 2")
-    need(st.cluster_window_s > 0, "strategy.cluster_window_s", "must be positive")
-    need(st.dedup_ttl_s > 0, "strategy.dedup_ttl_s", "must be positive")
+    within("strategy.cluster_size", st.cluster_size, 2, 1000)
+    for name in ("cluster_window_s", "dedup_ttl_s", "max_trade_age_s"):
+        seconds(st, "strategy", name, MAX_DURATION_S)
     need(0 < st.kelly_fraction <= 1, "strategy.kelly_fraction", "must be in (0, 1]")
-    need(st.max_bet_usd > 0, "strategy.max_bet_usd", "must be positive")
+    within("strategy.max_bet_usd", st.max_bet_usd, 0, MAX_USD, low_open=True)
     need(0 < st.prior_win_rate < 1, "strategy.prior_win_rate", "must be between 0 and 1")
-    need(st.prior_weight >= 0, "strategy.prior_weight", "must not be negative")
+    within("strategy.prior_weight", st.prior_weight, 0, 1_000_000)
     r = s.risk
-    for name in (
-        "max_total_exposure_usd",
-        "max_market_exposure_usd",
-        "max_daily_loss_usd",
-        "min_time_to_resolution_s",
-        "stale_feed_halt_s",
-    ):
-        need(getattr(r, name) >= 0, f"risk.{name}", "must not be negative")
-    need(r.max_open_positions >= 0, "risk.max_open_positions", "must not be negative")
+    for name in ("max_total_exposure_usd", "max_market_exposure_usd", "max_daily_loss_usd"):
+        within(f"risk.{name}", getattr(r, name), 0, MAX_USD)
+    seconds(r, "risk", "min_time_to_resolution_s", 365 * DAY_S, zero_ok=True)
+    seconds(r, "risk", "stale_feed_halt_s", DAY_S)
+    within("risk.max_open_positions", r.max_open_positions, 0, 1_000_000)
     for name in ("min_entry_price", "max_entry_price"):
         need(0 <= getattr(r, name) <= 1, f"risk.{name}", "must be a price between 0 and 1")
     need(
@@ -277,20 +317,25 @@ def _validate(s: Settings, source: str, text: str) -> None:
             f"must be one of {', '.join(POLICIES)}",
         )
     a.per_wallet = {k.lower(): v for k, v in a.per_wallet.items()}
-    need(a.ttl_s > 0, "approval.ttl_s", "must be positive")
+    seconds(a, "approval", "ttl_s", DAY_S)
     p = s.paper
-    need(p.starting_balance_usd > 0, "paper.starting_balance_usd", "must be positive")
-    need(p.latency_ms >= 0, "paper.latency_ms", "must not be negative")
+    within("paper.starting_balance_usd", p.starting_balance_usd, 0, MAX_USD, low_open=True)
+    within("paper.latency_ms", p.latency_ms, 0, 60_000)
     need(0 <= p.slippage_cap <= 1, "paper.slippage_cap", "must be between 0 and 1")
     need(p.order_type in ("FAK", "FOK"), "paper.order_type", "must be FAK or FOK")
-    need(p.fallback_fee_rate >= 0, "paper.fallback_fee_rate", "must not be negative")
-    need(s.storage.backups >= 1, "storage.backups", "must be at least 1")
+    within("paper.fallback_fee_rate", p.fallback_fee_rate, 0, 1)
+    within("paper.fallback_fee_exponent", p.fallback_fee_exponent, 0, 10)
+    if p.take_profit is not None:
+        within("paper.take_profit", p.take_profit, 0, 1000, low_open=True)
+    if p.stop_loss is not None:
+        within("paper.stop_loss", p.stop_loss, 0, 1, low_open=True, high_open=True)
+    within("storage.backups", s.storage.backups, 1, 1000)
     need(
         s.daemon.log_level.upper() in ("DEBUG", "INFO", "WARNING", "ERROR"),
         "daemon.log_level",
         "must be DEBUG, INFO, WARNING or ERROR",
     )
-    need(s.daemon.stop_timeout_s > 0, "daemon.stop_timeout_s", "must be positive")
+    seconds(s.daemon, "daemon", "stop_timeout_s", HOUR_S)
     lv = s.live
     need(
         lv.signature_type in SIGNATURE_TYPES,
@@ -299,10 +344,11 @@ def _validate(s: Settings, source: str, text: str) -> None:
     )
     need(lv.order_type in ORDER_TYPES, "live.order_type", f"must be one of {ORDER_TYPES}")
     need(lv.exit_order_type in ORDER_TYPES, "live.exit_order_type", "unknown order type")
-    need(lv.post_timeout_s > 0, "live.post_timeout_s", "must be positive")
-    need(lv.confirm_timeout_s > 0, "live.confirm_timeout_s", "must be positive")
-    need(lv.max_clock_skew_s > 0, "live.max_clock_skew_s", "must be positive")
-    need(lv.exit_gtd_s >= 0, "live.exit_gtd_s", "must not be negative")
+    within("live.chain_id", lv.chain_id, 1, 2**53)
+    seconds(lv, "live", "post_timeout_s", HOUR_S)
+    seconds(lv, "live", "confirm_timeout_s", DAY_S)
+    seconds(lv, "live", "max_clock_skew_s", HOUR_S)
+    within("live.exit_gtd_s", lv.exit_gtd_s, 0, int(MAX_DURATION_S))
     need(
         lv.slippage_cap is None or 0 <= lv.slippage_cap <= 1,
         "live.slippage_cap",
@@ -328,9 +374,16 @@ def _validate(s: Settings, source: str, text: str) -> None:
         )
     for i, address in enumerate(f.exchange_addresses):
         need(bool(WALLET_RE.match(address)), f"feeds.exchange_addresses[{i}]", "not an address")
-    for name in ("backoff_initial_s", "backoff_cap_s", "http_timeout_s", "dataapi_poll_s"):
-        need(getattr(f, name) > 0, f"feeds.{name}", "must be positive")
-    need(f.catch_up_s >= 0, "feeds.catch_up_s", "must not be negative (0 turns catch-up off)")
+    seconds(f, "feeds", "dataapi_poll_s", DAY_S)
+    seconds(f, "feeds", "backoff_initial_s", HOUR_S)
+    within("feeds.backoff_cap_s", f.backoff_cap_s, f.backoff_initial_s, HOUR_S)
+    for ping, silence in (("clob_ping_s", "clob_silence_s"), ("rtds_ping_s", "rtds_silence_s")):
+        seconds(f, "feeds", ping, HOUR_S)
+        within(f"feeds.{silence}", getattr(f, silence), getattr(f, ping), DAY_S, low_open=True)
+    seconds(f, "feeds", "chain_silence_s", DAY_S)
+    seconds(f, "feeds", "http_timeout_s", HOUR_S)
+    seconds(f, "feeds", "market_cache_ttl_s", DAY_S, zero_ok=True)
+    seconds(f, "feeds", "catch_up_s", MAX_DURATION_S, zero_ok=True)
 
 
 # --- writing -------------------------------------------------------------------------------

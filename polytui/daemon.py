@@ -9,7 +9,8 @@ it. The daemon owns the data directory through a pidfile lock, logs one JSON obj
   in flight finish, the journal is flushed and closed, clients get a goodbye. A second signal
   stops at once.
 * SIGHUP: reload config.toml (risk limits, whales, approval policy, strategy, log level)
-  without dropping a feed; a bad file is logged and the running settings are kept.
+  without dropping a feed. The new file is validated whole, as at start-up, before any of it
+  is applied: a bad file is logged and every running setting is kept.
 
 Exit codes: 0 clean stop, 1 runtime failure (data dir in use, socket, journal, engine crash),
 78 (EX_CONFIG) configuration the daemon cannot run with — systemd's ``RestartPreventExitStatus``
@@ -438,8 +439,10 @@ class Daemon:
             setattr(getattr(new, section), name, getattr(getattr(old, section), name))
         after = _flatten(settings_to_dict(new))
         changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
-        redaction.install(new)
+        # The engine checks the new settings whole before it swaps any of them in; only then
+        # do the secrets filter, the whale feeds and the log level follow.
         self.engine.reload(new)
+        redaction.install(new)
         _watch_wallets(self.engine, new)
         set_log_level(new.daemon.log_level)
         self.reloads += 1

@@ -327,8 +327,8 @@ class Engine:
 
     def reload(self, settings: Settings) -> None:
         """Apply new risk limits, whales and approval policy without dropping feeds."""
+        self.strategy.reload(settings)  # first: it refuses settings it cannot run with whole
         self.settings = settings
-        self.strategy.reload(settings)
         self._notice("info", "configuration reloaded")
         self.bus.publish(ev.RiskChanged(self.risk_snapshot()))
 
@@ -343,7 +343,11 @@ class Engine:
             return  # stopping: new entries end first, orders in flight still finish
         self.bus.publish(ev.WhaleTradeSeen(trade))
         started = self._started_wall
+        max_age_s: float | None = None  # the strategy's own bound for live trades
         if self.catch_up_since is not None and started is not None and trade.match_time < started:
+            # Missed while down: bounded by the catch-up window, counted from this run's start.
+            since_start = (self.clock.now() - started).total_seconds()
+            max_age_s = self.settings.feeds.catch_up_s + max(0.0, since_start)
             self.caught_up += 1
             log.info(
                 "caught-up whale trade (missed while down): %s %s %s token %s, matched %s, "
@@ -360,7 +364,11 @@ class Engine:
         self._watch_book(trade.token_id, market)
         await self._await_book(trade.token_id)
         result = self.strategy.on_trade(
-            trade, market, self.books.get(trade.token_id), self._portfolio_view()
+            trade,
+            market,
+            self.books.get(trade.token_id),
+            self._portfolio_view(),
+            max_age_s=max_age_s,
         )
         self._journal_records(result.journal_records)
         signal = result.signal
@@ -581,11 +589,19 @@ class Engine:
         task.add_done_callback(self._inflight.discard)
 
     async def _cmd_status(self) -> CommandResult:
+        from polytui.config import settings_to_dict
+
         pnl = self.portfolio.pnl()
+        running = settings_to_dict(self.settings)  # what a reload changes, as it runs now
         return CommandResult(
             True,
             f"{self.mode}: equity {pnl.equity_usd}, cash {pnl.cash_usd}",
-            {"mode": self.mode, "paused": self._state.paused, "halted": self._state.halted},
+            {
+                "mode": self.mode,
+                "paused": self._state.paused,
+                "halted": self._state.halted,
+                "settings": {k: running[k] for k in ("strategy", "risk", "approval")},
+            },
         )
 
     # --- periodic work ------------------------------------------------------------------------

@@ -257,7 +257,8 @@ class Portfolio:
 
     def _roll_day(self) -> None:
         day = self.clock.now().astimezone(UTC).date().isoformat()
-        if day != self._day:
+        # Forward only: a clock stepped back across midnight does not reset the day's budget.
+        if day > self._day:
             self._day = day
             self._day_start_equity = self.equity()
 

@@ -81,6 +81,9 @@ class StrategySettings:
     cluster_size: int = 3
     cluster_window_s: float = 1800.0
     dedup_ttl_s: float = 1800.0
+    # A whale trade matched longer ago than this is only observed, never sized: its price is
+    # history. Trades caught up after a restart are bounded by [feeds] catch_up_s instead.
+    max_trade_age_s: float = 120.0
     kelly_fraction: Decimal = Decimal("0.25")
     max_bet_usd: Decimal = Decimal(10)
     prior_win_rate: Decimal = Decimal("0.5")

@@ -2,7 +2,9 @@
 
 The price an intent was sized on is only good for a short while, so an intent not decided within
 ``ttl_s`` expires. Deciding an intent that is no longer pending is refused with a message that
-says what happened to it.
+says what happened to it. The TTL runs on the monotonic clock: a wall clock stepped back (NTP,
+an operator) never makes an expired intent approvable again, and one stepped forward never
+expires a fresh one. ``expires_at`` (wall time) is what the screen shows.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from polytui.clock import Clock, SystemClock
 from polytui.model import IntentStatus, Side, TradeIntent
 
 POLICIES = ("manual", "auto", "observe")
@@ -25,12 +28,23 @@ class ApprovalQueue:
     """Intents by id, in arrival order, with per-wallet approval policy."""
 
     def __init__(
-        self, ttl_s: float, policy: str = "manual", per_wallet: dict[str, str] | None = None
+        self,
+        ttl_s: float,
+        policy: str = "manual",
+        per_wallet: dict[str, str] | None = None,
+        clock: Clock | None = None,
     ):
         self.ttl = timedelta(seconds=ttl_s)
         self.policy = policy
         self.per_wallet = {k.lower(): v for k, v in (per_wallet or {}).items()}
+        self.clock: Clock = clock or SystemClock()
         self._intents: dict[str, TradeIntent] = {}
+        # Monotonic deadline of each pending intent.
+        self._deadline: dict[str, float] = {}
+
+    def _lapsed(self, intent: TradeIntent) -> bool:
+        deadline = self._deadline.get(intent.id)
+        return deadline is not None and self.clock.monotonic() >= deadline
 
     def policy_for(self, wallet: str) -> str:
         """manual, auto or observe for this wallet."""
@@ -41,14 +55,17 @@ class ApprovalQueue:
         return now + self.ttl
 
     def add(self, intent: TradeIntent) -> None:
-        """Queue a new pending intent."""
+        """Queue a new pending intent; its own TTL (``expires_at - created_at``) starts now."""
         self._intents[intent.id] = intent
+        ttl = max(0.0, (intent.expires_at - intent.created_at).total_seconds())
+        self._deadline[intent.id] = self.clock.monotonic() + ttl
         # Keep the decided tail bounded; pending ones always stay.
         if len(self._intents) > 2000:
             for key in [
                 k for k, v in self._intents.items() if v.status is not IntentStatus.PENDING
             ][:500]:
                 del self._intents[key]
+                self._deadline.pop(key, None)
 
     def get(self, intent_id: str) -> TradeIntent | None:
         """An intent by id."""
@@ -62,7 +79,7 @@ class ApprovalQueue:
         intent = self._intents.get(intent_id)
         if intent is None:
             raise ApprovalError(f"no trade intent {intent_id!r}")
-        if intent.status is IntentStatus.PENDING and now >= intent.expires_at:
+        if intent.status is IntentStatus.PENDING and self._lapsed(intent):
             self._intents[intent_id] = intent = replace(
                 intent, status=IntentStatus.EXPIRED, reason="approval TTL passed"
             )
@@ -86,6 +103,7 @@ class ApprovalQueue:
             changes["usd"] = (shares * intent.limit_price).quantize(Decimal("0.000001"))
         decided = replace(intent, **changes)
         self._intents[intent_id] = decided
+        self._deadline.pop(intent_id, None)
         return decided
 
     def finish(self, intent_id: str, status: IntentStatus, reason: str) -> TradeIntent | None:
@@ -98,12 +116,13 @@ class ApprovalQueue:
         return done
 
     def expire_due(self, now: datetime) -> list[TradeIntent]:
-        """Expire every pending intent past its TTL."""
+        """Expire every pending intent past its TTL (monotonic; ``now`` is not consulted)."""
         expired: list[TradeIntent] = []
         for intent in self.pending():
-            if now >= intent.expires_at:
+            if self._lapsed(intent):
                 done = replace(intent, status=IntentStatus.EXPIRED, reason="approval TTL passed")
                 self._intents[intent.id] = done
+                self._deadline.pop(intent.id, None)
                 expired.append(done)
         return expired
 
@@ -124,6 +143,12 @@ class ApprovalQueue:
                     intent, status=IntentStatus.FAILED, reason="interrupted by restart"
                 )
             self._intents[intent.id] = intent
+            if intent.status is IntentStatus.PENDING:
+                # A new process has a new monotonic origin: what is left of the TTL comes from
+                # the wall clock once, never more than the intent's own TTL.
+                own = max(0.0, (intent.expires_at - intent.created_at).total_seconds())
+                left = min(own, max(0.0, (intent.expires_at - now).total_seconds()))
+                self._deadline[intent.id] = self.clock.monotonic() + left
         expired.extend(self.expire_due(now))
         return expired
 

@@ -17,17 +17,23 @@ class ClusterDetector:
         self._recent: dict[str, deque[tuple[datetime, str]]] = {}
 
     def add(self, trade: WhaleTrade) -> tuple[str, ...]:
-        """Record a trade; return the distinct wallets buying this token inside the window."""
+        """Record a trade; return the distinct wallets buying this token inside the window.
+
+        The window is measured in the trades' own match times (never the local clock), around
+        this trade, so trades that arrive out of order (catch-up, a slow source) still count and
+        a stray old one is forgotten once the newest is a window past it.
+        """
         if trade.side is not Side.BUY:
             return (trade.wallet,)
-        recent = self._recent.setdefault(trade.token_id, deque())
-        recent.append((trade.match_time, trade.wallet.lower()))
-        horizon = trade.match_time - self.window
-        while recent and recent[0][0] < horizon:
-            recent.popleft()
+        at = trade.match_time
+        recent = self._recent.get(trade.token_id) or deque()
+        recent.append((at, trade.wallet.lower()))
+        horizon = max(t for t, _ in recent) - self.window
+        recent = deque(entry for entry in recent if entry[0] >= horizon)
+        self._recent[trade.token_id] = recent
         wallets: list[str] = []
-        for _, wallet in recent:
-            if wallet not in wallets:
+        for t, wallet in recent:
+            if abs(t - at) <= self.window and wallet not in wallets:
                 wallets.append(wallet)
         return tuple(wallets)
 

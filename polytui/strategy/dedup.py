@@ -7,7 +7,6 @@ near-identical trades by the same wallet in the same token and side collide.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
 from decimal import Decimal
 
 from polytui.model import WhaleTrade
@@ -31,14 +30,16 @@ def fingerprint(trade: WhaleTrade, ttl_s: float) -> tuple[str, str, str, int, in
 
 
 class Dedup:
-    """Remembers fingerprints for ``ttl_s`` seconds."""
+    """Remembers fingerprints for ``ttl_s`` seconds of the monotonic clock (a wall-clock step
+    never forgets them early)."""
 
     def __init__(self, ttl_s: float) -> None:
         self.ttl_s = ttl_s
-        self._seen: dict[tuple[str, str, str, int, int, int], datetime] = {}
+        self._seen: dict[tuple[str, str, str, int, int, int], float] = {}
 
-    def is_new(self, trade: WhaleTrade, now: datetime) -> bool:
-        """True the first time a fingerprint is seen within the TTL (and records it)."""
+    def is_new(self, trade: WhaleTrade, now: float) -> bool:
+        """True the first time a fingerprint is seen within the TTL (and records it); ``now``
+        is a monotonic second count."""
         self._expire(now)
         key = fingerprint(trade, self.ttl_s)
         if key in self._seen:
@@ -46,8 +47,8 @@ class Dedup:
         self._seen[key] = now
         return True
 
-    def _expire(self, now: datetime) -> None:
-        horizon = now - timedelta(seconds=self.ttl_s)
+    def _expire(self, now: float) -> None:
+        horizon = now - self.ttl_s
         for key in [k for k, t in self._seen.items() if t < horizon]:
             del self._seen[key]
 

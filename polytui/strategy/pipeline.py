@@ -104,18 +104,33 @@ class Strategy:
         self.clusters = ClusterDetector(st.cluster_size, st.cluster_window_s)
         self.risk = RiskGuard(settings.risk)
         ap = settings.approval
-        self.approvals = ApprovalQueue(ap.ttl_s, ap.policy, ap.per_wallet)
+        self.approvals = ApprovalQueue(ap.ttl_s, ap.policy, ap.per_wallet, clock)
         self._markets: dict[str, Market | None] = {}
         self._watched = {w.lower() for w in settings.whales.wallets}
 
     def reload(self, settings: Settings) -> None:
-        """Apply new limits, whales and policy without losing state."""
+        """Apply new limits, whales, policy and windows without losing state, whole or not at all.
+
+        Everything the new settings need is computed first (anything that can raise); only then
+        is it swapped in, by plain assignments that cannot fail.
+        """
+        st, ap = settings.strategy, settings.approval
+        ttl = timedelta(seconds=ap.ttl_s)
+        window = timedelta(seconds=st.cluster_window_s)
+        self.clock.now() + ttl + window  # both must fit a date (raises OverflowError if not)
+        per_wallet = {k.lower(): v for k, v in ap.per_wallet.items()}
+        watched = {w.lower() for w in settings.whales.wallets}
+        # The swap: nothing below can raise.
         self.settings = settings
         self.risk.settings = settings.risk
-        self.approvals.policy = settings.approval.policy
-        self.approvals.ttl = timedelta(seconds=settings.approval.ttl_s)
-        self.approvals.per_wallet = {k.lower(): v for k, v in settings.approval.per_wallet.items()}
-        self._watched = {w.lower() for w in settings.whales.wallets}
+        self.approvals.policy = ap.policy
+        self.approvals.ttl = ttl
+        self.approvals.per_wallet = per_wallet
+        self.dedup.ttl_s = st.dedup_ttl_s
+        self.clusters.size = st.cluster_size
+        self.clusters.window = window
+        self.scorer.prior, self.scorer.weight = st.prior_win_rate, st.prior_weight
+        self._watched = watched
 
     # --- trades -------------------------------------------------------------------------------
 
@@ -125,10 +140,17 @@ class Strategy:
         market: Market | None,
         book: BookLike | None,
         view: PortfolioView,
+        *,
+        max_age_s: float | None = None,
     ) -> StrategyResult:
-        """Turn one whale trade into a signal and, when everything agrees, a sized intent."""
+        """Turn one whale trade into a signal and, when everything agrees, a sized intent.
+
+        A trade matched more than ``max_age_s`` ago (default ``[strategy] max_trade_age_s``; the
+        engine passes the catch-up window for trades missed while it was down) is observed with
+        the reason and never sized.
+        """
         now = self.clock.now()
-        is_new = self.dedup.is_new(trade, now)
+        is_new = self.dedup.is_new(trade, self.clock.monotonic())
         self.scorer.observe(trade)
         wallets = self.clusters.add(trade)
         if not self.clusters.is_cluster(wallets):
@@ -178,8 +200,15 @@ class Strategy:
             "tx_hash": trade.tx_hash,
             "shares": trade.shares,
         }
+        age_s = (now - trade.match_time).total_seconds()
+        numbers["age_s"] = int(age_s)
+        limit_s = self.settings.strategy.max_trade_age_s
+        if max_age_s is not None:
+            limit_s = max(limit_s, max_age_s)
         intent, why = (None, "duplicate of a recent signal")
-        if is_new:
+        if age_s > limit_s:
+            why = f"trade is {int(age_s)} s old (at most {int(limit_s)} s are copied)"
+        elif is_new:
             intent, why = self._maybe_intent(signal, trade, market, book, view, numbers)
         status = SignalStatus.PENDING if intent is not None else SignalStatus.OBSERVED
         signal = _with(signal, status=status, reason=why)

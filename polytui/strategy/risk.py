@@ -56,7 +56,8 @@ class RiskGuard:
 
     def _update_halt(self, view: PortfolioView) -> None:
         day = view.now.astimezone(UTC).date().isoformat()
-        if self.halted and self.halt_day and self.halt_day != day:
+        # Only a new UTC day clears the halt: a clock stepped back across midnight does not.
+        if self.halted and self.halt_day and day > self.halt_day:
             self.reset_halt()
         limit = self.settings.max_daily_loss_usd
         if not self.halted and view.daily_pnl_usd <= -limit:
