@@ -44,7 +44,9 @@ class ApprovalQueue:
 
     def _lapsed(self, intent: TradeIntent) -> bool:
         deadline = self._deadline.get(intent.id)
-        return deadline is not None and self.clock.monotonic() >= deadline
+        if deadline is None:  # not queued through add/restore: fall back to its wall expiry
+            return self.clock.now() >= intent.expires_at
+        return self.clock.monotonic() >= deadline
 
     def policy_for(self, wallet: str) -> str:
         """manual, auto or observe for this wallet."""
