@@ -259,8 +259,10 @@ def book_levels(
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """A deterministic book around ``mid``: (bids ascending, asks descending) — worst first."""
     rng = random.Random(depth_seed)
-    best_bid = max(TICK, (mid - TICK).quantize(TICK, rounding=ROUND_FLOOR))
-    best_ask = min(Decimal("0.99"), best_bid + 2 * TICK)
+    # Never crossed or locked, as on the CLOB: a mid at 0.99 or above still leaves the bid a tick
+    # under the highest ask.
+    best_bid = min(1 - 2 * TICK, max(TICK, (mid - TICK).quantize(TICK, rounding=ROUND_FLOOR)))
+    best_ask = min(1 - TICK, best_bid + 2 * TICK)
     bids = []
     asks = []
     for k in range(5):

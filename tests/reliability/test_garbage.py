@@ -677,7 +677,7 @@ def test_gamma_bad_records_are_each_counted_over_http(
 
 
 def _bad_dataapi() -> st.SearchStrategy[Any]:
-    row = json.loads(wire_dumps(dataapi_row(SCENARIO, TRADE, time.time() + 3600)))
+    row = json.loads(wire_dumps(dataapi_row(SCENARIO, TRADE, time.time() + 5)))
     wrapped = {"payload": row}
     return st.one_of(
         _bad_rtds_payload(wrapped, with_wallet=True).map(lambda w: w["payload"]),
@@ -703,7 +703,7 @@ def test_dataapi_bad_rows_are_each_counted_over_http(
     client = make_client(timeout_s=5)
     got: list[Any] = []
     poller = _poller(client, stub, got.append)
-    good = json.loads(wire_dumps(dataapi_row(SCENARIO, TRADE, time.time() + 3600)))
+    good = json.loads(wire_dumps(dataapi_row(SCENARIO, TRADE, time.time() + 5)))
     stub.body = dumps([good])
     assert loop.run_until_complete(poller.poll_once()) == 1
     got.clear()
@@ -831,7 +831,7 @@ def test_a_non_object_data_api_row_is_counted_not_raised(
     client = make_client(timeout_s=5)
     got: list[Any] = []
     poller = _poller(client, stub, got.append)
-    good = json.loads(wire_dumps(dataapi_row(SCENARIO, TRADE, time.time() + 3600)))
+    good = json.loads(wire_dumps(dataapi_row(SCENARIO, TRADE, time.time() + 5)))
     stub.body = dumps([None, 7, "row", [good], good])
     assert loop.run_until_complete(poller.poll_once()) == 1
     loop.run_until_complete(client.aclose())
