@@ -58,6 +58,7 @@ BAD: dict[str, list[Any]] = {
     "paper.starting_balance_usd": ["0", "1e22", "1e30", "1e400"],
     "paper.latency_ms": [-1, 10**18],
     "paper.slippage_cap": ["-0.01", "2"],
+    "live.slippage_cap": ["-0.01", "2", "1e400"],
     "paper.fallback_fee_rate": ["-0.1", "2"],
     "paper.fallback_fee_exponent": [-5, -1, 1000],
     "paper.take_profit": ["-1", "0", "1e400"],
