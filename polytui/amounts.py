@@ -95,13 +95,14 @@ def usd(amount: Decimal) -> Decimal:
 
 
 def floor_to(value: Decimal, step: Decimal) -> Decimal:
-    """``value`` rounded down to a multiple of ``step`` (a tick or the share step)."""
-    return (value / step).to_integral_value(rounding=ROUND_FLOOR) * step
+    """``value`` rounded down to a multiple of ``step`` (a tick or the share step), written with
+    ``step``'s places: 200 shares are ``200.00``, never ``2E+2``."""
+    return ((value / step).to_integral_value(rounding=ROUND_FLOOR) * step).quantize(step)
 
 
 def ceil_to(value: Decimal, step: Decimal) -> Decimal:
-    """``value`` rounded up to a multiple of ``step``."""
-    return (value / step).to_integral_value(rounding=ROUND_CEILING) * step
+    """``value`` rounded up to a multiple of ``step`` (plain digits, like ``floor_to``)."""
+    return ((value / step).to_integral_value(rounding=ROUND_CEILING) * step).quantize(step)
 
 
 def floor_shares(shares: Decimal) -> Decimal:

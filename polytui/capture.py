@@ -195,7 +195,7 @@ def record(loaded: Any, out: Path, duration: float | None) -> int:
     async def main() -> None:
         with tempfile.TemporaryDirectory(prefix="polytui-record-") as data:
             settings.storage.data_dir = Path(data)
-            engine = build_engine(loaded, tap=writer.tap)
+            engine = build_engine(loaded, tap=writer.tap, role="recording")
             task = asyncio.create_task(engine.run())
             try:
                 if duration is None:
@@ -272,7 +272,9 @@ async def run_replay(
     # to its maximum (30 days), so the replay sizes them as the live run did.
     settings.strategy.max_trade_age_s = MAX_DURATION_S
     os.environ.pop(settings.feeds.polygon_ws_env, None)
-    engine = build_engine(LoadedConfig(settings, None), transport=CapturedTransport(items))
+    engine = build_engine(
+        LoadedConfig(settings, None), transport=CapturedTransport(items), role="replay"
+    )
     # The replay drives the parsers itself: no network feeds run.
     clob, activity = engine.feeds.pop("clob"), engine.feeds.pop("activity", None)
     from polytui.feeds.chain import ChainFeed

@@ -26,6 +26,7 @@ import logging
 import logging.handlers
 import os
 import signal
+import sqlite3
 import sys
 import time
 from datetime import UTC, datetime
@@ -514,6 +515,7 @@ def _data_dir(settings: Any) -> Path:
 def run_daemon(loaded: Any, live: bool, yes_live: bool) -> int:
     """Entry point of ``polytui --daemon``; returns the process exit code."""
     from polytui.control import socket_path_for
+    from polytui.datadir import DataDirError
     from polytui.journal import JournalError
     from polytui.pidlock import DataDirLock, LockHeld
     from polytui.wiring import EngineBuildError, build_engine
@@ -541,17 +543,13 @@ def run_daemon(loaded: Any, live: bool, yes_live: bool) -> int:
             "live_unconfirmed",
         )
     directory = _data_dir(settings)
-    lock = DataDirLock(directory)
+    lock = DataDirLock(directory, "daemon")
     try:
         lock.acquire()
     except LockHeld as exc:
-        stop = f"kill -TERM {exc.pid}" if exc.pid else "stop it"
-        return _fail(
-            f"{exc}; two daemons never share a journal — {stop}, or give this one another "
-            "[storage] data_dir",
-            EXIT_ERROR,
-            "data_dir_locked",
-        )
+        return _fail(f"{exc}; {exc.advice()}", EXIT_ERROR, "data_dir_locked")
+    except DataDirError as exc:
+        return _fail(str(exc), EXIT_ERROR, "data_dir")
     except OSError as exc:
         return _fail(f"cannot use the data dir {directory}: {exc.strerror}", EXIT_ERROR, "data_dir")
     try:
@@ -559,8 +557,12 @@ def run_daemon(loaded: Any, live: bool, yes_live: bool) -> int:
             engine = build_engine(loaded, live=live)
         except EngineBuildError as exc:
             return _fail(f"cannot start the engine: {exc}", EXIT_CONFIG, "engine_refused")
-        except JournalError as exc:
+        except (JournalError, DataDirError) as exc:
             return _fail(f"cannot open the journal: {exc}", EXIT_ERROR, "journal_failed")
+        except sqlite3.DatabaseError as exc:
+            return _fail(
+                f"cannot open the journal in {directory}: {exc}", EXIT_ERROR, "journal_failed"
+            )
         except OSError as exc:
             return _fail(f"cannot start the engine: {exc}", EXIT_ERROR, "engine_failed")
         daemon = Daemon(loaded, engine, socket_path_for(settings))

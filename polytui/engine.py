@@ -22,6 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from polytui import datadir
 from polytui import events as ev
 from polytui.bus import EventBus, Subscription
 from polytui.clock import Clock, SystemClock
@@ -151,6 +152,8 @@ class Engine:
         self.catch_up_since: datetime | None = None
         self.caught_up = 0
         self._catch_up_announced = False
+        self._journal_fault = ""  # the journal's last write failure, as last announced
+        self.trades_not_copied = 0  # whale trades dropped while the journal could not be written
 
     # --- EngineAPI ----------------------------------------------------------------------------
 
@@ -342,6 +345,10 @@ class Engine:
         if self._stopping.is_set():
             return  # stopping: new entries end first, orders in flight still finish
         self.bus.publish(ev.WhaleTradeSeen(trade))
+        if self._journal_failing():
+            self.trades_not_copied += 1  # a restart's catch-up sees it again
+            log.warning("whale trade not copied: %s", self._journal_failing())
+            return
         started = self._started_wall
         max_age_s: float | None = None  # the strategy's own bound for live trades
         if self.catch_up_since is not None and started is not None and trade.match_time < started:
@@ -385,6 +392,8 @@ class Engine:
     async def _approve(self, intent_id: str, *, by: str) -> CommandResult:
         if self._stopping.is_set():
             return CommandResult(False, "the engine is stopping; no new orders are sent")
+        if self._journal_failing():
+            return CommandResult(False, f"new entries are halted: {self._journal_failing()}")
         outcome = self.strategy.approve(intent_id, self._portfolio_view())
         self._journal_records(outcome.journal_records)
         if not outcome.ok or outcome.intent is None:
@@ -521,17 +530,17 @@ class Engine:
 
     async def _cmd_pause(self) -> CommandResult:
         self.strategy.risk.paused = True
-        self._persist_flags()
+        saved = self._persist_flags()
         self._publish_state()
-        return CommandResult(True, "paused: no new entries")
+        return CommandResult(True, "paused: no new entries" + saved)
 
     async def _cmd_resume(self) -> CommandResult:
         if self.strategy.risk.killed:
             return CommandResult(False, "kill switch is on; restart to trade again")
         self.strategy.risk.paused = False
-        self._persist_flags()
+        saved = self._persist_flags()
         self._publish_state()
-        return CommandResult(True, "resumed")
+        return CommandResult(True, "resumed" + saved)
 
     async def _cmd_kill(self) -> CommandResult:
         rejected = self.strategy.kill(self.clock.now())
@@ -547,10 +556,20 @@ class Engine:
             log.exception("cancel-all failed")
             self._notice("error", f"kill switch: cancelling open orders failed ({exc})")
             cancelled = ", cancelling open orders FAILED"
-        self._persist_flags()
+        # Durable before it is acknowledged: in the journal, or else as a marker file that
+        # needs no disk space, so a restart comes back paused either way.
+        saved = self._persist_flags()
+        folder = Path(self.journal.path).parent
+        if saved and datadir.write_marker(folder):
+            saved = f" (the journal cannot be written; saved as {folder / datadir.KILL_MARKER})"
+        elif saved:
+            self._publish_state()
+            return CommandResult(
+                False, f"kill switch on in memory but NOT saved{saved}; a restart would trade"
+            )
         self._publish_state()
         return CommandResult(
-            True, f"kill switch on: {len(rejected.intents)} pending rejected{cancelled}"
+            True, f"kill switch on: {len(rejected.intents)} pending rejected{cancelled}{saved}"
         )
 
     async def _cmd_reset_halt(self) -> CommandResult:
@@ -656,6 +675,25 @@ class Engine:
         self._save_cursor()
         self._announce_catch_up()
         self.journal.flush()
+        self._watch_journal()
+
+    def _journal_failing(self) -> str:
+        """Why the journal cannot be written now ("" while it can): new entries halt."""
+        return str(getattr(self.journal, "fault", "") or "")
+
+    def _watch_journal(self) -> None:
+        """Announce a journal that starts or stops failing (the tick retries the writes)."""
+        fault = self._journal_failing()
+        if fault == self._journal_fault:
+            return
+        self._journal_fault = fault
+        if fault:
+            self._notice("error", f"{fault}: new entries halted; exits and kill still work")
+        else:
+            self._notice("info", "the journal is written again: new entries resume")
+            if self.strategy.risk.killed or self.strategy.risk.paused:
+                datadir.clear_marker(Path(self.journal.path).parent)
+        self._publish_state()
 
     # --- catch-up after a restart -------------------------------------------------------------
 
@@ -830,8 +868,8 @@ class Engine:
             mode=self.mode,
             paused=risk.paused,
             killed=risk.killed,
-            halted=risk.halted,
-            halt_reason=risk.halt_reason,
+            halted=risk.halted or bool(self._journal_failing()),
+            halt_reason=self._journal_failing() or risk.halt_reason,
             demo=self.demo,
         )
         self.bus.publish(ev.EngineStateChanged(self._state))
@@ -864,14 +902,17 @@ class Engine:
         for kind, ref, payload in records or ():
             self.journal.append(kind, payload, ref=ref)
 
-    def _persist_flags(self) -> None:
-        self._persist_state()
+    def _persist_flags(self) -> str:
+        """Save the flags now: "" when durable, else why not (for the command's answer)."""
+        if self._persist_state(force=True) is False:
+            return f" (not saved: {self._journal_failing()}; retried every second)"
+        return ""
 
-    def _persist_state(self) -> None:
+    def _persist_state(self, *, force: bool = False) -> bool | None:
         """Save strategy and portfolio state; the journal's events remain the record."""
         self.journal.set_state("strategy", self.strategy.export_state())
         self.journal.set_state("portfolio", self.portfolio.export_state())
-        self.journal.flush()
+        return self.journal.flush(force=True) if force else self.journal.flush()
 
     def _restore(self) -> None:
         """Resume queue, scores, flags and positions saved by the previous run."""
@@ -881,6 +922,13 @@ class Engine:
         portfolio_state = self.journal.get_state("portfolio")
         if portfolio_state:
             self.portfolio.restore_state(portfolio_state)
+        folder = Path(getattr(self.journal, "path", "") or ".").parent
+        if getattr(self.journal, "path", None) and datadir.marker_present(folder):
+            # A kill acknowledged while the journal could not be written: come back paused.
+            self.strategy.risk.paused = True
+            self._notice("warning", "the kill switch was on when the journal failed: paused")
+            if self._persist_state() is not False:
+                datadir.clear_marker(folder)
 
 
 def _fill_payload(fill: Fill) -> dict[str, Any]:

@@ -5,16 +5,29 @@ history, fills, settlements). Small derived state (strategy and portfolio snapsh
 lives in ``state``; equity snapshots in ``equity``; market metadata in ``markets``. Money is
 stored as decimal text and a float anywhere in a payload is refused, so binary rounding can
 never reach the books. A file with a newer schema, or one that is not a polytui journal, is
-refused and left untouched.
+refused and left untouched, and so is one that fails ``PRAGMA quick_check`` (corrupt): the error
+names the newest backup that passes the same check and how to restore it. A backup is only
+ever taken of a file that has just passed the check, so a corrupt journal can never rotate the
+good generations away. An empty or table-less file where a journal should be, a read-only
+file and a symlink are refused too.
+
+A write that fails (disk full, I/O error) does not lose the rows: everything since the last
+commit is kept in memory and replayed by the next flush (at most once a second), ``fault``
+says why writes fail meanwhile, and ``flush`` answers whether the rows are durable.
 
 One ``Journal`` owns one connection and must be used from one thread (the engine's loop).
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
+import logging
+import os
 import sqlite3
+import stat
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,8 +35,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from polytui import datadir
+
+log = logging.getLogger(__name__)
+
 SCHEMA_VERSION = 2
 BACKUP_GENERATIONS = 5
+RETRY_EVERY_S = 1.0  # how often a failing journal is retried
 
 # Forward migrations: MIGRATIONS[n] takes a file from version n to n + 1.
 MIGRATIONS: dict[int, list[str]] = {
@@ -72,7 +90,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float):
         raise TypeError(f"float {value!r} cannot be journaled; use Decimal or integer micro-units")
     if isinstance(value, Decimal):
-        return str(value)
+        return format(value, "f")  # plain digits: 200, never 2E+2
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, enum.Enum):
@@ -105,31 +123,82 @@ def _now_iso() -> str:
 class Journal:
     """Append-only event store plus small derived tables."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path, mode: str) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, path: Path, mode: str, backups: int = BACKUP_GENERATIONS
+    ) -> None:
         self._conn = conn
         self.path = path
         self.mode = mode
+        self.backups = backups
         self._pending = 0
         self._last_backup_day: str | None = None
+        # Statements since the last commit, replayed when a failed commit is retried.
+        self._ops: list[tuple[str, tuple[Any, ...]]] = []
+        self.fault = ""  # why writes fail ("" while they work)
+        self._retry_at = 0.0
+        self.lock: Any = None  # the data dir's lock, released on close
 
     # --- opening ------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path, *, mode: str, backup: bool = True) -> Journal:
-        """Open (creating or migrating) the journal at ``path``."""
+    def open(
+        cls,
+        path: Path,
+        *,
+        mode: str,
+        backup: bool = True,
+        backups: int = BACKUP_GENERATIONS,
+        writer: bool = True,
+    ) -> Journal:
+        """Open (creating or migrating) the journal at ``path``; JournalError says why not.
+        A ``writer`` (an engine) proves at once that the file can be written; a reader
+        (``polytui report``) does not write to it."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        existed = path.exists() and path.stat().st_size > 0
-        if existed:
-            _check_header(path)
+        datadir.make_private_dirs(path.parent)
+        try:
+            for name in (path, *_sidecars(path)):
+                datadir.refuse_symlink(name)
+            existed = os.path.lexists(path)
+            if existed:
+                _check_usable(path, writer)
+            else:
+                os.close(datadir.open_private(path, os.O_RDWR | os.O_CREAT | os.O_EXCL))
+            for name in (path, *_sidecars(path)):
+                datadir.tighten(name)
+        except datadir.DataDirError as exc:
+            raise JournalError(str(exc)) from None
+        except OSError as exc:
+            raise JournalError(f"{path}: {exc.strerror}") from None
         try:
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=True)
             conn.execute("PRAGMA busy_timeout = 5000")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
-            raise JournalError(f"{path}: not a readable polytui journal ({exc})") from None
-        if version > SCHEMA_VERSION:
+            raise JournalError(_corrupt(path, f"not a readable polytui journal: {exc}")) from None
+        try:
+            journal = cls._open_checked(conn, path, mode, version, existed, backup, backups)
+            if writer:
+                journal._prove_writable()
+            return journal
+        except sqlite3.DatabaseError as exc:
             conn.close()
+            raise JournalError(_corrupt(path, str(exc))) from None
+        except BaseException:
+            conn.close()
+            raise
+
+    @classmethod
+    def _open_checked(
+        cls,
+        conn: sqlite3.Connection,
+        path: Path,
+        mode: str,
+        version: int,
+        existed: bool,
+        backup: bool,
+        backups: int,
+    ) -> Journal:
+        if version > SCHEMA_VERSION:
             raise JournalError(
                 f"{path}: written by a newer polytui (schema {version}, this build knows "
                 f"{SCHEMA_VERSION}); upgrade polytui — the file was not changed"
@@ -137,15 +206,34 @@ class Journal:
         if existed and version == 0:
             tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
             if tables:
-                conn.close()
                 raise JournalError(f"{path}: an SQLite file that is not a polytui journal")
-        journal = cls(conn, path, mode)
-        if existed and backup and version > 0:
+            raise JournalError(_corrupt(path, "an SQLite file without the journal's tables"))
+        if existed:
+            problem = _quick_check(conn)
+            if problem:
+                raise JournalError(_corrupt(path, problem))
+        journal = cls(conn, path, mode, backups)
+        if existed and backup:
             journal.backup()
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
         journal._migrate(version)
         return journal
+
+    def _prove_writable(self) -> None:
+        """A read-only file or file system fails here, at start, not at the first trade."""
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute(
+                "INSERT INTO state (key, value, updated) VALUES ('opened', ?, ?) ON CONFLICT(key) "
+                "DO UPDATE SET value = excluded.value, updated = excluded.updated",
+                (encode_payload({"pid": os.getpid()}), _now_iso()),
+            )
+            self._conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            raise JournalError(f"{self.path}: cannot be written ({exc})") from None
 
     def _migrate(self, version: int) -> None:
         while version < SCHEMA_VERSION:
@@ -166,6 +254,59 @@ class Journal:
         if not self._conn.in_transaction:
             self._conn.execute("BEGIN")
 
+    def _write(self, sql: str, params: tuple[Any, ...]) -> int:
+        """Run one statement in the open transaction (kept for a retry); its rowid, or 0 while
+        writes fail (then it waits in memory for the next successful flush)."""
+        self._ops.append((sql, params))
+        if self.fault:
+            return 0
+        try:
+            self._begin()
+            cursor = self._conn.execute(sql, params)
+        except sqlite3.OperationalError as exc:
+            self._failed(exc)
+            return 0
+        return int(cursor.lastrowid or 0)
+
+    def _failed(self, exc: Exception) -> None:
+        if self._conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("ROLLBACK")
+        first = not self.fault
+        self.fault = f"journal write failed: {exc}"
+        self._retry_at = time.monotonic() + RETRY_EVERY_S
+        if first:
+            log.error(
+                "%s (%s); %d row(s) kept in memory, retrying every %.0f s",
+                self.fault,
+                self.path,
+                len(self._ops),
+                RETRY_EVERY_S,
+                extra={"event": "journal_write_failed", "fields": {"journal": str(self.path)}},
+            )
+
+    def _retry(self, force: bool) -> bool:
+        if not force and time.monotonic() < self._retry_at:
+            return False
+        try:
+            self._conn.execute("BEGIN")
+            for sql, params in self._ops:
+                self._conn.execute(sql, params)
+            self._conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            self._failed(exc)
+            return False
+        log.warning(
+            "journal writes work again: %d row(s) saved (%s)",
+            len(self._ops),
+            self.path,
+            extra={"event": "journal_write_recovered", "fields": {"rows": len(self._ops)}},
+        )
+        self.fault = ""
+        self._ops.clear()
+        self._pending = 0
+        return True
+
     def append(
         self,
         kind: str,
@@ -177,31 +318,38 @@ class Journal:
     ) -> int:
         """Append one event; ``durable`` commits (fsync) before returning."""
         text = encode_payload(payload)
-        self._begin()
-        cursor = self._conn.execute(
+        rowid = self._write(
             "INSERT INTO events (ts, kind, ref, payload) VALUES (?, ?, ?, ?)",
             ((ts or datetime.now(UTC)).isoformat(), kind, ref, text),
         )
         self._pending += 1
         if durable:
             self.flush()
-        return int(cursor.lastrowid or 0)
+        return rowid
 
     def append_many(self, items: Iterable[tuple[str, str, dict[str, Any]]]) -> None:
         """Append ``(kind, ref, payload)`` triples in the current transaction."""
         for kind, ref, payload in items:
             self.append(kind, payload, ref=ref)
 
-    def flush(self) -> None:
-        """Commit everything appended so far."""
+    def flush(self, *, force: bool = False) -> bool:
+        """Commit everything appended so far; True when it is all durable. While writes fail,
+        a flush retries them at most once a second (``force``: now)."""
+        if self.fault:
+            return self._retry(force)
         if self._conn.in_transaction:
-            self._conn.execute("COMMIT")
+            try:
+                self._conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                self._failed(exc)
+                return False
+        self._ops.clear()
         self._pending = 0
+        return True
 
     def set_state(self, key: str, value: Any) -> None:
         """Save a small JSON state object (committed with the next flush)."""
-        self._begin()
-        self._conn.execute(
+        self._write(
             "INSERT INTO state (key, value, updated) VALUES (?, ?, ?) "
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated = excluded.updated",
             (key, encode_payload(value), _now_iso()),
@@ -214,8 +362,7 @@ class Journal:
 
     def record_equity(self, now: datetime, equity_usd: Decimal, cash_usd: Decimal) -> None:
         """One equity snapshot (the engine takes one a minute)."""
-        self._begin()
-        self._conn.execute(
+        self._write(
             "INSERT INTO equity (ts, equity, cash) VALUES (?, ?, ?)",
             (now.isoformat(), str(equity_usd), str(cash_usd)),
         )
@@ -229,13 +376,12 @@ class Journal:
 
     def put_market_json(self, condition_id: str, token_ids: Iterable[str], payload: Any) -> None:
         """Cache a market's metadata, indexed by its token ids."""
-        self._begin()
-        self._conn.execute(
+        self._write(
             "INSERT OR REPLACE INTO markets (condition_id, payload, fetched_at) VALUES (?, ?, ?)",
             (condition_id, encode_payload(payload), _now_iso()),
         )
         for token in token_ids:
-            self._conn.execute(
+            self._write(
                 "INSERT OR REPLACE INTO market_tokens (token_id, condition_id) VALUES (?, ?)",
                 (token, condition_id),
             )
@@ -251,8 +397,7 @@ class Journal:
 
     def put_wallet_stats(self, wallet: str, payload: Any) -> None:
         """Save one wallet's score record."""
-        self._begin()
-        self._conn.execute(
+        self._write(
             "INSERT OR REPLACE INTO wallet_stats (wallet, payload) VALUES (?, ?)",
             (wallet, encode_payload(payload)),
         )
@@ -312,19 +457,42 @@ class Journal:
         """Backups live beside the journal."""
         return self.path.parent / "backups"
 
-    def backup(self, generations: int = BACKUP_GENERATIONS) -> Path:
-        """Copy the journal with the SQLite backup API; keep ``generations`` copies."""
-        self.flush()
-        self.backup_dir.mkdir(parents=True, exist_ok=True)
+    def backup(self, generations: int | None = None) -> Path | None:
+        """Copy the journal with the SQLite backup API and keep ``generations`` copies
+        (``[storage] backups``). Only a journal that passes ``quick_check`` is copied, and only
+        a copy that passes it too replaces an old one; None when nothing was copied."""
+        keep = self.backups if generations is None else generations
+        if not self.flush():
+            return None
+        problem = _quick_check(self._conn)
+        if problem:
+            log.error(
+                "journal %s fails its integrity check (%s); no backup taken",
+                self.path,
+                problem,
+                extra={"event": "backup_skipped"},
+            )
+            return None
+        datadir.make_private_dirs(self.backup_dir)
+        datadir.refuse_symlink(self.backup_dir)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         dest = self.backup_dir / f"{self.path.stem}-{stamp}.db"
-        target = sqlite3.connect(dest)
+        os.close(datadir.open_private(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
         try:
-            self._conn.backup(target)
-        finally:
-            target.close()
+            target = sqlite3.connect(dest)
+            try:
+                self._conn.backup(target)
+                problem = _quick_check(target)
+            finally:
+                target.close()
+        except sqlite3.Error as exc:
+            problem = str(exc)
+        if problem:
+            dest.unlink(missing_ok=True)
+            log.error("backup %s failed (%s)", dest, problem, extra={"event": "backup_failed"})
+            return None
         copies = sorted(self.backup_dir.glob(f"{self.path.stem}-*.db"))
-        for old in copies[:-generations] if generations > 0 else copies:
+        for old in copies[:-keep] if keep > 0 else copies:
             old.unlink(missing_ok=True)
         return dest
 
@@ -344,14 +512,85 @@ class Journal:
         return bool(self._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
 
     def close(self) -> None:
-        """Commit and close."""
-        self.flush()
-        self._conn.close()
+        """Commit, close, and let go of the data dir (a last failing flush is logged)."""
+        try:
+            if not self.flush(force=True):
+                log.error(
+                    "closing the journal with %d unsaved row(s): %s",
+                    len(self._ops),
+                    self.fault,
+                    extra={"event": "journal_unsaved"},
+                )
+            self._conn.close()
+        finally:
+            if self.lock is not None:
+                self.lock.release()
+                self.lock = None
 
 
-def _check_header(path: Path) -> None:
-    """Refuse files that are not SQLite without letting sqlite touch them."""
-    with open(path, "rb") as handle:
-        header = handle.read(16)
+def _sidecars(path: Path) -> tuple[Path, Path]:
+    return path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
+
+
+def _check_usable(path: Path, writer: bool) -> None:
+    """Refuse, without letting sqlite touch it, a file that cannot be the journal: not a
+    regular file, read-only, empty, or not SQLite."""
+    info = os.stat(path)
+    if not stat.S_ISREG(info.st_mode):
+        raise JournalError(f"{path}: not a regular file")
+    writable = info.st_mode & stat.S_IWUSR and os.access(path, os.R_OK | os.W_OK)
+    if writer and not writable:
+        raise JournalError(
+            f"{path}: read-only (mode {stat.S_IMODE(info.st_mode):04o}); the journal must be "
+            "written: make it writable (chmod 600) or choose another [storage] data_dir"
+        )
+    if info.st_size == 0:
+        raise JournalError(_corrupt(path, "an empty file (0 bytes)"))
+    fd = datadir.open_private(path, os.O_RDONLY)
+    try:
+        header = os.read(fd, 16)
+    finally:
+        os.close(fd)
     if header != b"SQLite format 3\x00":
         raise JournalError(f"{path}: not an SQLite file (corrupt or foreign); it was not changed")
+
+
+def _quick_check(conn: sqlite3.Connection) -> str:
+    """ "" when ``PRAGMA quick_check`` passes, else its first complaint."""
+    try:
+        rows = conn.execute("PRAGMA quick_check").fetchall()
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
+    first = str(rows[0][0]) if rows else "no answer"
+    return "" if first == "ok" else first
+
+
+def newest_good_backup(path: Path) -> Path | None:
+    """The newest backup of ``path`` that opens read-only and passes ``quick_check``."""
+    folder = Path(path).parent / "backups"
+    for candidate in sorted(folder.glob(f"{Path(path).stem}-*.db"), reverse=True):
+        try:
+            conn = sqlite3.connect(f"file:{candidate}?mode=ro&immutable=1", uri=True)
+        except sqlite3.Error:
+            continue
+        try:
+            if not _quick_check(conn):
+                return candidate
+        finally:
+            conn.close()
+    return None
+
+
+def _corrupt(path: Path, problem: str) -> str:
+    """One line: what is wrong, that nothing was changed, and how to restore a good backup."""
+    good = newest_good_backup(path)
+    head = f"{path}: corrupt ({problem}); it was not changed and no backup was taken"
+    if good is None:
+        return (
+            f"{head}; there is no good backup in {path.parent / 'backups'}: move {path}* "
+            "away to start a new journal"
+        )
+    return (
+        f"{head}; the newest good backup is {good}: to restore it, stop polytui, move "
+        f"{path}, {path.name}-wal and {path.name}-shm aside, then `cp {good} {path}`"
+    )

@@ -171,7 +171,7 @@ def run_report(loaded: Any, since: str | None, csv_path: Path | None) -> int:
             print(f"polytui report: --since {since!r} is not an ISO date/time", file=sys.stderr)
             return 2
     try:
-        journal = Journal.open(path, mode=settings.mode, backup=False)
+        journal = Journal.open(path, mode=settings.mode, backup=False, writer=False)
     except JournalError as exc:
         print(f"polytui report: {exc}", file=sys.stderr)
         return 1

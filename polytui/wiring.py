@@ -95,11 +95,14 @@ def build_engine(
     *,
     tap: Tap | None = None,
     transport: Any = None,
+    role: str = "",
 ) -> Any:
     """Build an :class:`~polytui.engine.Engine` from a loaded config, paper unless ``live``.
 
     ``tap(src, data, **http)`` sees every raw frame and HTTP response (``polytui record``);
     ``transport`` replaces the HTTP transport (``polytui replay`` answers from a capture).
+    The engine holds the data dir's lock until its journal closes: a second engine on the
+    same journal is refused, naming the first one's pid (``role`` says what this one is).
     """
     from polytui.config import data_dir
     from polytui.engine import Engine
@@ -121,10 +124,15 @@ def build_engine(
             raise EngineBuildError('live trading needs mode = "live" in the config file')
         broker = _live_broker(settings, clock)
     directory = data_dir(settings)
-    directory.mkdir(parents=True, exist_ok=True)
-    _refuse_if_a_daemon_owns(directory)
+    lock = _lock_data_dir(directory, role or ("demo" if demo else "console"))
     path = journal_path(directory, mode)
-    journal = Journal.open(path, mode=mode)
+    try:
+        journal = Journal.open(path, mode=mode, backups=settings.storage.backups)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+    journal.lock = lock
     books = BookStore()
     bus = EventBus()
     portfolio = Portfolio(
@@ -173,17 +181,19 @@ def _live_broker(settings: Any, clock: Clock) -> Any:
     return LiveBroker(settings, credentials, clock)
 
 
-def _refuse_if_a_daemon_owns(directory: Any) -> None:
-    """One journal, one writer: a daemon on this data dir is reached with `polytui attach`."""
-    from polytui.pidlock import owner_pid
+def _lock_data_dir(directory: Any, role: str) -> Any:
+    """One journal, one engine: take the data dir's lock (None if this process has it)."""
+    from polytui.datadir import DataDirError
+    from polytui.pidlock import LockHeld, hold
 
-    owner = owner_pid(directory)
-    if owner is not None:
-        who = f"pid {owner}" if owner > 0 else "another process"
-        raise EngineBuildError(
-            f"a polytui daemon ({who}) is running on {directory}; use `polytui attach`, "
-            "or give this one another [storage] data_dir"
-        )
+    try:
+        return hold(directory, role)
+    except LockHeld as exc:
+        raise EngineBuildError(f"{exc}; {exc.advice()}") from None
+    except DataDirError as exc:
+        raise EngineBuildError(str(exc)) from None
+    except OSError as exc:
+        raise EngineBuildError(f"cannot use the data dir {directory}: {exc.strerror}") from None
 
 
 def _attach_feeds(engine: Any, settings: Any, books: Any, tap: Tap | None, transport: Any) -> None:

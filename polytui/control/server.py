@@ -468,8 +468,9 @@ def _prepare_directory(directory: Path) -> None:
         raise ControlError(f"cannot create {directory}: {exc.strerror}") from None
     if info.st_uid != os.getuid():
         raise ControlError(f"{directory} belongs to another user; the control socket needs its own")
-    ours = created or directory.name in ("polytui", "run")
-    if ours and stat.S_IMODE(info.st_mode) != 0o700:
+    # Only a directory this process created is chmod'ed: an existing one (even one named
+    # like ours, perhaps through a planted symlink) keeps its mode and is warned about.
+    if created and stat.S_IMODE(info.st_mode) != 0o700:
         os.chmod(directory, 0o700)
     elif stat.S_IMODE(info.st_mode) & 0o022:
         log.warning(

@@ -504,7 +504,13 @@ def run_app(loaded: Any, live: bool, demo: bool = False) -> int:
         print(f"polytui: cannot start the engine: {exc}", file=sys.stderr)
         return 1
     app = PolytuiApp(engine, run_engine=engine.run, **_app_options(loaded))
-    app.run()
+    try:
+        app.run()
+    finally:
+        try:  # flushes, and lets go of the data dir's lock
+            engine.journal.close()
+        except Exception as exc:
+            print(f"polytui: closing the journal failed: {exc}", file=sys.stderr)
     return app.return_code or 0
 
 

@@ -106,7 +106,7 @@ def test_the_lock_names_its_owner_and_a_dead_owner_never_blocks(tmp_path: Path) 
     assert owner_pid(tmp_path) is None
     lock = DataDirLock(tmp_path)
     lock.acquire()
-    assert (tmp_path / "daemon.pid").read_text().strip() == str(os.getpid())
+    assert (tmp_path / "daemon.pid").read_text().split() == [str(os.getpid()), "daemon"]
     assert owner_pid(tmp_path) is None  # our own lock does not block our own engine
     lock.release()
     assert not (tmp_path / "daemon.pid").exists()
