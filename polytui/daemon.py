@@ -524,6 +524,9 @@ def run_daemon(loaded: Any, live: bool, yes_live: bool) -> int:
     # Until the loop's handler is installed a SIGHUP (an early `systemctl reload`) would kill
     # the process with the default action; there is nothing to reload yet, so ignore it.
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    # A file-size limit (ulimit -f) must fail the write like a full disk, not kill the daemon
+    # before it can halt entries and save the kill switch.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     try:
         setup_logging(settings)
     except OSError as exc:
