@@ -214,7 +214,7 @@ class Journal:
                 raise JournalError(_corrupt(path, problem))
         journal = cls(conn, path, mode, backups)
         if existed and backup:
-            journal.backup()
+            journal.backup(checked=True)  # quick_check just passed
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
         journal._migrate(version)
@@ -457,14 +457,14 @@ class Journal:
         """Backups live beside the journal."""
         return self.path.parent / "backups"
 
-    def backup(self, generations: int | None = None) -> Path | None:
+    def backup(self, generations: int | None = None, *, checked: bool = False) -> Path | None:
         """Copy the journal with the SQLite backup API and keep ``generations`` copies
         (``[storage] backups``). Only a journal that passes ``quick_check`` is copied, and only
         a copy that passes it too replaces an old one; None when nothing was copied."""
         keep = self.backups if generations is None else generations
         if not self.flush():
             return None
-        problem = _quick_check(self._conn)
+        problem = "" if checked else _quick_check(self._conn)
         if problem:
             log.error(
                 "journal %s fails its integrity check (%s); no backup taken",

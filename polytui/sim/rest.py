@@ -146,9 +146,7 @@ class RestRoutes:
         except ValueError:
             return json_response({"error": "invalid body"}, status=400)
         books = [
-            self.rest_book(str(item.get("token_id", "")))
-            for item in body
-            if isinstance(item, dict)
+            self.rest_book(str(item.get("token_id", ""))) for item in body if isinstance(item, dict)
         ]
         return json_response([b for b in books if b is not None])
 
