@@ -31,9 +31,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# Slow and reliability tests run here in their reduced form (POLYTUI_FULL unset).
+# Slow and reliability tests run here in their reduced form (POLYTUI_FULL unset), and every
+# benchmark in its smoke form (a few seconds each, figures printed, nothing timed asserted).
 test: install lint typecheck
 	env -u NO_COLOR -u POLYTUI_FULL $(BIN)/python -m pytest -q tests
+	env -u NO_COLOR $(BIN)/python -m bench --smoke
 
 # Full size: chaos 1,000 fault cycles, garbage 10^5 frames per protocol, crash 100 kills, plus
 # the RiskGuard property run at full size. Each test prints a "RELIABILITY <name> ..." line.

@@ -21,10 +21,11 @@ from polytui.feeds.clob import ClobMarketFeed
 
 TOKENS = 8
 FRAMES = 40_000
+SMOKE_FRAMES = 2_000
 CHANGES_PER_FRAME = 3
 
 
-def make_frames(seed: int = 1) -> tuple[list[str], list[str], int]:
+def make_frames(seed: int = 1, count: int = FRAMES) -> tuple[list[str], list[str], int]:
     """(snapshot frames, price_change frames, level updates in them)."""
     rng = random.Random(seed)
     tokens = [str(10**76 + i) for i in range(TOKENS)]
@@ -45,7 +46,7 @@ def make_frames(seed: int = 1) -> tuple[list[str], list[str], int]:
         )
     ]
     frames = []
-    for n in range(FRAMES):
+    for n in range(count):
         changes = []
         for _ in range(CHANGES_PER_FRAME):
             side = rng.choice(["BUY", "SELL"])
@@ -71,13 +72,13 @@ def make_frames(seed: int = 1) -> tuple[list[str], list[str], int]:
                 }
             )
         )
-    return snapshots, frames, FRAMES * CHANGES_PER_FRAME
+    return snapshots, frames, count * CHANGES_PER_FRAME
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run, print and return the figures."""
-    del argv
-    snapshots, frames, updates = make_frames()
+    smoke = "--smoke" in (argv or [])  # make test: a few seconds, figures printed
+    snapshots, frames, updates = make_frames(count=SMOKE_FRAMES if smoke else FRAMES)
     start = time.perf_counter()
     for frame in frames:
         orjson.loads(frame)

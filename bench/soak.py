@@ -32,6 +32,7 @@ from typing import Any
 import orjson
 
 FRAMES = 1_000_000
+SMOKE_FRAMES = 20_000
 WHALE_EVERY = 1_000  # one watched-whale trade per 1,000 frames (1,000 in a full run)
 CHUNK = 500
 POOL = 20_000
@@ -256,7 +257,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run, print and return the figures."""
     parser = argparse.ArgumentParser(prog="python -m bench.soak")
     parser.add_argument("--frames", type=int, default=FRAMES, help="frames to push (10^6)")
+    parser.add_argument("--smoke", action="store_true", help="make test: 20,000 frames")
     args = parser.parse_args(argv or [])
+    if args.smoke:
+        args.frames = SMOKE_FRAMES
     result = asyncio.run(soak(args.frames))
     print(json.dumps(result, indent=2))
     return result

@@ -37,9 +37,9 @@ Bare().run()
 """
 
 
-def _time(cmd: list[str]) -> float:
+def _time(cmd: list[str], runs: int = RUNS) -> float:
     samples = []
-    for _ in range(RUNS):
+    for _ in range(runs):
         start = time.perf_counter()
         subprocess.run(cmd, capture_output=True, check=True)
         samples.append(time.perf_counter() - start)
@@ -71,16 +71,17 @@ def _first_frame(cmd: str, marker: str) -> float:
         subprocess.run([*tmux, "kill-server"], capture_output=True)
 
 
-def _frames(cmd: str, marker: str) -> float:
-    return statistics.median(_first_frame(cmd, marker) for _ in range(FRAME_RUNS))
+def _frames(cmd: str, marker: str, runs: int = FRAME_RUNS) -> float:
+    return statistics.median(_first_frame(cmd, marker) for _ in range(runs))
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run, print and return the figures."""
-    del argv
+    smoke = "--smoke" in (argv or [])  # make test: one run of each
+    runs, frame_runs = (1, 1) if smoke else (RUNS, FRAME_RUNS)
     binary = str(Path(sys.executable).parent / "polytui")
-    bare = _time([sys.executable, "-c", "pass"])
-    help_s = _time([binary, "--help"])
+    bare = _time([sys.executable, "-c", "pass"], runs)
+    help_s = _time([binary, "--help"], runs)
     figures = [
         {
             "figure": "polytui --help",
@@ -97,8 +98,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             env = f"env -u NO_COLOR HOME={home} XDG_DATA_HOME={home}/data"
             with open(Path(home) / "bare_app.py", "w") as script:
                 script.write(BARE_APP)
-            bare_frame = _frames(f"{env} {sys.executable} {home}/bare_app.py", "BARE FRAME")
-            demo_frame = _frames(f"{env} {binary} --demo", "DEMO")
+            bare_frame = _frames(
+                f"{env} {sys.executable} {home}/bare_app.py", "BARE FRAME", frame_runs
+            )
+            demo_frame = _frames(f"{env} {binary} --demo", "DEMO", frame_runs)
         figures.append(
             {
                 "figure": "polytui --demo first frame",

@@ -189,7 +189,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seconds", type=float, default=SECONDS)
     parser.add_argument("--rate", type=int, default=RATE)
     parser.add_argument("--samples", type=int, default=SAMPLES)
+    parser.add_argument("--smoke", action="store_true", help="make test: 2 s, a few samples")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.smoke:
+        args.seconds, args.samples = 2.0, 5
     result = asyncio.run(run(args.seconds, args.rate, args.samples))
     print(json.dumps(result, indent=2))
     return result
