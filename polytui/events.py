@@ -42,15 +42,6 @@ class WhaleTradeSeen(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class SourceLatency(Event):
-    """A later source delivered a fill already seen: its latency, for 'fastest source' stats."""
-
-    dedup_key: str
-    source: str
-    latency_ms: int
-
-
-@dataclass(frozen=True, slots=True)
 class SignalUpdated(Event):
     """A signal was created or changed status."""
 

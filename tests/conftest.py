@@ -12,7 +12,9 @@ import pytest
 from polytui.clock import FakeClock
 
 REPO = Path(__file__).resolve().parent.parent
-SAMPLES = REPO.parent / "shared" / "polymarket" / "samples"
+# ../shared beside the repo, or wherever POLYTUI_SHARED says (a checkout elsewhere).
+SHARED = Path(os.environ.get("POLYTUI_SHARED") or REPO.parent / "shared")
+SAMPLES = SHARED / "polymarket" / "samples"
 ANVIL = REPO / ".tools" / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
 FULL = os.environ.get("POLYTUI_FULL") == "1"
 
