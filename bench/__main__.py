@@ -20,6 +20,7 @@ BENCHMARKS = [
     "bench.startup",
     "bench.ui_flood",
     "bench.soak",
+    "bench.commands",
 ]
 RESULTS = Path(__file__).with_name("results.jsonl")
 

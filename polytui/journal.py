@@ -136,6 +136,7 @@ class Journal:
         self._ops: list[tuple[str, tuple[Any, ...]]] = []
         self.fault = ""  # why writes fail ("" while they work)
         self._retry_at = 0.0
+        self.commits = 0  # transactions made durable, for the flood benchmark and its test
         self.lock: Any = None  # the data dir's lock, released on close
 
     # --- opening ------------------------------------------------------------------------------
@@ -296,6 +297,7 @@ class Journal:
         except sqlite3.OperationalError as exc:
             self._failed(exc)
             return False
+        self.commits += 1
         log.warning(
             "journal writes work again: %d row(s) saved (%s)",
             len(self._ops),
@@ -343,6 +345,7 @@ class Journal:
             except sqlite3.OperationalError as exc:
                 self._failed(exc)
                 return False
+            self.commits += 1
         self._ops.clear()
         self._pending = 0
         return True
