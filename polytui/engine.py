@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 TICK_S = 0.25
 FEED_STATUS_EVERY_S = 1.0
 EQUITY_EVERY_S = 60.0
-SIGNALS_KEPT = 500
+SIGNALS_KEPT = ev.SIGNALS_KEPT
 WHALE_SOURCES = frozenset({"activity", "chain", "dataapi"})
 # The whale sources' high-water marks (chain block, newest data-api fill, when last saved), so a
 # restart catches up the trades missed while down (see ``polytui.wiring``).

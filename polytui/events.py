@@ -23,6 +23,10 @@ from polytui.model import (
     WhaleTrade,
 )
 
+# How many recent signals the engine, a snapshot and every client keep (older ones live in the
+# journal): the one definition of the cap.
+SIGNALS_KEPT = 500
+
 
 @dataclass(frozen=True, slots=True)
 class Event:

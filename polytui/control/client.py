@@ -13,7 +13,6 @@ from polytui import codec
 from polytui import events as ev
 from polytui.bus import EventBus, Subscription
 from polytui.control.protocol import (
-    SIGNALS_KEPT,
     DaemonUnavailable,
     Link,
     socket_answers,
@@ -68,7 +67,7 @@ def fold(snapshot: ev.Snapshot, event: ev.Event) -> ev.Snapshot:
                 break
         else:
             signals.append(event.signal)
-        return replace(snapshot, signals=tuple(signals[-SIGNALS_KEPT:]))
+        return replace(snapshot, signals=tuple(signals[-ev.SIGNALS_KEPT:]))
     if isinstance(event, ev.Snapshot):
         return event
     return snapshot

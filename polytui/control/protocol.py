@@ -35,7 +35,6 @@ MAX_COMMAND_CLIENTS = 16
 COMMAND_IDLE_S = 5.0
 # sockaddr_un.sun_path holds 108 bytes including the terminating NUL.
 MAX_SOCKET_PATH = 107
-SIGNALS_KEPT = 500
 
 # One-shot exit codes.
 EXIT_OK = 0

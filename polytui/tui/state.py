@@ -26,7 +26,7 @@ from polytui.model import (
 )
 
 # The signals pane keeps this many rows; older signals live in the journal.
-MAX_SIGNALS = 500
+MAX_SIGNALS = ev.SIGNALS_KEPT
 MAX_LOG_LINES = 200
 
 EMPTY_PNL = PnLSnapshot(
