@@ -39,3 +39,7 @@ class EngineAPI(Protocol):
     async def command(self, name: str, **args: Any) -> CommandResult:
         """Run one operator command (see ``COMMANDS``); never raises for bad input."""
         ...
+
+    async def stop(self) -> None:
+        """Stop a hosted engine cleanly (in-flight fills finish, the journal flushes)."""
+        ...

@@ -2,46 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
 from textual.app import ComposeResult
 
-from polytui.model import RiskSnapshot, Side, TradeIntent
+from polytui.model import ZERO, Position, Side, TradeIntent
 from polytui.tui import fmt
 from polytui.tui.pane import Pane
-from polytui.tui.state import ConsoleState
+from polytui.tui.state import EMPTY_PNL, ConsoleState
 from polytui.tui.table import Column, KeyedTable, Row
 
-WIDE = (
-    Column("market", "Market", 28),
-    Column("trade", "Trade", 12),
-    Column("shares", "Shares", 7, right=True),
-    Column("fill", "Fill", 5, right=True),
-    Column("usd", "Cost", 7, right=True),
-    Column("fee", "Fee", 6, right=True),
-    Column("slip", "vs whale", 8, right=True),
-    Column("headroom", "Headroom", 8, right=True),
-    Column("ttl", "TTL", 7, right=True),
-)
-COMPACT = (
-    Column("market", "Market", 14),
+COLUMNS = (
+    Column("market", "Market", 12, flex=True, max_width=60),
     Column("trade", "Trade", 9),
     Column("shares", "Shares", 7, right=True),
-    Column("fill", "Fill", 5, right=True),
-    Column("fee", "Fee", 6, right=True),
-    Column("slip", "Slip", 6, right=True),
-    Column("headroom", "Room", 7, right=True),
+    Column("fill", "Fill", 5, right=True, drop=2),
+    Column("usd", "Cost", 7, right=True, drop=3),
+    Column("fee", "Fee", 6, right=True, drop=4),
+    Column("slip", "vs whale", 8, right=True, drop=3),
+    Column("headroom", "Room", 10, right=True, drop=1),
+    Column("note", "Note", 8, drop=2),
+    Column("whale", "Whale", 10, drop=5),
     Column("ttl", "TTL", 7, right=True),
 )
 
-TINY = (
-    Column("market", "Market", 12),
-    Column("trade", "Trade", 9),
-    Column("fill", "Fill", 5, right=True),
-    Column("slip", "Slip", 6, right=True),
-    Column("ttl", "TTL", 7, right=True),
-)
+# Short names of the limits a buy can run into, for the Room column.
+LIMIT_SHORT = {"market exposure": "mkt", "total exposure": "tot", "cash": "cash"}
 
 # Under this many seconds of TTL the row turns urgent: decide now or it expires.
 TTL_URGENT_S = 5.0
@@ -64,15 +52,58 @@ def slippage_cents(intent: TradeIntent, fill: Decimal) -> Decimal:
     return (diff if intent.side is Side.BUY else -diff) * 100
 
 
-def headroom_after(intent: TradeIntent, risk: RiskSnapshot) -> Decimal | None:
-    """The tightest USD exposure headroom left if this trade fills (loss limits excluded:
-    buying does not consume the daily-loss budget)."""
-    rooms = [
-        limit.headroom - intent.usd
-        for limit in risk.limits
-        if limit.unit == "usd" and "loss" not in limit.name.lower()
-    ]
-    return min(rooms) if rooms else None
+def market_exposure(condition_id: str, positions: Sequence[Position]) -> Decimal:
+    """Cost basis held in one market (what RiskGuard's per-market limit counts)."""
+    return sum((p.cost_usd for p in positions if p.condition_id == condition_id), ZERO)
+
+
+def headroom_after(intent: TradeIntent, state: ConsoleState) -> tuple[str, Decimal] | None:
+    """The limit that binds this trade and what it leaves if the trade fills: the trade's
+    own market exposure, total exposure, or cash, whichever is tightest (a sell frees room,
+    and buying does not consume the daily-loss budget, so neither has one)."""
+    if intent.side is not Side.BUY:
+        return None
+    caps = {limit.name: limit for limit in state.risk.limits if limit.unit == "usd"}
+    rooms: dict[str, Decimal] = {}
+    market = caps.get("market exposure")
+    if market is not None:
+        rooms["market exposure"] = market.limit - market_exposure(
+            intent.condition_id, state.positions
+        )
+    total = caps.get("total exposure")
+    if total is not None:
+        rooms["total exposure"] = total.limit - total.used
+    if state.pnl is not EMPTY_PNL:
+        rooms["cash"] = state.pnl.cash_usd
+    if not rooms:
+        return None
+    name, room = min(rooms.items(), key=lambda kv: kv[1])
+    return name, room - intent.usd - intent.expected_fee_usd
+
+
+def room_text(room: tuple[str, Decimal] | None) -> str:
+    """``$8.07 mkt``: the amount left and which limit it is."""
+    if room is None:
+        return fmt.DASH
+    name, amount = room
+    return f"{fmt.money(amount)} {LIMIT_SHORT.get(name, name)}"
+
+
+def market_notes(intents: Sequence[TradeIntent], state: ConsoleState) -> dict[str, str]:
+    """Per intent: ``held`` when a position in its market is open, ``2/3`` when it is the
+    second of three trades pending in one market (approving them all stacks one position)."""
+    by_market: dict[str, list[TradeIntent]] = {}
+    for intent in sorted(intents, key=lambda i: (i.created_at, i.id)):
+        by_market.setdefault(intent.condition_id, []).append(intent)
+    held = {p.condition_id for p in state.positions}
+    notes: dict[str, str] = {}
+    for condition_id, group in by_market.items():
+        for rank, intent in enumerate(group, start=1):
+            parts = ["held"] if condition_id in held else []
+            if len(group) > 1:
+                parts.append(f"{rank}/{len(group)}")
+            notes[intent.id] = " ".join(parts)
+    return notes
 
 
 def ttl_s(intent: TradeIntent, now: datetime) -> float:
@@ -84,38 +115,42 @@ class ApprovalsPane(Pane):
     """Pending trade intents, soonest expiry first; ``a`` approves, ``x`` rejects."""
 
     TITLE = "Approvals"
-    WIDE = WIDE
-    COMPACT = COMPACT
-    TINY = TINY
-    COMPACT_MIN_WIDTH = 76
-    WIDE_MIN_WIDTH = 96
+    COLUMNS = COLUMNS
+
+    def __init__(self, *, id: str = "approvals", aliases: dict[str, str] | None = None) -> None:
+        super().__init__(id=id)
+        self.aliases = dict(aliases or {})
 
     def compose(self) -> ComposeResult:
         self.table = KeyedTable(self.columns(), id="approvals-table")
         yield self.table
 
-    def _cells(self, intent: TradeIntent, state: ConsoleState, now: datetime) -> tuple[str, ...]:
+    def _cells(
+        self, intent: TradeIntent, state: ConsoleState, now: datetime, note: str
+    ) -> tuple[str, ...]:
         fill = expected_fill(intent, state)
         left = ttl_s(intent, now)
-        market = intent.market_question or intent.condition_id
         values = {
-            "market": fmt.clip(market, 12 if self.tiny else 14 if self.compact else 28),
-            "trade": f"{intent.side.value} {fmt.clip(intent.outcome, 5 if self.compact else 8)}",
+            "market": intent.market_question or intent.condition_id,
+            "trade": f"{intent.side.value} {intent.outcome}",
             "shares": fmt.shares(intent.shares),
             "fill": fmt.price(fill),
             "usd": fmt.money(intent.usd),
             "fee": fmt.money(intent.expected_fee_usd),
             "slip": fmt.cents(slippage_cents(intent, fill)),
-            "headroom": fmt.money(headroom_after(intent, state.risk)),
+            "headroom": room_text(headroom_after(intent, state)),
+            "note": note,
+            "whale": fmt.wallet(intent.wallet, self.aliases) if intent.wallet else fmt.DASH,
             "ttl": fmt.countdown(left) if left > 0 else "expired",
         }
-        return tuple(values[c.key] for c in self.columns())
+        return self.pick(values)
 
     def draw(self, state: ConsoleState, now: datetime) -> None:
         if self.table is None:
             return
         intents = sorted(state.intents.values(), key=lambda i: (i.expires_at, i.id))
-        rows: list[Row] = [(i.id, self._cells(i, state, now)) for i in intents]
+        notes = market_notes(intents, state)
+        rows: list[Row] = [(i.id, self._cells(i, state, now, notes[i.id])) for i in intents]
         classes: dict[str, str] = {}
         for intent in intents:
             left = ttl_s(intent, now)

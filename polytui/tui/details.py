@@ -6,16 +6,50 @@ from datetime import datetime
 
 from polytui.model import FeedStatus, Position, Signal, TradeIntent
 from polytui.tui import fmt
-from polytui.tui.approvals import expected_fill, headroom_after, slippage_cents, ttl_s
+from polytui.tui.approvals import (
+    expected_fill,
+    headroom_after,
+    market_exposure,
+    slippage_cents,
+    ttl_s,
+)
 from polytui.tui.state import ConsoleState
 
 Lines = list[tuple[str, str]]
 
 
-def intent_lines(intent: TradeIntent, state: ConsoleState, now: datetime) -> Lines:
+def room_line(intent: TradeIntent, state: ConsoleState) -> str:
+    """``$8.08 under market exposure ($15.00 cap, $0.00 held in this market)``."""
+    room = headroom_after(intent, state)
+    if room is None:
+        return fmt.DASH
+    name, amount = room
+    caps = {limit.name: limit for limit in state.risk.limits}
+    detail = ""
+    if name == "market exposure" and name in caps:
+        held = market_exposure(intent.condition_id, state.positions)
+        detail = f" ({fmt.money(caps[name].limit)} cap, {fmt.money(held)} held in this market)"
+    elif name in caps:
+        detail = f" ({fmt.money(caps[name].used)} of {fmt.money(caps[name].limit)} used)"
+    return f"{fmt.money(amount)} under {name}{detail}"
+
+
+def whale_line(wallets: tuple[str, ...], aliases: dict[str, str]) -> str:
+    """The whale by alias, with the other members of a cluster."""
+    if not wallets:
+        return fmt.DASH
+    names = [fmt.wallet(w, aliases) for w in wallets]
+    return names[0] if len(names) == 1 else f"{names[0]} + {', '.join(names[1:])}"
+
+
+def intent_lines(
+    intent: TradeIntent, state: ConsoleState, now: datetime, aliases: dict[str, str] | None = None
+) -> Lines:
     """Everything about a pending trade, priced against the live book."""
     fill = expected_fill(intent, state)
     left = ttl_s(intent, now)
+    signal = state.signals.get(intent.signal_id)
+    wallets = signal.wallets if signal is not None else (intent.wallet,) if intent.wallet else ()
     return [
         ("market", intent.market_question or intent.condition_id),
         ("trade", f"{intent.side.value} {intent.outcome}"),
@@ -27,9 +61,9 @@ def intent_lines(intent: TradeIntent, state: ConsoleState, now: datetime) -> Lin
         ("vs whale", fmt.cents(slippage_cents(intent, fill)) + " per share"),
         ("cost", fmt.money(intent.usd)),
         ("expected fee", fmt.money(intent.expected_fee_usd)),
-        ("headroom after", fmt.money(headroom_after(intent, state.risk))),
+        ("headroom after", room_line(intent, state)),
         ("confidence", fmt.percent(intent.confidence)),
-        ("whale", intent.wallet or fmt.DASH),
+        ("whale", whale_line(wallets, aliases or {})),
         ("expires in", fmt.countdown(left) if left > 0 else "expired"),
         ("intent", intent.id),
     ]
@@ -43,6 +77,7 @@ def signal_lines(signal: Signal, aliases: dict[str, str]) -> Lines:
         ("whale price", fmt.price(signal.whale_price)),
         ("current", fmt.price(signal.current_price)),
         ("size", fmt.money(signal.usd)),
+        ("whale", whale_line(signal.wallets, aliases)),
         ("confidence", fmt.percent(signal.confidence)),
         ("status", signal.status.value),
         ("reason", signal.reason or fmt.DASH),
@@ -53,7 +88,7 @@ def signal_lines(signal: Signal, aliases: dict[str, str]) -> Lines:
             (
                 fmt.wallet(trade.wallet, aliases),
                 f"{trade.side.value} {fmt.shares(trade.shares)} @ {fmt.price(trade.price)}"
-                f" via {trade.source.value} ({trade.latency_ms} ms)",
+                f" via {trade.source.value} ({fmt.seconds(trade.latency_ms / 1000)})",
             )
         )
     lines.append(("signal", signal.id))
@@ -65,7 +100,7 @@ def position_lines(position: Position, now: datetime) -> Lines:
     if position.end_time is None:
         resolves = fmt.DASH
     elif position.awaiting_resolution(now):
-        resolves = "awaiting resolution"
+        resolves = "awaiting resolution (past its end time, not settled yet)"
     else:
         left = fmt.countdown((position.end_time - now).total_seconds())
         resolves = f"{position.end_time:%Y-%m-%d %H:%M} UTC (in {left})"
@@ -94,6 +129,6 @@ def feed_lines(feed: FeedStatus) -> Lines:
         ("rejected", f"{feed.rejected:,}"),
         ("reconnects", str(feed.reconnects)),
         ("connections", str(feed.connections)),
-        ("latency", fmt.DASH if feed.latency_ms is None else f"{feed.latency_ms:.0f} ms"),
+        ("latency", fmt.DASH if feed.latency_ms is None else fmt.seconds(feed.latency_ms / 1000)),
         ("detail", feed.detail or fmt.DASH),
     ]

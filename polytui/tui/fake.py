@@ -9,6 +9,7 @@ test can check that a key press reached the engine and that its effect came back
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 from polytui import events as ev
@@ -43,6 +44,9 @@ class FakeEngine:
         self.feeds: tuple[FeedStatus, ...] = ()
         self.risk = RiskSnapshot(limits=())
         self.commands: list[tuple[str, dict[str, Any]]] = []
+        self.stopped = False
+        # (shares, limit key): approvals above this size are cut the way RiskGuard cuts them.
+        self.share_cap: tuple[Decimal, str] | None = None
 
     # --- EngineAPI ----------------------------------------------------------------------------
 
@@ -70,6 +74,10 @@ class FakeEngine:
             return CommandResult(False, f"unknown command {name!r}")
         result: CommandResult = handler(**args)
         return result
+
+    async def stop(self) -> None:
+        """Record that the console asked the engine to stop."""
+        self.stopped = True
 
     def command_names(self) -> list[str]:
         """Names of the commands received, in order."""
@@ -112,8 +120,12 @@ class FakeEngine:
         intent = self.intents.get(intent_id)
         if intent is None or intent.status is not IntentStatus.PENDING:
             return CommandResult(False, f"no pending trade {intent_id}")
-        self._decide(intent_id, IntentStatus.APPROVED, "approved by operator")
-        return CommandResult(True, f"approved {intent_id}: {intent.shares} shares")
+        shares, reason = intent.shares, "approved by operator"
+        if self.share_cap is not None and intent.shares > self.share_cap[0]:
+            shares = self.share_cap[0]
+            reason = f"reduced to {shares} shares by {self.share_cap[1]}"
+        self._decide(intent_id, IntentStatus.APPROVED, reason, shares)
+        return CommandResult(True, f"approved {intent_id}: {shares} shares")
 
     def _cmd_reject(self, intent_id: str) -> CommandResult:
         intent = self.intents.get(intent_id)
@@ -130,8 +142,12 @@ class FakeEngine:
         self.bus.publish(ev.PositionsChanged(tuple(self.positions)))
         return CommandResult(True, f"closing {token_id}")
 
-    def _decide(self, intent_id: str, status: IntentStatus, reason: str) -> None:
+    def _decide(
+        self, intent_id: str, status: IntentStatus, reason: str, shares: Decimal | None = None
+    ) -> None:
         intent = replace(self.intents[intent_id], status=status, reason=reason)
+        if shares is not None:
+            intent = replace(intent, shares=shares)
         self.intents[intent_id] = intent
         self.bus.publish(ev.IntentUpdated(intent))
         signal = self.signals.get(intent.signal_id)

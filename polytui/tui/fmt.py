@@ -93,6 +93,27 @@ def clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
+def clip_keep(text: str, suffix: str, width: int) -> str:
+    """``text`` then `` suffix``, cutting ``text`` (never the suffix) to fit ``width``:
+    ``whale-bra… +2`` says a cluster of three, not a cut-off name."""
+    if not suffix:
+        return clip(text, width)
+    return f"{clip(text, max(1, width - len(suffix) - 1))} {suffix}"
+
+
+def whole_money(amount: Decimal) -> str:
+    """``$1,235``: whole dollars, for whale trade sizes where cents are noise."""
+    sign = "-" if amount < 0 else ""
+    return f"{sign}${abs(amount):,.0f}"
+
+
+def seconds(value: float | None) -> str:
+    """A latency: ``0.9s``, ``2.5s``, ``12s`` (one unit everywhere on screen)."""
+    if value is None:
+        return DASH
+    return f"{value:.1f}s" if value < 10 else f"{value:.0f}s"
+
+
 def is_negative(amount: Decimal | None) -> bool:
     """True for a loss (used to pick the ``.loss`` class)."""
     return amount is not None and amount < ZERO
@@ -102,8 +123,10 @@ def bar(used: Decimal, limit: Decimal, width: int = 12) -> str:
     """A text bar of ``used / limit`` (``█`` used, ``░`` free), readable without colour."""
     if limit <= 0:
         filled = width if used > 0 else 0
+    elif used >= limit or money(used) == money(limit):
+        filled = width  # at the limit (to the cent): a full bar, never one block short
     else:
-        filled = int(min(Decimal(1), max(ZERO, used / limit)) * width)
+        filled = min(width - 1, int(max(ZERO, used / limit) * width))
     return "█" * filled + "░" * (width - filled)
 
 

@@ -36,6 +36,9 @@ def engine_flags(state: ConsoleState) -> str:
 class StatusBar(Horizontal):
     """One line across the top; each field is a Label so the stylesheet can colour it."""
 
+    attached = False
+    """True when the console is attached to a daemon (quitting only detaches)."""
+
     def compose(self) -> ComposeResult:
         yield Label("polytui", id="brand")
         yield Label("PAPER", id="mode", classes="paper-mode")
@@ -43,6 +46,7 @@ class StatusBar(Horizontal):
         yield Label("", id="equity")
         yield Label("", id="today")
         yield Label("RUNNING", id="flags")
+        yield Label("", id="attached")
         yield Label("", id="clock")
 
     def refresh_view(self, state: ConsoleState, now: datetime) -> None:
@@ -68,4 +72,5 @@ class StatusBar(Horizontal):
         fmt.set_text(flags, flags_text)
         for name in ("KILLED", "HALTED", "PAUSED"):
             flags.set_class(flags_text == name, name.lower())
+        fmt.set_text(self.query_one("#attached", Label), "ATTACHED" if self.attached else "")
         fmt.set_text(self.query_one("#clock", Label), now.strftime("%H:%M:%S UTC"))

@@ -12,21 +12,18 @@ from polytui.tui.pane import Pane
 from polytui.tui.state import ConsoleState
 from polytui.tui.table import Column, KeyedTable, Row
 
-WIDE = (
-    Column("feed", "Feed", 8),
-    Column("state", "State", 12),
-    Column("age", "Last data", 9, right=True),
-    Column("rate", "Msg/s", 6, right=True),
-    Column("rejected", "Bad", 4, right=True),
-    Column("reconnects", "Reconn", 6, right=True),
-    Column("latency", "Latency", 7, right=True),
-)
-COMPACT = (
+COLUMNS = (
     Column("feed", "Feed", 8),
     Column("state", "State", 10),
-    Column("age", "Age", 6, right=True),
-    Column("reconnects", "Rec", 3, right=True),
+    Column("age", "Last data", 9, right=True),
+    Column("rate", "Msg/s", 6, right=True, drop=3),
+    Column("rejected", "Bad", 4, right=True, drop=2),
+    Column("reconnects", "Reconn", 6, right=True, drop=1),
+    Column("latency", "Latency", 7, right=True, drop=2),
 )
+
+# Sources asked only when something needs them (market metadata): silence is not staleness.
+ON_DEMAND = frozenset({"gamma"})
 
 # Matches RiskSettings.stale_feed_halt_s's default: data older than this is stale.
 STALE_AFTER_S = 30.0
@@ -34,9 +31,12 @@ STALE_AFTER_S = 30.0
 
 def is_stale(feed: FeedStatus, stale_after_s: float = STALE_AFTER_S) -> bool:
     """A feed is stale when it is not live or its data is older than ``stale_after_s``
-    (silence is judged by data, never by pings)."""
+    (silence is judged by data, never by pings). An on-demand source is stale only when its
+    requests fail."""
     if feed.state is FeedState.DISABLED:
         return False
+    if feed.name in ON_DEMAND:
+        return feed.state in (FeedState.DEGRADED, FeedState.DOWN)
     if feed.state is not FeedState.LIVE:
         return True
     return feed.last_data_age_s is None or feed.last_data_age_s > stale_after_s
@@ -46,9 +46,7 @@ class HealthPane(Pane):
     """Feed states, data age, message rate, rejects, reconnects and latency."""
 
     TITLE = "Connection health"
-    WIDE = WIDE
-    COMPACT = COMPACT
-    WIDE_MIN_WIDTH = 64
+    COLUMNS = COLUMNS
 
     def __init__(self, *, id: str = "health", stale_after_s: float = STALE_AFTER_S) -> None:
         super().__init__(id=id)
@@ -65,20 +63,19 @@ class HealthPane(Pane):
         classes: dict[str, str] = {}
         for feed in state.feeds:
             stale = is_stale(feed, self.stale_after_s)
-            shown_state = feed.state.value + (
-                " (stale)" if stale and feed.state.value == "live" else ""
-            )
-            latency = fmt.DASH if feed.latency_ms is None else f"{feed.latency_ms:.0f}ms"
+            # "stale" in words at every width: colour alone is lost under NO_COLOR.
+            shown_state = "stale" if stale and feed.state is FeedState.LIVE else feed.state.value
+            latency = None if feed.latency_ms is None else feed.latency_ms / 1000
             values = {
                 "feed": feed.name,
-                "state": feed.state.value if self.compact else shown_state,
+                "state": shown_state,
                 "age": fmt.age(feed.last_data_age_s),
                 "rate": f"{feed.messages_per_s:.1f}",
                 "rejected": str(feed.rejected),
                 "reconnects": str(feed.reconnects),
-                "latency": latency,
+                "latency": fmt.seconds(latency),
             }
-            rows.append((feed.name, tuple(values[c.key] for c in self.columns())))
+            rows.append((feed.name, self.pick(values)))
             if stale:
                 classes[feed.name] = "stale"
             elif feed.state is FeedState.DISABLED:

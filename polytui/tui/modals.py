@@ -42,8 +42,9 @@ class ConfirmModal(ModalScreen[bool]):
         self.dismiss(yes)
 
 
-class ApprovalDialog(ModalScreen[bool]):
-    """One pending intent in full; ``y`` approves, ``n`` or ``esc`` rejects.
+class ApprovalDialog(ModalScreen[bool | None]):
+    """One pending intent in full; ``y`` approves, ``n`` rejects, ``esc`` closes (the trade
+    stays pending: backing out of a dialog never decides anything).
 
     ``y`` is ignored for the arm delay after the dialog opens, so the enter-then-y of a key
     repeat cannot approve a trade nobody read."""
@@ -51,7 +52,7 @@ class ApprovalDialog(ModalScreen[bool]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "approve", "Approve", id="dialog.approve", tooltip="Approve this trade"),
         Binding("n", "reject", "Reject", id="dialog.reject", tooltip="Reject this trade"),
-        Binding("escape", "reject", "Reject", id="dialog.escape", tooltip="Reject this trade"),
+        Binding("escape", "close", "Close", id="dialog.escape", tooltip="Close; keep it pending"),
     ]
 
     def __init__(self, title: str, lines: Sequence[tuple[str, str]], arm: ApprovalArm) -> None:
@@ -64,7 +65,7 @@ class ApprovalDialog(ModalScreen[bool]):
         with Vertical(classes="dialog approval"):
             yield Static(Text(self.title_text), classes="dialog-title")
             yield Static(_field_lines(self.lines), classes="dialog-body")
-            yield Static("y approve · n / esc reject", classes="dialog-keys")
+            yield Static("y approve · n reject · esc close (stays pending)", classes="dialog-keys")
 
     def on_mount(self) -> None:
         self.arm.prompt()
@@ -79,6 +80,10 @@ class ApprovalDialog(ModalScreen[bool]):
     def action_reject(self) -> None:
         """Reject the trade."""
         self.dismiss(False)
+
+    def action_close(self) -> None:
+        """Close without deciding."""
+        self.dismiss(None)
 
 
 class DetailModal(ModalScreen[None]):

@@ -2,37 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from textual import events
 from textual.containers import Vertical
 from textual.message import Message
-from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import DataTable
 
 from polytui.tui.state import ConsoleState
-from polytui.tui.table import Column, KeyedTable
+from polytui.tui.table import Column, KeyedTable, fit_columns
 
 
 class Pane(Vertical):
-    """A titled pane. Subclasses implement :meth:`refresh_view` and, if they hold a table,
-    expose it as ``table`` so the app can read the selected key."""
+    """A titled pane. Subclasses implement :meth:`draw` and, if they hold a table, expose it
+    as ``table`` so the app can read the selected key.
+
+    The table's columns follow the pane's real inner width: ``COLUMNS`` lists every column a
+    pane can show, each saying when it yields (``Column.drop``) and whether it takes the spare
+    width (``Column.flex``), so no width ever needs a horizontal scrollbar."""
 
     TITLE = ""
     """Shown in the pane's border (and in the compact pane tabs)."""
 
-    compact: reactive[bool] = reactive(False)
-    """True when the pane is narrower than ``WIDE_MIN_WIDTH``: fewer columns."""
-
-    WIDE_MIN_WIDTH = 0
-    """Inner width the full column set needs; narrower panes switch to compact columns."""
-
-    tiny: reactive[bool] = reactive(False)
-    """True when the pane is narrower than ``COMPACT_MIN_WIDTH``: the fewest columns."""
-
-    COMPACT_MIN_WIDTH = 0
-    """Inner width the compact column set needs; narrower panes use ``TINY``."""
+    COLUMNS: tuple[Column, ...] = ()
+    """Every column of the pane's table, in display order."""
 
     class Opened(Message):
         """The operator pressed enter on a row: open its detail dialog."""
@@ -42,37 +37,25 @@ class Pane(Vertical):
             self.pane = pane
             self.key = key
 
-    WIDE: tuple[Column, ...] = ()
-    """Columns of the pane's table when it is wide enough."""
-
-    COMPACT: tuple[Column, ...] = ()
-    """Columns when narrow (empty: same as ``WIDE``)."""
-
-    TINY: tuple[Column, ...] = ()
-    """Columns when very narrow (empty: same as ``COMPACT``)."""
-
     def __init__(self, *, id: str) -> None:
         super().__init__(id=id, classes="pane")
         self.border_title = self.TITLE
         self.table: KeyedTable | None = None
         self._last: tuple[ConsoleState, datetime] | None = None
+        self._fitted: tuple[Column, ...] = fit_columns(self.COLUMNS, 0)
 
     def columns(self) -> tuple[Column, ...]:
         """The column set for the current width."""
-        if self.tiny and self.TINY:
-            return self.TINY
-        return self.COMPACT if self.compact and self.COMPACT else self.WIDE
+        return self._fitted
 
-    def watch_compact(self) -> None:
-        self._columns_changed()
+    def pick(self, values: Mapping[str, str]) -> tuple[str, ...]:
+        """The cells of one row, in the order of the columns shown."""
+        return tuple(values[c.key] for c in self._fitted)
 
-    def watch_tiny(self) -> None:
-        self._columns_changed()
-
-    def _columns_changed(self) -> None:
-        if self.table is not None and self.COMPACT:
-            self.table.set_columns(self.columns())
-            self.redraw()
+    def set_active(self, active: bool) -> None:
+        """Mark the pane as the one the keys act on (its border and title say so)."""
+        self.set_class(active, "-active")
+        self.border_title = f"▶ {self.TITLE}" if active else self.TITLE
 
     def redraw(self) -> None:
         """Draw again from the last state (after a filter or column change)."""
@@ -80,9 +63,14 @@ class Pane(Vertical):
             self.draw(*self._last)
 
     def on_resize(self, event: events.Resize) -> None:
-        # Each pane adapts to its own width, so one layout serves 80 to 250+ columns.
-        self.compact = event.size.width < self.WIDE_MIN_WIDTH
-        self.tiny = event.size.width < self.COMPACT_MIN_WIDTH
+        # Each pane picks its columns from its own inner width, so one layout serves 80 to
+        # 250+ columns and the market question gets whatever width is spare.
+        fitted = fit_columns(self.COLUMNS, self.size.width)
+        if fitted != self._fitted:
+            self._fitted = fitted
+            if self.table is not None:
+                self.table.set_columns(fitted)
+                self.redraw()
 
     def focus_target(self) -> Widget:
         """The widget that takes focus when the pane becomes active."""

@@ -12,36 +12,20 @@ from polytui.tui.pane import Pane
 from polytui.tui.state import ConsoleState
 from polytui.tui.table import Column, KeyedTable, Row
 
-WIDE = (
-    Column("market", "Market", 36),
-    Column("outcome", "Outcome", 10),
+COLUMNS = (
+    Column("market", "Market", 12, flex=True, max_width=64),
+    Column("outcome", "Outcome", 7),
     Column("shares", "Shares", 7, right=True),
-    Column("avg", "Avg", 5, right=True),
-    Column("mark", "Mark", 5, right=True),
-    Column("upnl", "Unrealized", 10, right=True),
-    Column("resolves", "Ends (UTC)", 11),
-    Column("left", "In", 19, right=True),
-)
-COMPACT = (
-    Column("market", "Market", 24),
-    Column("shares", "Shares", 7, right=True),
-    Column("avg", "Avg", 5, right=True),
-    Column("mark", "Mark", 5, right=True),
-    Column("upnl", "uP&L", 7, right=True),
-    Column("left", "Resolves", 19, right=True),
-)
-
-TINY = (
-    Column("market", "Market", 18),
-    Column("shares", "Shares", 7, right=True),
-    Column("mark", "Mark", 5, right=True),
-    Column("upnl", "uP&L", 7, right=True),
-    Column("left", "Ends", 8, right=True),
+    Column("avg", "Avg", 5, right=True, drop=3),
+    Column("mark", "Mark", 5, right=True, drop=2),
+    Column("upnl", "uP&L", 8, right=True),
+    Column("ends", "Ends (UTC)", 11, drop=4),
+    Column("left", "Resolves", 8, right=True),
 )
 
 SOON_S = 24 * 3600
 URGENT_S = 3600
-AWAITING = "awaiting resolution"
+AWAITING = "awaiting"
 
 _FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 
@@ -66,15 +50,11 @@ class PositionsPane(Pane):
     """Open positions by resolution time; ``c`` closes the selected one (after a confirm)."""
 
     TITLE = "Positions"
-    WIDE = WIDE
-    COMPACT = COMPACT
-    TINY = TINY
-    COMPACT_MIN_WIDTH = 78
-    WIDE_MIN_WIDTH = 96
+    COLUMNS = COLUMNS
 
     def __init__(self, *, id: str = "positions") -> None:
         super().__init__(id=id)
-        self._static_cache: dict[str, tuple[object, tuple[bool, bool], tuple[str, str, str]]] = {}
+        self._static_cache: dict[str, tuple[object, tuple[str, str, str]]] = {}
 
     def compose(self) -> ComposeResult:
         self.table = KeyedTable(self.columns(), id="positions-table")
@@ -82,19 +62,17 @@ class PositionsPane(Pane):
 
     def _static(self, position: Position) -> tuple[str, str, str]:
         # Market, outcome and end time rarely change: format them once per position.
-        key = (position.token_id, position.market_question, position.outcome, position.end_time)
+        key = (position.market_question, position.outcome, position.end_time)
         cached = self._static_cache.get(position.token_id)
-        if cached is not None and cached[0] == key and cached[1] == (self.compact, self.tiny):
-            return cached[2]
-        market = position.market_question or position.condition_id
-        width = 18 if self.tiny else 24 if self.compact else 36
+        if cached is not None and cached[0] == key:
+            return cached[1]
         end = position.end_time
         static = (
-            fmt.clip(market, width),
-            fmt.clip(position.outcome, 10),
+            position.market_question or position.condition_id,
+            position.outcome,
             end.strftime("%m-%d %H:%M") if end else fmt.DASH,
         )
-        self._static_cache[position.token_id] = (key, (self.compact, self.tiny), static)
+        self._static_cache[position.token_id] = (key, static)
         return static
 
     def _cells(self, position: Position, now: datetime) -> tuple[str, ...]:
@@ -102,22 +80,22 @@ class PositionsPane(Pane):
         if end is None:
             left = fmt.DASH
         elif now >= end:
-            left = "awaiting" if self.tiny else AWAITING
+            left = AWAITING
         else:
             left = fmt.countdown((end - now).total_seconds())
-        market, outcome, resolves = self._static(position)
+        market, outcome, ends = self._static(position)
         mark = position.mark_price
-        upnl = fmt.signed_money(position.unrealized_usd) if mark is not None else fmt.DASH
-        shares, avg, mark_text = (
-            fmt.shares(position.shares),
-            fmt.price(position.avg_price),
-            fmt.price(mark),
-        )
-        if self.tiny:
-            return (market, shares, mark_text, upnl, left)
-        if self.compact:
-            return (market, shares, avg, mark_text, upnl, left)
-        return (market, outcome, shares, avg, mark_text, upnl, resolves, left)
+        values = {
+            "market": market,
+            "outcome": outcome,
+            "shares": fmt.shares(position.shares),
+            "avg": fmt.price(position.avg_price),
+            "mark": fmt.price(mark),
+            "upnl": fmt.signed_money(position.unrealized_usd) if mark is not None else fmt.DASH,
+            "ends": ends,
+            "left": left,
+        }
+        return self.pick(values)
 
     def draw(self, state: ConsoleState, now: datetime) -> None:
         if self.table is None:

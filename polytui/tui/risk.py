@@ -14,15 +14,10 @@ from polytui.tui.pane import Pane
 from polytui.tui.state import ConsoleState
 from polytui.tui.table import Column, KeyedTable, Row
 
-WIDE = (
+COLUMNS = (
     Column("limit", "Limit", 15),
-    Column("bar", "Use", 10),
+    Column("bar", "Use", 4, flex=True, max_width=12, drop=1),
     Column("used", "Used / limit", 17, right=True),
-)
-COMPACT = (
-    Column("limit", "Limit", 13),
-    Column("bar", "Use", 6),
-    Column("used", "Used/max", 7, right=True),
 )
 
 SOON_SHARE = Decimal("0.75")
@@ -32,6 +27,11 @@ URGENT_SHARE = Decimal("0.9")
 def amount(limit: LimitUse, value: Decimal) -> str:
     """A limit's value in its own unit (USD, count...)."""
     return fmt.money(value) if limit.unit == "usd" else f"{value:,.0f}"
+
+
+def used_text(limit: LimitUse) -> str:
+    """``$38.40 / $50.00`` or ``6 / 10``: the exact amounts at every width."""
+    return f"{amount(limit, limit.used)} / {amount(limit, limit.limit)}"
 
 
 def share_used(limit: LimitUse) -> Decimal:
@@ -45,9 +45,7 @@ class RiskPane(Pane):
     """Limit bars and the engine's brakes (daily-loss halt, pause, kill)."""
 
     TITLE = "Risk"
-    WIDE = WIDE
-    COMPACT = COMPACT
-    WIDE_MIN_WIDTH = 46
+    COLUMNS = COLUMNS
 
     def compose(self) -> ComposeResult:
         self.table = KeyedTable(self.columns(), id="risk-table")
@@ -60,17 +58,13 @@ class RiskPane(Pane):
         rows: list[Row] = []
         classes: dict[str, str] = {}
         for limit in state.risk.limits:
-            if self.compact:
-                # Whole units: the exact amounts are one tab away in the wide layout.
-                cells = (
-                    fmt.clip(limit.name, 13),
-                    fmt.bar(limit.used, limit.limit, 6),
-                    f"{limit.used:.0f}/{limit.limit:.0f}",
-                )
-            else:
-                used = f"{amount(limit, limit.used)} / {amount(limit, limit.limit)}"
-                cells = (limit.name, fmt.bar(limit.used, limit.limit, 10), used)
-            rows.append((limit.name, cells))
+            bar_width = next((c.width for c in self.columns() if c.key == "bar"), 0)
+            values = {
+                "limit": limit.name,
+                "bar": fmt.bar(limit.used, limit.limit, bar_width),
+                "used": used_text(limit),
+            }
+            rows.append((limit.name, self.pick(values)))
             share = share_used(limit)
             if share >= URGENT_SHARE:
                 classes[limit.name] = "urgent"

@@ -15,31 +15,21 @@ from polytui.tui.pane import Pane
 from polytui.tui.state import ConsoleState
 from polytui.tui.table import Column, KeyedTable, Row
 
-WIDE = (
+COLUMNS = (
     Column("time", "Time", 8),
-    Column("wallet", "Wallet", 12),
-    Column("market", "Market", 22),
+    Column("wallet", "Wallet", 12, drop=3),
+    Column("market", "Market", 16, flex=True, max_width=72),
     Column("trade", "Trade", 11),
-    Column("whale", "Whale", 5, right=True),
-    Column("now", "Now", 5, right=True),
+    Column("whale", "Whale", 5, right=True, drop=2),
+    Column("now", "Now", 5, right=True, drop=4),
     Column("usd", "USD", 7, right=True),
-    Column("conf", "Conf", 4, right=True),
-    Column("n", "N", 2, right=True),
-    Column("src", "Source", 11),
-    Column("status", "Status", 8),
-)
-COMPACT = (
-    Column("time", "Time", 8),
-    Column("wallet", "Wallet", 11),
-    Column("market", "Market", 18),
-    Column("side", "Side", 4),
-    Column("whale", "Px", 5, right=True),
-    Column("usd", "USD", 7, right=True),
+    Column("conf", "Conf", 4, right=True, drop=2),
+    Column("src", "Source", 13, drop=4),
     Column("status", "Status", 8),
 )
 
-# Short names keep the source column narrow (RTDS is the activity firehose).
-SOURCE_NAMES = {"chain": "chain", "activity": "rtds", "dataapi": "data"}
+# Sources are named as the health pane names their feeds.
+SOURCE_NAMES = {"chain": "chain", "activity": "activity", "dataapi": "dataapi"}
 
 ROW_CLASS = {
     SignalStatus.PENDING: "soon",
@@ -59,15 +49,16 @@ class SignalsPane(Pane):
             tooltip="Clear and hide the signal filter",
         ),
     ]  # fmt: skip
-    WIDE = WIDE
-    COMPACT = COMPACT
-    WIDE_MIN_WIDTH = 116
+    COLUMNS = COLUMNS
 
     def __init__(self, *, id: str = "signals", aliases: dict[str, str] | None = None) -> None:
         super().__init__(id=id)
         self.aliases = dict(aliases or {})
         self.filter_text = ""
         self._cell_cache: dict[str, tuple[tuple[object, ...], tuple[str, ...]]] = {}
+        # The top row when the trader last watched the top; rows above it are "new".
+        self._top_seen: str | None = None
+        self._go_home = False
 
     def compose(self) -> ComposeResult:
         self.table = KeyedTable(self.columns(), id="signals-table")
@@ -101,7 +92,16 @@ class SignalsPane(Pane):
         box = self.query_one("#signals-filter", Input)
         box.value = ""
         box.remove_class("-open")
+        self._go_home = True  # back to the newest rows, not wherever the cursor was
+        self.redraw()
         self.focus_target().focus()
+
+    def _following(self) -> bool:
+        """True while the trader watches the top (cursor on the newest row, not scrolled)."""
+        table = self.table
+        if table is None or self._go_home or not table.row_count:
+            return True
+        return table.cursor_row == 0 and table.scroll_y == 0
 
     def _matches(self, signal: Signal) -> bool:
         if not self.filter_text:
@@ -122,7 +122,7 @@ class SignalsPane(Pane):
         # The engine publishes a new Signal object on every change, so the same object and the
         # same book top mean the same text: 500 rows are not re-formatted on every batch.
         top = state.current_price(signal.token_id)
-        key = (signal, top, self.compact)
+        key = (signal, top, self.columns())
         cached = self._cell_cache.get(signal.id)
         if cached is not None and cached[0][0] is signal and cached[0][1:] == key[1:]:
             return cached[1]
@@ -133,28 +133,25 @@ class SignalsPane(Pane):
     def _cells(self, signal: Signal, state: ConsoleState) -> tuple[str, ...]:
         top = state.current_price(signal.token_id)
         current = top.mid if top is not None and top.mid is not None else signal.current_price
-        wallets = fmt.wallet(signal.wallets[0], self.aliases) if signal.wallets else fmt.DASH
-        if signal.cluster_size > 1:
-            wallets += f" +{signal.cluster_size - 1}"
-        market = fmt.clip(signal.market_question or signal.condition_id, 18 if self.compact else 22)
+        first = fmt.wallet(signal.wallets[0], self.aliases) if signal.wallets else fmt.DASH
+        more = f"+{signal.cluster_size - 1}" if signal.cluster_size > 1 else ""
+        width = next((c.width for c in self.columns() if c.key == "wallet"), 12)
+        source = SOURCE_NAMES.get(signal.source.value, signal.source.value)
         values = {
             "time": signal.created_at.strftime("%H:%M:%S"),
-            "wallet": fmt.clip(wallets, 11 if self.compact else 12),
-            "market": market,
+            "wallet": fmt.clip_keep(first, more, width),
+            "market": signal.market_question or signal.condition_id,
             "trade": f"{signal.side.value} {fmt.clip(signal.outcome, 7)}",
-            "side": signal.side.value,
             "whale": fmt.price(signal.whale_price),
             "now": fmt.price(current),
-            "usd": f"${signal.usd:,.0f}",
+            "usd": fmt.whole_money(signal.usd),
             "conf": fmt.percent(signal.confidence),
-            "n": str(signal.cluster_size),
-            "src": f"{SOURCE_NAMES.get(signal.source.value, signal.source.value)}"
-            f" {signal.latency_ms / 1000:.1f}s"
+            "src": f"{source} {fmt.seconds(signal.latency_ms / 1000)}"
             if signal.trades
             else fmt.DASH,
             "status": signal.status.value,
         }
-        return tuple(values[c.key] for c in self.columns())
+        return self.pick(values)
 
     def draw(self, state: ConsoleState, now: datetime) -> None:
         if self.table is None:
@@ -170,15 +167,26 @@ class SignalsPane(Pane):
             row_class = ROW_CLASS.get(signal.status)
             if row_class:
                 classes[signal.id] = row_class
-        self.table.sync(rows, classes)
+        following = self._following()
+        self._go_home = False
+        self.table.sync(rows, classes, follow_top=following)
+        new = 0
+        if following:
+            self._top_seen = rows[0][0] if rows else None
+        elif self._top_seen is not None:
+            new = next((i for i, (key, _) in enumerate(rows) if key == self._top_seen), 0)
         if len(self._cell_cache) > 2 * len(state.signals):
             self._cell_cache = {k: v for k, v in self._cell_cache.items() if k in state.signals}
         shown = f"{len(rows)}/{len(state.signals)}" if self.filter_text else str(len(rows))
-        self.border_subtitle = f"{shown} · /{self.filter_text}" if self.filter_text else shown
+        subtitle = f"{shown} · /{self.filter_text}" if self.filter_text else shown
+        self.border_subtitle = f"{new} new ↑ · {subtitle}" if new else subtitle
         self._show_reason()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
+        back_on_top = event.cursor_row == 0 and self.table is not None and not self.table.scroll_y
+        if back_on_top and "new ↑" in str(self.border_subtitle):
+            self.redraw()  # back at the top: the "N new" count goes
         self._show_reason()
 
     def _show_reason(self) -> None:

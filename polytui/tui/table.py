@@ -9,8 +9,8 @@ without rebuilding them. Rows can carry one semantic class (``soon``, ``urgent``
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import ClassVar
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
 
 from rich.style import Style
 from rich.text import Text
@@ -21,15 +21,58 @@ from textual.widgets.data_table import CellKey, ColumnKey, RowKey
 
 @dataclass(frozen=True, slots=True)
 class Column:
-    """One column: its key, header label, fixed width and whether numbers align right.
+    """One column: key, header label, width, alignment, and how it yields to a narrow pane.
 
-    Widths are fixed (panes clip their text to them) so a flood of new rows never makes the
-    table measure cells or shift its columns around."""
+    Widths are fixed for a given pane width (the table clips text to them) so a flood of new
+    rows never makes the table measure cells or shift its columns around. ``drop`` says when
+    the column goes as the pane narrows (0: never, higher numbers go first); a ``flex`` column
+    (the market question) takes the spare width, up to ``max_width``."""
 
     key: str
     label: str
     width: int
     right: bool = False
+    drop: int = 0
+    flex: bool = False
+    max_width: int = 0
+
+    @property
+    def cell_width(self) -> int:
+        """Width the column takes on screen (text plus one space of padding each side)."""
+        return max(self.width, len(self.label)) + 2 * CELL_PADDING
+
+
+# DataTable's default cell padding (one space each side of every cell).
+CELL_PADDING = 1
+# Kept free for the vertical scrollbar so a long table never needs a horizontal one.
+SCROLLBAR = 1
+
+
+def fit_columns(columns: Sequence[Column], width: int) -> tuple[Column, ...]:
+    """The columns that fit in ``width`` cells: the highest ``drop`` goes first (the last
+    declared among equals), never a ``drop=0`` column; flex columns share what is left."""
+    available = width - SCROLLBAR
+    chosen = list(columns)
+    while sum(c.cell_width for c in chosen) > available:
+        droppable = [c for c in chosen if c.drop > 0]
+        if not droppable:
+            break
+        worst = max(droppable, key=lambda c: (c.drop, chosen.index(c)))
+        chosen.remove(worst)
+    spare = available - sum(c.cell_width for c in chosen)
+    flex = [c for c in chosen if c.flex]
+    if spare <= 0 or not flex:
+        return tuple(chosen)
+    share, extra = divmod(spare, len(flex))
+    grown: list[Column] = []
+    for column in chosen:
+        if column.flex:
+            gain = share + (1 if extra > 0 else 0)
+            extra -= 1 if extra > 0 else 0
+            cap = column.max_width or column.width + gain
+            column = replace(column, width=min(cap, column.width + gain))
+        grown.append(column)
+    return tuple(grown)
 
 
 Row = tuple[str, tuple[str, ...]]
@@ -45,6 +88,7 @@ class KeyedTable(DataTable[Text]):
         "loss",
         "gain",
         "muted",
+        "marked-cursor",
     }
     """Row classes a pane may set (styled in polytui.tcss as ``KeyedTable > .soon`` etc.)."""
 
@@ -66,8 +110,10 @@ class KeyedTable(DataTable[Text]):
             self.add_column(label, width=max(column.width, len(column.label)), key=column.key)
 
     def _text(self, value: str, index: int) -> Text:
-        right = self._columns[index].right
-        return Text(value, justify="right" if right else "left", no_wrap=True)
+        column = self._columns[index]
+        width = max(column.width, len(column.label))
+        value = value if len(value) <= width else value[: width - 1] + "…"
+        return Text(value, justify="right" if column.right else "left", no_wrap=True)
 
     @property
     def selected_key(self) -> str | None:
@@ -102,8 +148,22 @@ class KeyedTable(DataTable[Text]):
         if self.is_mounted:
             self._add_columns()
 
-    def sync(self, rows: Sequence[Row], classes: Mapping[str, str] | None = None) -> None:
-        """Make the table show ``rows`` in this order, touching only what changed."""
+    @property
+    def column_keys(self) -> tuple[str, ...]:
+        """Keys of the columns shown, in order."""
+        return tuple(c.key for c in self._columns)
+
+    def sync(
+        self,
+        rows: Sequence[Row],
+        classes: Mapping[str, str] | None = None,
+        *,
+        follow_top: bool = False,
+    ) -> None:
+        """Make the table show ``rows`` in this order, touching only what changed.
+
+        The cursor stays on its row wherever that row moves; with ``follow_top`` it goes to
+        the first row instead and the view scrolls home (a newest-first feed being watched)."""
         classes = classes or {}
         selected = self.selected_key
         wanted = {key for key, _ in rows}
@@ -135,7 +195,12 @@ class KeyedTable(DataTable[Text]):
             self._order = order
             self._reorder(order)
         self.updates = written
-        if selected is not None and selected in wanted:
+        if follow_top:
+            if order and self.cursor_row != 0:
+                self.move_cursor(row=0, animate=False, scroll=False)
+            if self.scroll_y:
+                self.scroll_to(y=0, animate=False)
+        elif selected is not None and selected in wanted:
             index = order.index(selected)
             if index != self.cursor_row:
                 self.move_cursor(row=index, animate=False, scroll=False)
@@ -180,6 +245,24 @@ class KeyedTable(DataTable[Text]):
         self._row_locations = TwoWayDict({RowKey(k): i for i, k in enumerate(order)})
         self._update_count += 1
         self.refresh()
+
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> Any:
+        # The cursor's background would hide a row's highlight (under 24 h, pending...): on a
+        # highlighted row the cursor is drawn as bold underlined text over the highlight.
+        if cursor and row_index >= 0 and self._row_class:
+            key = self._row_locations.get_key(row_index)
+            if key is not None and self._row_class.get(key.value):
+                base_style = base_style + self.get_component_rich_style("marked-cursor")
+                cursor = False
+        return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
 
     def _get_row_style(self, row_index: int, base_style: Style) -> Style:
         style = super()._get_row_style(row_index, base_style)

@@ -45,8 +45,11 @@ async def test_a_failing_engine_worker_becomes_a_toast_and_a_log_line() -> None:
     app = make_app(build_scenario(clock), clock)
     app.run_engine = run_engine
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.pause(0.2)
-        messages = [n.message for n in app._notifications]
+        for _ in range(50):  # the worker fails after the first frame; wait for its toast
+            await pilot.pause(0.05)
+            messages = [n.message for n in app._notifications]
+            if any("engine stopped" in m for m in messages):
+                break
         assert any("engine stopped" in m and "feed loop crashed" in m for m in messages)
         assert "feed loop crashed" in screen_text(app)
         assert app.is_running, "a dead engine worker must not take the console down"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from polytui.model import IntentStatus
 from polytui.tui.fixtures import WALLETS
 from polytui.tui.modals import ApprovalDialog, ConfirmModal, DetailModal, HelpScreen
@@ -29,7 +31,22 @@ async def test_a_approves_the_selected_pending_trade() -> None:
         assert c.engine.commands == [("approve", {"intent_id": first})]
         assert c.engine.intents[first].status is IntentStatus.APPROVED
         assert first not in (c.app.pane("approvals").table.keys)
-        assert any(t.startswith(f"approved {first}") for t in c.toasts())
+        intent = c.engine.intents[first]
+        market = intent.market_question[:20]
+        assert any(t.startswith("approved 10.00 shares") and market in t for t in c.toasts())
+
+
+async def test_a_size_cut_by_a_limit_is_announced_with_the_limit() -> None:
+    async with console() as c:
+        c.arm()
+        first = c.app.pane("approvals").selected_key()
+        intent = c.engine.intents[first]
+
+        c.engine.share_cap = (Decimal(4), "max_market_exposure_usd")
+        await c.press("a")
+        toast = c.toasts()[-1]
+        assert toast.startswith(f"approved 4.00 of {intent.shares:.2f} shares")
+        assert "(market exposure $15.00 cap)" in toast
 
 
 async def test_a_within_arm_delay_of_a_new_prompt_is_ignored() -> None:
@@ -98,16 +115,16 @@ async def test_enter_on_a_pending_trade_opens_the_dialog_and_y_approves() -> Non
         assert c.engine.commands == [("approve", {"intent_id": first})]
 
 
-async def test_dialog_n_and_escape_reject() -> None:
+async def test_dialog_n_rejects_and_escape_only_closes() -> None:
     async with console() as c:
         await c.press("tab")
         keys = c.app.pane("approvals").table.keys
-        await c.press("enter", "n")
         await c.press("enter", "escape")
-        assert c.engine.commands == [
-            ("reject", {"intent_id": keys[0]}),
-            ("reject", {"intent_id": keys[1]}),
-        ]
+        assert not isinstance(c.app.screen, ApprovalDialog)
+        assert c.engine.commands == [], "backing out of the dialog decides nothing"
+        assert keys[0] in c.app.state.intents
+        await c.press("enter", "n")
+        assert c.engine.commands == [("reject", {"intent_id": keys[0]})]
 
 
 async def test_enter_on_a_signal_shows_its_detail_with_the_reason() -> None:
@@ -235,3 +252,35 @@ async def test_every_binding_has_an_id_and_a_tooltip() -> None:
     for binding in PolytuiApp.BINDINGS:
         assert isinstance(binding, Binding)
         assert binding.id and binding.tooltip, binding.key
+
+
+async def test_kill_dialog_says_until_restart_and_how_many_pending_it_rejects() -> None:
+    async with console() as c:
+        await c.press("K")
+        text = screen_text(c.app)
+        assert "until the engine restarts" in text
+        assert "reject the 3 pending trades" in text
+        assert "reset" not in text
+
+
+async def test_c_under_the_kill_switch_refuses_before_asking() -> None:
+    async with console() as c:
+        c.engine.set_state(killed=True)
+        await c.settle()
+        await c.press("tab", "tab", "c")
+        assert not isinstance(c.app.screen, ConfirmModal)
+        assert any("kill switch is on" in t for t in c.toasts())
+        assert c.engine.commands == []
+
+
+async def test_p_reads_resume_in_the_footer_while_paused() -> None:
+    async with console() as c:
+        footer = c.app.screen.query_one("Footer")
+        assert "Pause" in screen_text(c.app).splitlines()[-1]
+        await c.press("p")
+        await c.pilot.pause()
+        last = screen_text(c.app).splitlines()[-1]
+        assert "Resume" in last and "Pause" not in last, last
+        await c.press("p")
+        assert c.engine.command_names() == ["pause", "resume"]
+        assert footer is not None
