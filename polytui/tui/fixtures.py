@@ -272,3 +272,30 @@ def build_scenario(
     engine.risk = build_risk(now)
     engine.pnl = build_pnl(rng)
     return engine
+
+
+def build_dense(clock: FakeClock | None = None, *, mode: str = "paper") -> FakeEngine:
+    """The scenario a busy session looks like: 60 signals, five pending trades of which two
+    are in one market (one where a position is also held), every resolution bucket, a stale
+    feed and the on-demand gamma source."""
+    clock = clock or FakeClock(SCENARIO_START)
+    engine = build_scenario(clock, signals=60, pending=4, mode=mode)
+    now = clock.now()
+    first = engine.intents["int-0000"]
+    twin = replace(
+        first,
+        id="int-0004",
+        shares=first.shares + Decimal(7),
+        usd=usd((first.shares + Decimal(7)) * first.sized_price),
+        created_at=first.created_at + timedelta(seconds=2),
+        expires_at=now + timedelta(seconds=48),
+        wallet=WALLETS[1],
+    )
+    engine.intents[twin.id] = twin
+    held = engine.positions[0]
+    engine.positions[0] = replace(
+        held, condition_id=first.condition_id, market_question=first.market_question
+    )
+    gamma = FeedStatus("gamma", FeedState.LIVE, True, 95.0, 212, 0, 0, 0, None, 0.0)
+    engine.feeds = (*engine.feeds, gamma)
+    return engine

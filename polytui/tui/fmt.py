@@ -108,9 +108,11 @@ def whole_money(amount: Decimal) -> str:
 
 
 def seconds(value: float | None) -> str:
-    """A latency: ``0.9s``, ``2.5s``, ``12s`` (one unit everywhere on screen)."""
+    """A latency: ``0.04s``, ``2.5s``, ``12s`` (one unit everywhere on screen)."""
     if value is None:
         return DASH
+    if value < 1:
+        return f"{value:.2f}s"
     return f"{value:.1f}s" if value < 10 else f"{value:.0f}s"
 
 

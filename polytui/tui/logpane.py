@@ -12,6 +12,10 @@ from polytui.tui.pane import Pane
 from polytui.tui.state import MAX_LOG_LINES, ConsoleState
 
 
+# One width for every level (the engine says "warning", some notices "warn").
+LEVELS = {"warning": "WARN", "warn": "WARN", "error": "ERROR", "info": "INFO", "debug": "DEBUG"}
+
+
 class LogPane(Pane):
     """A bounded scrollback of notices; written to as they arrive, never rebuilt."""
 
@@ -25,7 +29,7 @@ class LogPane(Pane):
 
     def write(self, when: datetime, level: str, message: str, component: str = "") -> None:
         """Append one line (plain text: messages may contain brackets)."""
-        prefix = f"{when:%H:%M:%S} {level.upper():5} "
+        prefix = f"{when:%H:%M:%S} {LEVELS.get(level, level.upper()):5} "
         source = f"{component}: " if component else ""
         self.query_one(RichLog).write(Text(prefix + source + message, no_wrap=True))
 

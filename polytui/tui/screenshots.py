@@ -14,13 +14,14 @@ from pathlib import Path
 
 from polytui.clock import FakeClock
 from polytui.tui.app import PolytuiApp
-from polytui.tui.fixtures import ALIASES, SCENARIO_START, build_scenario
+from polytui.tui.fixtures import ALIASES, SCENARIO_START, build_dense
+
+# The terminal sizes the console is laid out for (and snapshot-tested at).
+SIZES = ((80, 24), (100, 30), (120, 40), (160, 48), (220, 60))
 
 # (file name, terminal size, keys pressed before the shot, engine mode)
 SHOTS: tuple[tuple[str, tuple[int, int], tuple[str, ...], str], ...] = (
-    ("console-160x48.svg", (160, 48), (), "paper"),
-    ("console-120x40.svg", (120, 40), (), "paper"),
-    ("console-80x24.svg", (80, 24), (), "paper"),
+    *((f"console-{w}x{h}.svg", (w, h), (), "paper") for w, h in SIZES),
     ("compact-positions-80x24.svg", (80, 24), ("tab", "tab"), "paper"),
     ("approval-dialog.svg", (120, 40), ("tab", "enter"), "paper"),
     ("kill-confirm.svg", (120, 40), ("K",), "paper"),
@@ -32,7 +33,7 @@ SHOTS: tuple[tuple[str, tuple[int, int], tuple[str, ...], str], ...] = (
 async def take(path: Path, size: tuple[int, int], keys: Sequence[str], mode: str) -> None:
     """Run the console at ``size``, press ``keys`` and save one SVG to ``path``."""
     clock = FakeClock(SCENARIO_START)
-    engine = build_scenario(clock, mode=mode)
+    engine = build_dense(clock, mode=mode)
     app = PolytuiApp(engine, clock=clock, aliases=ALIASES, tick_s=3600)
     async with app.run_test(size=size) as pilot:
         await pilot.pause()

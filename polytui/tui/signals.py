@@ -18,7 +18,7 @@ from polytui.tui.table import Column, KeyedTable, Row
 COLUMNS = (
     Column("time", "Time", 8),
     Column("wallet", "Wallet", 12, drop=3),
-    Column("market", "Market", 16, flex=True, max_width=72),
+    Column("market", "Market", 16, flex=True),
     Column("trade", "Trade", 11),
     Column("whale", "Whale", 5, right=True, drop=2),
     Column("now", "Now", 5, right=True, drop=4),

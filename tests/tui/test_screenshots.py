@@ -8,7 +8,7 @@ from polytui.tui.screenshots import SHOTS, take
 
 
 async def test_screenshot_is_an_svg_of_the_console_and_deterministic(tmp_path: Path) -> None:
-    _name, size, keys, mode = SHOTS[2]  # 80×24
+    _name, size, keys, mode = SHOTS[0]  # 80×24
     first, second = tmp_path / "a.svg", tmp_path / "b.svg"
     await take(first, size, keys, mode)
     await take(second, size, keys, mode)

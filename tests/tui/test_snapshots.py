@@ -1,4 +1,5 @@
-"""Layout snapshots of the seeded scenario with a frozen clock (80×24 compact and 160×48).
+"""Layout snapshots of the dense seeded scenario with a frozen clock, at every size the console
+is laid out for, plus the approval dialog, the kill dialog and help.
 
 Regenerate after an intended change with ``pytest tests/tui/test_snapshots.py --snapshot-update``
 and review the SVGs under ``tests/tui/__snapshots__``.
@@ -6,13 +7,23 @@ and review the SVGs under ``tests/tui/__snapshots__``.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 
 from polytui.clock import FakeClock
-from polytui.tui.fixtures import SCENARIO_START, build_scenario
+from polytui.tui.fixtures import SCENARIO_START, build_dense
+from polytui.tui.screenshots import SIZES
 from tests.tui.harness import make_app
+
+
+@pytest.fixture(autouse=True)
+def _colour(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The snapshots are of the coloured console; NO_COLOR in the caller's shell must not
+    # change them.
+    monkeypatch.delenv("NO_COLOR", raising=False)
 
 
 async def settled(pilot: Pilot[Any]) -> None:
@@ -21,23 +32,36 @@ async def settled(pilot: Pilot[Any]) -> None:
     await pilot.pause()
 
 
-def fresh_app() -> Any:
+def pressing(*keys: str) -> Callable[[Pilot[Any]], Awaitable[None]]:
+    async def run(pilot: Pilot[Any]) -> None:
+        await settled(pilot)
+        await pilot.press(*keys)
+        await settled(pilot)
+
+    return run
+
+
+def dense_app() -> Any:
     clock = FakeClock(SCENARIO_START)
-    return make_app(build_scenario(clock), clock)
+    return make_app(build_dense(clock), clock)
 
 
-def test_console_at_80x24_is_compact(snap_compare: Any) -> None:
-    assert snap_compare(fresh_app(), terminal_size=(80, 24), run_before=settled)
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_main_screen(snap_compare: Any, size: tuple[int, int]) -> None:
+    assert snap_compare(dense_app(), terminal_size=size, run_before=settled)
 
 
-def test_console_at_160x48_shows_every_pane(snap_compare: Any) -> None:
-    assert snap_compare(fresh_app(), terminal_size=(160, 48), run_before=settled)
+def test_approval_dialog(snap_compare: Any) -> None:
+    assert snap_compare(dense_app(), terminal_size=(120, 40), run_before=pressing("tab", "enter"))
 
 
 def test_approval_dialog_at_80x24(snap_compare: Any) -> None:
-    async def open_dialog(pilot: Pilot[Any]) -> None:
-        await settled(pilot)
-        await pilot.press("tab", "enter")
-        await pilot.pause()
+    assert snap_compare(dense_app(), terminal_size=(80, 24), run_before=pressing("tab", "enter"))
 
-    assert snap_compare(fresh_app(), terminal_size=(80, 24), run_before=open_dialog)
+
+def test_kill_dialog(snap_compare: Any) -> None:
+    assert snap_compare(dense_app(), terminal_size=(120, 40), run_before=pressing("K"))
+
+
+def test_help_screen(snap_compare: Any) -> None:
+    assert snap_compare(dense_app(), terminal_size=(120, 40), run_before=pressing("question_mark"))
