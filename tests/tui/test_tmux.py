@@ -91,6 +91,51 @@ def has_signal_row(screen: str) -> bool:
     return any(SIGNAL_ROW.search(line) for line in screen.splitlines())
 
 
+CLOCK = re.compile(r"(\d\d):(\d\d):(\d\d) UTC")
+ROW_TIME = re.compile(r"[│┃] (\d\d):(\d\d):(\d\d)  ")
+# Two values run together: a digit or % or ¢ straight before a letter or a $ (``$1,000.00Cash``).
+RUN_TOGETHER = re.compile(r"[\d%¢][A-Za-z$]")
+
+
+def seconds_of(match: re.Match[str]) -> int:
+    hours, minutes, secs = (int(g) for g in match.groups())
+    return hours * 3600 + minutes * 60 + secs
+
+
+def pnl_cells(screen: str) -> list[str]:
+    """The P&L pane's inner text, line by line (the rightmost pane of the bottom row)."""
+    lines = screen.splitlines()
+    top = next(i for i, line in enumerate(lines) if "P&L ─" in line or "P&L ━" in line)
+    cells = []
+    for line in lines[top + 1 :]:
+        if "╰" in line or "┗" in line:
+            break
+        cells.append(re.split(r"[│┃]", line.rstrip())[-2])
+    return cells
+
+
+def test_demo_at_120x40_keeps_the_newest_signal_on_top_and_pnl_values_apart() -> None:
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed")
+    assert BINARY.exists(), f"{BINARY} is missing: run `make install`"
+    with tmux_session([str(BINARY), "--demo"], size=(120, 40)) as tmux:
+        tmux.wait_for(lambda s: "DEMO" in s and has_signal_row(s), timeout_s=40)
+        time.sleep(60)
+        screen = tmux.capture()
+        clock = CLOCK.search(screen)
+        assert clock is not None, screen
+        rows = [seconds_of(m) for m in ROW_TIME.finditer(screen)]
+        assert rows, screen
+        assert rows == sorted(rows, reverse=True), "newest first"
+        # The demo signals every few seconds: the top row is recent, not the first one seen.
+        assert seconds_of(clock) - rows[0] < 20, f"the newest signal is not on screen:\n{screen}"
+        cells = pnl_cells(screen)
+        assert any("Equity" in c for c in cells), screen
+        for cell in cells:
+            assert not RUN_TOGETHER.search(cell), f"values run together in {cell!r}:\n{screen}"
+        tmux.send("q")
+
+
 def test_demo_binary_fills_panes_pauses_and_quits_in_tmux() -> None:
     if shutil.which("tmux") is None:
         pytest.skip("tmux is not installed")
