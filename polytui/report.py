@@ -46,6 +46,12 @@ class ParityRow:
     source: str
     latency_s: Decimal | None
     outcome: str
+    market: str = ""
+    outcome_name: str = ""
+    seen_s: Decimal | None = None
+    """Seconds from the whale's match until the feed delivered it (the feed's latency)."""
+    to_fill_s: Decimal | None = None
+    """Seconds from the signal to our fill (includes the wait for an approval)."""
 
 
 def build_parity_rows(events: Iterable[EventLike], since: str | None = None) -> list[ParityRow]:
@@ -75,6 +81,7 @@ def build_parity_rows(events: Iterable[EventLike], since: str | None = None) -> 
         winner = winners.get(fill.get("condition_id", ""))
         outcome = "open" if winner is None else ("won" if winner == fill["token_id"] else "lost")
         latency = _latency(signal, fill)
+        seen = _feed_seconds(signal)
         rows.append(
             ParityRow(
                 filled_at=fill["filled_at"],
@@ -90,9 +97,20 @@ def build_parity_rows(events: Iterable[EventLike], since: str | None = None) -> 
                 source=fill.get("source") or signal.get("source", ""),
                 latency_s=latency,
                 outcome=outcome,
+                market=intent.get("market_question", "") or fill.get("condition_id", ""),
+                outcome_name=intent.get("outcome", ""),
+                seen_s=seen,
+                to_fill_s=None if latency is None or seen is None else latency - seen,
             )
         )
     return rows
+
+
+def _feed_seconds(signal: dict[str, Any]) -> Decimal | None:
+    try:
+        return Decimal(int(signal["latency_ms"])) / 1000
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _latency(signal: dict[str, Any], fill: dict[str, Any]) -> Decimal | None:
@@ -128,6 +146,8 @@ def totals(rows: list[ParityRow]) -> dict[str, Decimal | int]:
 FIELDS = [
     "filled_at",
     "wallet",
+    "market",
+    "outcome_name",
     "token_id",
     "side",
     "shares",
@@ -138,6 +158,8 @@ FIELDS = [
     "fee_usd",
     "source",
     "latency_s",
+    "seen_s",
+    "to_fill_s",
     "outcome",
 ]
 
@@ -148,13 +170,14 @@ def write_csv(rows: list[ParityRow], path: Path) -> None:
         writer = csv.writer(handle)
         writer.writerow(FIELDS)
         for row in rows:
-            writer.writerow([str(getattr(row, name)) for name in FIELDS])
+            writer.writerow(
+                ["" if (v := getattr(row, name)) is None else str(v) for name in FIELDS]
+            )
 
 
 def run_report(loaded: Any, since: str | None, csv_path: Path | None) -> int:
     """``polytui report``: read the journal of the configured mode, print or write CSV."""
     from rich.console import Console
-    from rich.table import Table
 
     from polytui.config import data_dir
     from polytui.journal import Journal, JournalError, journal_path
@@ -185,37 +208,86 @@ def run_report(loaded: Any, since: str | None, csv_path: Path | None) -> int:
         write_csv(rows, csv_path)
         print(f"wrote {len(rows)} rows to {csv_path}")
         return 0
-    table = Table(title=f"Copied trades vs the whale ({settings.mode})")
-    for column in (
-        "filled",
-        "side",
-        "shares",
-        "whale",
-        "ours",
-        "tax ¢",
-        "tax %",
-        "fee",
-        "source",
-        "latency s",
-        "outcome",
-    ):
-        table.add_column(column, justify="right" if column not in ("source", "outcome") else "left")
-    for r in rows:
-        table.add_row(
-            r.filled_at[:19],
-            r.side,
-            str(r.shares),
-            str(r.whale_price),
-            str(r.our_price.quantize(Decimal("0.0001"))),
-            str(r.tax_cents),
-            str(r.tax_pct),
-            str(r.fee_usd),
-            r.source,
-            "-" if r.latency_s is None else str(r.latency_s),
-            r.outcome,
-        )
     console = Console()
-    console.print(table)
-    total = totals(rows)
-    console.print(", ".join(f"{k}: {v}" for k, v in total.items()))
+    console.print(parity_table(rows, settings.mode, console.width))
+    console.print(summary_line(totals(rows)))
     return 0
+
+
+# At least this wide, the table adds the date, the whale's price, tax %, source and latencies.
+WIDE_REPORT = 120
+
+
+def _money(value: Decimal) -> str:
+    return f"${value:,.2f}"
+
+
+def _cents(value: Decimal) -> str:
+    return f"{'-' if value < 0 else '+'}{abs(value):.1f}¢"
+
+
+def _secs(value: Decimal | None) -> str:
+    return "-" if value is None else f"{value:.1f}s"
+
+
+def parity_table(rows: list[ParityRow], mode: str, width: int) -> Any:
+    """The report as a table that fits ``width`` (80 columns keeps what matters: when, which
+    market and outcome, size, our price, the latency tax, the fee, the delay and the result);
+    only the market question is ever cut, never a number."""
+    from rich import box
+    from rich.table import Table
+
+    wide = width >= WIDE_REPORT
+    names = ["filled (UTC)" if wide else "filled", "market", "trade", "shares"]
+    names += ["whale"] if wide else []
+    names += ["ours", "tax"] + (["tax %"] if wide else []) + ["fee"]
+    names += ["source", "whale→seen", "seen→fill"] if wide else ["delay"]
+    names.append("result")
+    body = [_report_cells(r, wide) for r in rows]
+    widths = [max([len(n), *(len(c[i]) for c in body)]) for i, n in enumerate(names)]
+    # Two cells between columns; the market takes what is left (at least 12).
+    others = sum(w for i, w in enumerate(widths) if i != 1) + 2 * (len(names) - 1)
+    market_width = max(12, min(widths[1], width - others))
+    table = Table(
+        title=f"Copied trades vs the whale ({mode})", box=box.SIMPLE_HEAD, pad_edge=False,
+        padding=(0, 1, 0, 0), expand=False, show_edge=False,
+    )  # fmt: skip
+    for i, name in enumerate(names):
+        left = name in ("market", "trade", "source", "result") or i == 0
+        if name == "market":
+            table.add_column(name, width=market_width, no_wrap=True, overflow="ellipsis")
+        else:
+            table.add_column(name, justify="left" if left else "right", no_wrap=True,
+                             min_width=widths[i])  # fmt: skip
+    for cells in body:
+        table.add_row(*cells)
+    return table
+
+
+def _report_cells(r: ParityRow, wide: bool) -> list[str]:
+    when = r.filled_at[:19].replace("T", " ") if wide else r.filled_at[11:19]
+    cells = [when, r.market or r.token_id[:12], f"{r.side} {r.outcome_name}".strip()]
+    cells += [f"{r.shares:,.2f}", *((f"{r.whale_price:.3f}",) if wide else ())]
+    cells += [f"{r.our_price:.3f}", _cents(r.tax_cents)]
+    if wide:
+        cells.append(f"{r.tax_pct:+.2f}%")
+    cells.append(_money(r.fee_usd))
+    if wide:
+        cells += [r.source, _secs(r.seen_s), _secs(r.to_fill_s)]
+    else:
+        cells.append(_secs(r.latency_s))
+    cells.append(r.outcome)
+    return cells
+
+
+def summary_line(total: dict[str, Decimal | int]) -> str:
+    """``3 fills · fees $0.16 · average tax +0.5¢ · won 1 · lost 0``."""
+    fills = int(total.get("fills", 0))
+    if not fills:
+        return "no fills yet"
+    fees = Decimal(total["fees_usd"])
+    tax = Decimal(total["avg_tax_cents"])
+    return (
+        f"{fills} fill{'s' if fills != 1 else ''} · fees {_money(fees)} · average tax"
+        f" {_cents(tax)} per share · won {total['won']} · lost {total['lost']}"
+    )

@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 import csv
 import os
+from dataclasses import replace
 from decimal import Decimal as D
 from pathlib import Path
 
+from rich.console import Console
 from typer.testing import CliRunner
 
 from polytui.cli import app
 from polytui.config import LoadedConfig, write_config
 from polytui.engine import build_engine
 from polytui.journal import Journal
-from polytui.report import build_parity_rows
+from polytui.report import ParityRow, build_parity_rows, parity_table, summary_line, totals
 from tests.test_engine_e2e import engine_settings, wait_until
 
 
@@ -50,3 +52,31 @@ async def test_report_reads_a_journal_produced_by_the_engine(tmp_path: Path) -> 
     assert len(records) == len(rows) and records[0]["whale_price"] == str(row.whale_price)
     table = CliRunner().invoke(app, ["report", "--config", str(config)])
     assert table.exit_code == 0 and "Copied trades" in table.output
+
+
+def _row(**changes: object) -> ParityRow:
+    base = ParityRow(
+        filled_at="2026-12-01T17:58:44.123+00:00", wallet="0xabc", token_id="123456789012345",
+        side="BUY", shares=D("40.84"), whale_price=D("0.61"), our_price=D("0.6200"),
+        tax_cents=D("1.00"), tax_pct=D("1.64"), fee_usd=D("0.481095"), source="activity",
+        latency_s=D("17.579"), outcome="open", market="Will Spain win on 2026-11-24?",
+        outcome_name="Yes", seen_s=D("2.1"), to_fill_s=D("15.479"),
+    )  # fmt: skip
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_report_at_80_columns_names_market_and_outcome_and_cuts_no_number() -> None:
+    console = Console(width=80, record=True, color_system=None)
+    console.print(parity_table([_row(), _row(outcome="won")], "paper", console.width))
+    text = console.export_text()
+    assert all(len(line) <= 80 for line in text.splitlines()), text
+    assert "Will Spain" in text and "BUY Yes" in text
+    for value in ("40.84", "0.620", "+1.0¢", "$0.48", "17.6s", "17:58:44", "won"):
+        assert value in text, (value, text)
+    wide = Console(width=160, record=True, color_system=None)
+    wide.print(parity_table([_row()], "paper", wide.width))
+    wide_text = wide.export_text()
+    assert "2.1s" in wide_text and "15.5s" in wide_text and "2026-12-01 17:58:44" in wide_text
+    assert summary_line(totals([_row()])) == (
+        "1 fill · fees $0.48 · average tax +1.0¢ per share · won 0 · lost 0"
+    )
