@@ -154,8 +154,10 @@ def status_text(hello: dict[str, Any], snapshot: ev.Snapshot, data: dict[str, An
     if snapshot.feeds:
         lines.append("feeds: " + ", ".join(f"{f.name} {f.state.value}" for f in snapshot.feeds))
     for limit in snapshot.risk.limits:
-        unit = "" if limit.unit == "count" else "$"
-        lines.append(f"risk: {limit.name} {unit}{limit.used:,.2f} / {unit}{limit.limit:,.2f}")
+        if limit.unit == "count":  # a count has no cents
+            lines.append(f"risk: {limit.name} {limit.used:,.0f} / {limit.limit:,.0f}")
+        else:
+            lines.append(f"risk: {limit.name} {_usd(limit.used)} / {_usd(limit.limit)}")
     lines.append(f"socket: {data.get('socket', '')}")
     return "\n".join(lines)
 

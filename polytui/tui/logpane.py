@@ -11,7 +11,6 @@ from textual.widgets import RichLog
 from polytui.tui.pane import Pane
 from polytui.tui.state import MAX_LOG_LINES, ConsoleState
 
-
 # One width for every level (the engine says "warning", some notices "warn").
 LEVELS = {"warning": "WARN", "warn": "WARN", "error": "ERROR", "info": "INFO", "debug": "DEBUG"}
 

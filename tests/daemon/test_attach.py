@@ -98,6 +98,23 @@ def test_status_json_reflects_the_running_daemon(daemon: DaemonProcess) -> None:
     assert isinstance(doc["pnl"]["cash_usd"], str)
 
 
+def test_status_into_a_reader_that_leaves_early_is_not_a_lost_daemon(
+    daemon: DaemonProcess,
+) -> None:
+    # `polytui status --json | head -c 10`: the reader is gone when the answer is written.
+    for _ in range(3):
+        read_end, write_end = os.pipe()
+        os.close(read_end)
+        out = subprocess.run(
+            [*CLI, "status", "--json", "--config", str(daemon.config)],
+            env=daemon.env, stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=30,
+        )  # fmt: skip
+        os.close(write_end)
+        assert "lost the daemon" not in out.stderr, out.stderr
+        assert "Traceback" not in out.stderr, out.stderr
+        assert out.returncode == 0, out.stderr
+
+
 def test_pause_and_resume_one_shots_change_what_status_reports(daemon: DaemonProcess) -> None:
     paused = daemon.cli("pause")
     assert paused.returncode == 0 and "paused" in paused.stdout
