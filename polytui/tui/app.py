@@ -53,6 +53,12 @@ TICK_S = 1.0
 PANE_ORDER = ("signals", "approvals", "positions", "health", "risk", "pnl")
 # Narrower than this, the footer leaves out the palette hint so every key label fits.
 FOOTER_PALETTE_MIN = 100
+# Narrow but at least this tall, two panes show at once: the signals and the active one.
+SPLIT_MIN_HEIGHT = 36
+# Tab names when the full ones do not fit on one line.
+SHORT_TABS = {"signals": "Signals", "approvals": "Appr", "positions": "Pos", "health": "Health"}
+# Narrower than this, the header keeps the mode, today, the engine state and the clock.
+HEADER_TINY = 72
 
 EngineRunner = Callable[[], Awaitable[None]]
 
@@ -242,11 +248,15 @@ class PolytuiApp(ConsoleActions):
 
     def _draw_tabs(self) -> None:
         tabs = Text()
+        titles = {name: self.pane(name).TITLE for name in PANE_ORDER}
+        if self.state.intents:
+            titles["approvals"] += f" ({len(self.state.intents)})"
+        if sum(len(t) + 2 for t in titles.values()) > self.size.width:
+            titles.update(SHORT_TABS)  # every tab stays on a narrow line
+            if self.state.intents:
+                titles["approvals"] = f"Appr ({len(self.state.intents)})"
         for name in PANE_ORDER:
-            title = self.pane(name).TITLE
-            if name == "approvals" and self.state.intents:
-                title += f" ({len(self.state.intents)})"
-            tabs.append(f" {title} ", style="reverse" if name == self.active_pane else "")
+            tabs.append(f" {titles[name]} ", style="reverse" if name == self.active_pane else "")
         drawn = (tabs.plain, self.active_pane)
         if drawn != self._tabs_drawn:
             self._tabs_drawn = drawn
@@ -271,7 +281,18 @@ class PolytuiApp(ConsoleActions):
             self.pane(pane_name).set_active(pane_name == name)
         if focus:
             self.pane(name).focus_target().focus()
+        self._show_panes()
         self._draw_tabs()
+
+    def _show_panes(self) -> None:
+        """Under 120 columns one pane shows, or two when the terminal is tall enough: the
+        whale signals stay in view above the pane being worked on."""
+        width, height = self.size
+        split = width < COMPACT_WIDTH and height >= SPLIT_MIN_HEIGHT
+        self.query_one("#panes").set_class(split, "-split")
+        second = "approvals" if self.active_pane == "signals" else "signals"
+        for name in PANE_ORDER:
+            self.pane(name).set_class(split and name in (self.active_pane, second), "-shown")
 
     def action_next_pane(self) -> None:
         """Move to the next pane (tab)."""
@@ -296,7 +317,12 @@ class PolytuiApp(ConsoleActions):
                 return
 
     def on_resize(self, event: events.Resize) -> None:
-        self.query_one(Footer).show_command_palette = event.size.width >= FOOTER_PALETTE_MIN
+        footer = self.query_one(Footer)
+        footer.show_command_palette = event.size.width >= FOOTER_PALETTE_MIN
+        footer.compact = event.size.width < HEADER_TINY  # tighter keys so q and ? still fit
+        self.query_one(StatusBar).set_class(event.size.width < HEADER_TINY, "-tiny")
+        self._show_panes()
+        self._draw_tabs()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Under a dialog, console keys belong to the dialog (tab moves inside it, etc.).

@@ -197,5 +197,6 @@ class SignalsPane(Pane):
         if signal is None:
             fmt.set_text(line, "")
             return
-        reason = f": {signal.reason}" if signal.reason else ""
+        same = signal.reason.strip().lower() == signal.status.value
+        reason = f": {signal.reason}" if signal.reason and not same else ""
         fmt.set_text(line, f"{signal.status.value}{reason}")

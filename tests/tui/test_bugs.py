@@ -82,7 +82,8 @@ async def test_pnl_amounts_never_touch_the_next_label_or_wrap() -> None:
             assert re.search(r"Equity +\$12,345\.67( |$)", text, re.M), size
             assert re.search(r"(^|│| )Cash +\$12,345\.67( |$)", text, re.M), size
             pnl = [line for line in text.splitlines() if "Equity" in line or "Realized" in line]
-            assert not any(re.search(r"\d[A-Za-z]", line.split("│")[-2]) for line in pnl), pnl
+            cells = [re.split(r"[│┃]", line)[-2] for line in pnl]
+            assert not any(re.search(r"\d[A-Za-z]", cell) for cell in cells), pnl
 
 
 async def test_approvals_at_100_columns_keep_ttl_on_screen_without_a_scrollbar() -> None:

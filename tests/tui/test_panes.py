@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from polytui.model import BookTop, FeedState, FeedStatus, SignalStatus
+from polytui.tui import fmt
 from polytui.tui.fixtures import ALIASES, SCENARIO_START, build_scenario
 from polytui.tui.pnl import EquityChart
 from polytui.tui.signals import SignalsPane
@@ -33,7 +34,7 @@ async def test_signal_row_shows_alias_prices_cluster_source_and_status() -> None
         assert cells["wallet"] == f"{ALIASES.get(signal.wallets[0], '')} +2"
         assert cells["whale"] == f"{signal.whale_price:.3f}"
         assert cells["wallet"].endswith(" +2")
-        assert cells["src"].endswith(f" {signal.latency_ms / 1000:.1f}s")
+        assert cells["src"].endswith(f" {fmt.seconds(signal.latency_ms / 1000)}")
         assert cells["status"] == "filled"
 
 
@@ -291,3 +292,19 @@ async def test_no_color_still_shows_states_as_words(monkeypatch: pytest.MonkeyPa
         await c.press("p")
         header = screen_text(c.app).splitlines()[0]
         assert "PAPER" in header and "PAUSED" in header
+
+
+async def test_narrow_but_tall_shows_the_signals_above_the_active_pane() -> None:
+    async with console(size=(110, 40)) as c:
+        await c.press("tab")
+        text = screen_text(c.app)
+        assert "Whale signals" in text and "▶ Approvals" in text
+        assert "Shares" in text and "TTL" in text
+
+
+async def test_a_60_column_terminal_keeps_the_engine_state_and_every_tab() -> None:
+    async with console(size=(60, 20)) as c:
+        lines = screen_text(c.app).splitlines()
+        assert "RUNNING" in lines[0] and "UTC" in lines[0]
+        assert "Risk" in lines[1] and "P&L" in lines[1]
+        assert "? Help" in lines[-1]
