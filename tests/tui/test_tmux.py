@@ -141,7 +141,7 @@ def test_demo_binary_fills_panes_pauses_and_quits_in_tmux() -> None:
         pytest.skip("tmux is not installed")
     assert BINARY.exists(), f"{BINARY} is missing: run `make install`"
     with tmux_session([str(BINARY), "--demo"]) as tmux:
-        tmux.wait_for(lambda s: "DEMO" in s and has_signal_row(s), timeout_s=15)
+        tmux.wait_for(lambda s: "DEMO" in s and has_signal_row(s), timeout_s=40)
         tmux.send("p")
         tmux.wait_for(lambda s: "PAUSED" in s, timeout_s=5)
         tmux.send("q")
