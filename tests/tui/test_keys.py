@@ -8,7 +8,7 @@ from polytui.model import IntentStatus
 from polytui.tui.fixtures import WALLETS
 from polytui.tui.modals import ApprovalDialog, ConfirmModal, DetailModal, HelpScreen
 from polytui.tui.signals import SignalsPane
-from tests.tui.harness import console
+from tests.tui.harness import Console, console
 from tests.tui.screen_text import screen_text
 
 
@@ -273,14 +273,23 @@ async def test_c_under_the_kill_switch_refuses_before_asking() -> None:
         assert c.engine.commands == []
 
 
+async def footer_line(c: Console, wanted: str) -> str:
+    """The footer's line once it shows ``wanted`` (the footer recomposes after a refresh)."""
+    last = ""
+    for _ in range(40):
+        await c.pilot.pause(0.05)
+        last = screen_text(c.app).splitlines()[-1]
+        if wanted in last:
+            break
+    return last
+
+
 async def test_p_reads_resume_in_the_footer_while_paused() -> None:
     async with console() as c:
-        footer = c.app.screen.query_one("Footer")
-        assert "Pause" in screen_text(c.app).splitlines()[-1]
+        assert "Pause" in await footer_line(c, "Pause")
         await c.press("p")
-        await c.pilot.pause()
-        last = screen_text(c.app).splitlines()[-1]
+        last = await footer_line(c, "Resume")
         assert "Resume" in last and "Pause" not in last, last
         await c.press("p")
         assert c.engine.command_names() == ["pause", "resume"]
-        assert footer is not None
+        assert "Pause" in await footer_line(c, "Pause")
