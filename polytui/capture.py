@@ -362,7 +362,10 @@ def replay(path: Path, speed: float, max_speed: bool, report: str) -> int:
     """``polytui replay FILE``: run the engine on a capture and print the report."""
     try:
         items = list(read_capture(path))
-    except (OSError, CaptureError) as exc:
+    except OSError as exc:
+        print(f"polytui replay: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except CaptureError as exc:
         print(f"polytui replay: {exc}", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="polytui-replay-") as data:

@@ -120,8 +120,10 @@ def _line_of(text: str, key: str) -> str:
     if not text:
         return ""
     leaf = key.rsplit(".", 1)[-1]
-    pattern = re.compile(rf"^\s*{re.escape(leaf)}\s*=", re.MULTILINE)
-    match = pattern.search(text)
+    # A table is found by its header ([risk], [[advisors]]), a value by its assignment.
+    header = re.compile(rf"^[ \t]*\[\[?\s*{re.escape(key)}\s*\]", re.MULTILINE)
+    pattern = re.compile(rf"^[ \t]*{re.escape(leaf)}\s*=", re.MULTILINE)
+    match = header.search(text) or pattern.search(text)
     if match is None:
         return ""
     return f" (line {text.count(chr(10), 0, match.start()) + 1})"

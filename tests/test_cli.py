@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -60,3 +61,33 @@ def test_help_loads_no_ui_or_network_stack() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_misspelled_table_is_named_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('mode = "paper"\n\n[riks]\nmax_open_positions = 3\n')
+    result = subprocess.run(
+        [BIN, "config", "check", "--config", str(path)], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 2
+    assert "riks (line 3): unknown key; did you mean 'risk'?" in result.stderr
+
+
+def test_replay_of_a_missing_file_says_so_in_words(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.jsonl"
+    result = subprocess.run(
+        [BIN, "replay", str(missing)], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip() == f"polytui replay: cannot read {missing}: No such file or directory"
+    )
+
+
+def test_a_one_shot_with_no_daemon_explains_on_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "d")}
+    result = subprocess.run([BIN, "status"], capture_output=True, text=True, timeout=30, env=env)
+    assert result.returncode == 3
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "no daemon is running" in lines[0] and "start one with `polytui --daemon`" in lines[0]

@@ -67,7 +67,7 @@ def fold(snapshot: ev.Snapshot, event: ev.Event) -> ev.Snapshot:
                 break
         else:
             signals.append(event.signal)
-        return replace(snapshot, signals=tuple(signals[-ev.SIGNALS_KEPT:]))
+        return replace(snapshot, signals=tuple(signals[-ev.SIGNALS_KEPT :]))
     if isinstance(event, ev.Snapshot):
         return event
     return snapshot

@@ -40,9 +40,8 @@ def one_shot(loaded: Any, command: str, args: dict[str, str], as_json: bool) -> 
         print(f"polytui {command}: {exc}", file=sys.stderr)
         return EXIT_BUSY
     except DaemonUnavailable as exc:
-        print(f"polytui {command}: {exc}", file=sys.stderr)
-        if "no daemon" in str(exc):
-            print("start one with `polytui --daemon`", file=sys.stderr)
+        hint = "; start one with `polytui --daemon`" if "no daemon" in str(exc) else ""
+        print(f"polytui {command}: {exc}{hint}", file=sys.stderr)
         return EXIT_NO_DAEMON
     except ConnectionError as exc:
         print(f"polytui {command}: lost the daemon before it answered ({exc})", file=sys.stderr)
