@@ -147,15 +147,36 @@ def config_check(config: ConfigOpt = None) -> None:
 
 @app.command()
 def sim(
-    scenario: Annotated[str, typer.Option(help="demo, quiet or chaos.")] = "demo",
+    scenario: Annotated[
+        str, typer.Option(help="demo, quiet, chaos (classic) or a world: noise, mixed, …")
+    ] = "demo",
     seed: Annotated[int, typer.Option(help="Scenario seed.")] = 7,
     speed: Annotated[float, typer.Option(help="Sim seconds per wall second.")] = 1.0,
     write_config: Annotated[
         Path | None, typer.Option(help="Write a config pointing at the simulator.")
     ] = None,
+    scenario_file: Annotated[
+        Path | None, typer.Option(help="A world file (docs/scenarios.md).")
+    ] = None,
+    truth: Annotated[
+        Path | None, typer.Option(help="Write the world's truth as JSON to this file.")
+    ] = None,
+    hours: Annotated[
+        float | None, typer.Option(help="Sim hours the wallets trade (default: the world's).")
+    ] = None,
 ) -> None:
     """Run the loopback exchange simulator alone."""
-    _dispatch("sim", "polytui.sim.cli:run_sim", scenario, seed, speed, write_config)
+    _dispatch(
+        "sim",
+        "polytui.sim.cli:run_sim",
+        scenario,
+        seed,
+        speed,
+        write_config,
+        scenario_file,
+        truth,
+        hours,
+    )
 
 
 @app.command()

@@ -5,23 +5,49 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from polytui.sim.worlds import World
 
 
-def run_sim(scenario: str, seed: int, speed: float, write_config: Path | None) -> int:
+def run_sim(
+    scenario: str,
+    seed: int,
+    speed: float,
+    write_config: Path | None,
+    scenario_file: Path | None = None,
+    truth: Path | None = None,
+    hours: float | None = None,
+) -> int:
     """Run until Ctrl-C; print the endpoints, a config snippet and the env line."""
     from polytui.sim.scenario import SCENARIOS
+    from polytui.sim.worlds import SpecError, build_world, builtin_names, builtin_spec, load_spec
 
-    if scenario not in SCENARIOS:
-        print(
-            f"polytui sim: unknown scenario {scenario!r}; choose {', '.join(SCENARIOS)}",
-            file=sys.stderr,
-        )
-        return 2
     if speed <= 0:
         print("polytui sim: --speed must be positive", file=sys.stderr)
         return 2
+    if hours is not None and hours <= 0:
+        print("polytui sim: --hours must be positive", file=sys.stderr)
+        return 2
+    world = None
     try:
-        asyncio.run(_serve(scenario, seed, speed, write_config))
+        if scenario_file is not None:
+            spec = load_spec(scenario_file)
+        elif scenario in SCENARIOS and truth is None and hours is None:
+            spec = None  # the classic built-in scenario
+        else:
+            spec = builtin_spec(scenario)
+    except SpecError as exc:
+        choices = sorted(set(SCENARIOS) | set(builtin_names()))
+        detail = str(exc) if scenario_file is not None else f"unknown scenario {scenario!r}"
+        print(f"polytui sim: {detail}; built-in: {', '.join(choices)}", file=sys.stderr)
+        return 2
+    if spec is not None:
+        print(f"building world '{spec.name}' (seed {seed}) …", flush=True)
+        world = build_world(spec, seed=seed, hours=hours)
+    try:
+        asyncio.run(_serve(scenario, seed, speed, write_config, world, truth))
     except KeyboardInterrupt:
         return 0
     except OSError as exc:
@@ -30,7 +56,17 @@ def run_sim(scenario: str, seed: int, speed: float, write_config: Path | None) -
     return 0
 
 
-async def _serve(scenario: str, seed: int, speed: float, write_config: Path | None) -> None:
+async def _serve(
+    scenario: str,
+    seed: int,
+    speed: float,
+    write_config: Path | None,
+    world: World | None,
+    truth: Path | None,
+) -> None:
+    import json
+
+    import platformdirs
     import tomli_w
 
     from polytui.config import ConfigError, apply_overrides
@@ -38,8 +74,12 @@ async def _serve(scenario: str, seed: int, speed: float, write_config: Path | No
     from polytui.settings import Settings
     from polytui.sim.server import SimServer
 
-    async with SimServer(scenario, seed=seed, speed=speed) as sim:
-        print(f"simulator '{scenario}' (seed {seed}, speed {speed}×) on 127.0.0.1:{sim.port}")
+    async with SimServer(scenario, seed=seed, speed=speed, world=world) as sim:
+        name = scenario if world is None else world.spec.name
+        print(f"simulator '{name}' (seed {seed}, speed {speed}×) on 127.0.0.1:{sim.port}")
+        if world is not None and truth is not None:
+            truth.write_text(json.dumps(world.truth(origin_unix=sim.world.wall0), indent=1))
+            print(f"  truth            {truth}")
         for name, url in sim.urls.items():
             print(f"  {name:16} {url}")
         print(
@@ -51,6 +91,9 @@ async def _serve(scenario: str, seed: int, speed: float, write_config: Path | No
             print(f"\nexport {key}={value}")
         overrides = sim.settings_overrides()
         if write_config is not None:
+            # The simulator's paper journal lives apart from the trader's real one.
+            data_dir = Path(platformdirs.user_data_dir("polytui")) / "sim"
+            overrides["storage"] = {"data_dir": str(data_dir)}
             try:
                 write(apply_overrides(Settings(), overrides), write_config, force=True)
             except ConfigError as exc:

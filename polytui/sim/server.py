@@ -32,6 +32,8 @@ from polytui.sim.rpc import CHAIN_DELAY_S, ChainRpc
 from polytui.sim.scenario import Scenario, SimTrade, build_scenario
 from polytui.sim.wire import EXCHANGE_V2
 from polytui.sim.world import BLOCK_S, SimWorld
+from polytui.sim.worlds.legacy import scenario_of
+from polytui.sim.worlds.world import World
 
 __all__ = ["BLOCK_S", "CHAIN_DELAY_S", "DATAAPI_DELAY_S", "RTDS_DELAY_S", "TICK_S", "SimServer"]
 
@@ -52,8 +54,14 @@ class SimServer:
         speed: float = 1.0,
         host: str = "127.0.0.1",
         port: int = 0,
+        world: World | None = None,
     ) -> None:
-        self.scenario: Scenario = build_scenario(scenario, seed)
+        # A world (polytui.sim.worlds) is served through the scenario shapes; without one, the
+        # named built-in scenario.
+        self.truth_world = world
+        self.scenario: Scenario = (
+            build_scenario(scenario, seed) if world is None else scenario_of(world)
+        )
         self.speed = speed
         self.host = host
         self.port = port

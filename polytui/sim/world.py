@@ -14,6 +14,7 @@ from typing import Any
 
 from polytui.sim.scenario import Scenario, SimMarket, scenario_token_price
 from polytui.sim.wire import book_event, stable_hash
+from polytui.sim.worlds.legacy import world_book
 
 BLOCK_S = 2.0  # Polygon's block time; the books also step once per block
 FIRST_BLOCK = 84_950_000  # head at sim time 0 when a scenario has no trades
@@ -91,4 +92,9 @@ class SimWorld:
         """The scenario's ``book`` event for a known token at sim time ``t`` (nothing consumed)."""
         market, is_yes = self._tokens[token]
         mid = scenario_token_price(market, is_yes, t)
-        return book_event(market, token, mid, self.step(t), self.ms(t))
+        event = book_event(market, token, mid, self.step(t), self.ms(t))
+        levels = world_book(market, token, self.step(t) * BLOCK_S)
+        if levels is not None:  # a world's book: what its fills consumed, refilling over time
+            event["bids"] = [{"price": p, "size": s} for p, s in levels[0]]
+            event["asks"] = [{"price": p, "size": s} for p, s in levels[1]]
+        return event
