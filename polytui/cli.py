@@ -201,6 +201,45 @@ def replay(
 
 
 @app.command()
+def backtest(
+    scenario: Annotated[
+        str | None, typer.Option(help="Built-in world: demo, quiet or chaos.")
+    ] = None,
+    scenario_file: Annotated[
+        Path | None, typer.Option("--scenario-file", help="A world file (TOML).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="World seed.")] = 7,
+    hours: Annotated[float, typer.Option(help="Sim hours to run.")] = 1.0,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="Whales, strategy, risk and policy (default: built-in)."),
+    ] = None,
+    report: Annotated[str, typer.Option(help="text or json.")] = "text",
+    plot: Annotated[Path | None, typer.Option(help="Write a picture: FILE.svg or FILE.png.")] = None,
+) -> None:
+    """Run the real engine on a simulated world on a virtual clock; score it against the truth."""
+    loaded = _load(config) if config is not None else _defaults()
+    _dispatch(
+        "backtest",
+        "polytui.backtest.command:backtest",
+        loaded,
+        scenario,
+        scenario_file,
+        seed,
+        hours,
+        report,
+        plot,
+    )
+
+
+def _defaults() -> Any:
+    from polytui.config import LoadedConfig
+    from polytui.settings import Settings
+
+    return LoadedConfig(Settings(), None)
+
+
+@app.command()
 def report(
     since: Annotated[str | None, typer.Option(help="ISO date/time to start from.")] = None,
     csv: Annotated[Path | None, typer.Option(help="Write CSV here instead of a table.")] = None,

@@ -1,0 +1,65 @@
+"""``polytui backtest``: build the world, run the engine on it, print the report."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def backtest_report(
+    loaded: Any,
+    *,
+    scenario: str | None,
+    scenario_file: Path | None,
+    seed: int,
+    hours: float,
+    random_seed: int | None = None,
+) -> dict[str, Any]:
+    """Run one backtest and return its JSON report (raises WorldError on a bad world)."""
+    from polytui.backtest.report import build_report
+    from polytui.backtest.run import prepare_settings, run_world
+    from polytui.backtest.world import open_world
+
+    world = open_world(scenario, scenario_file, seed, hours)
+    record = run_world(world, loaded)
+    settings, _ = prepare_settings(loaded, world, Path("."))
+    return build_report(world, record, settings, random_seed=random_seed)
+
+
+def backtest(
+    loaded: Any,
+    scenario: str | None,
+    scenario_file: Path | None,
+    seed: int,
+    hours: float,
+    report: str,
+    plot: Path | None,
+) -> int:
+    """The command: exit 0 with the report, 2 with a one-line reason on bad input."""
+    from polytui.backtest.report import to_json, to_text, write_plot
+    from polytui.backtest.world import WorldError
+
+    if report not in ("text", "json"):
+        print(f"polytui backtest: --report must be text or json, not {report!r}", file=sys.stderr)
+        return 2
+    if hours <= 0:
+        print("polytui backtest: --hours must be above 0", file=sys.stderr)
+        return 2
+    if (scenario is None) == (scenario_file is None):
+        print("polytui backtest: give one of --scenario NAME or --scenario-file F", file=sys.stderr)
+        return 2
+    try:
+        payload = backtest_report(
+            loaded, scenario=scenario, scenario_file=scenario_file, seed=seed, hours=hours
+        )
+    except WorldError as exc:
+        print(f"polytui backtest: {exc}", file=sys.stderr)
+        return 2
+    print(to_json(payload) if report == "json" else to_text(payload))
+    if plot is not None:
+        error = write_plot(payload, plot)
+        if error is not None:
+            print(f"polytui backtest: {error}", file=sys.stderr)
+            return 2
+    return 0

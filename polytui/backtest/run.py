@@ -1,0 +1,303 @@
+"""Run the real engine (parsers, strategy, RiskGuard, paper broker, journal) against a world on
+a virtual clock, and collect what it did for the report.
+
+Frames reach the same parsers the live feeds use (``ActivityFeed.handle_frame``,
+``ClobMarketFeed.handle_frame``), Gamma lookups go through the real HTTP client to a transport
+that answers from the world, and every timer in the engine runs on :mod:`.vclock`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+import orjson
+
+from polytui.backtest.vclock import VirtualClock, VirtualTimeLoop, run_virtual
+from polytui.backtest.world import EPOCH_UNIX, ScenarioWorld
+
+BOOK_STEP_S = 2.0  # the simulated books move once per block
+HOT_S = 30.0  # books of a market refresh every block this long after one of its trades
+COOL_EVERY_S = 60.0  # otherwise once a minute
+SAMPLE_EVERY_S = 300.0  # equity samples for the curve
+SUBSCRIBE_DELAY_S = 0.1  # a subscribed token's first book arrives this much later
+
+
+@dataclass(slots=True)
+class RunRecord:
+    """What the engine did, read from its journal and portfolio at the end."""
+
+    policy: str
+    latency_s: float
+    start_usd: Decimal
+    cash_usd: Decimal = Decimal(0)
+    open_basis_usd: Decimal = Decimal(0)
+    realized_usd: Decimal = Decimal(0)
+    fees_usd: Decimal = Decimal(0)
+    signals: list[dict[str, Any]] = field(default_factory=list)
+    intents: dict[str, str] = field(default_factory=dict)  # intent id → wallet
+    intent_source: dict[str, str] = field(default_factory=dict)  # intent id → whale source
+    fills: list[dict[str, Any]] = field(default_factory=list)
+    scores: dict[str, Decimal] = field(default_factory=dict)
+    marked: list[tuple[float, Decimal]] = field(default_factory=list)
+    frames: int = 0
+    rejected: int = 0
+    virtual_s: float = 0.0
+
+
+class WorldTransport(httpx.AsyncBaseTransport):
+    """Gamma ``/markets`` and CLOB ``POST /books`` answered from the world at the virtual now."""
+
+    def __init__(self, world: ScenarioWorld, clock: VirtualClock) -> None:
+        self.world = world
+        self.clock = clock
+        self.requests = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
+        t = self.clock.monotonic()
+        parts = urlsplit(str(request.url))
+        endpoint = parts.path.rstrip("/").rsplit("/", 1)[-1]
+        query = parse_qsl(parts.query)
+        if request.method == "GET" and endpoint == "markets":
+            tokens = {v for k, v in query if k == "clob_token_ids"}
+            conditions = {c for k, v in query if k == "condition_ids" for c in v.split(",") if c}
+            body = orjson.dumps(self.world.gamma(tokens, conditions, t))
+            return httpx.Response(200, content=body)
+        if request.method == "POST" and endpoint == "books":
+            wanted = [str(x.get("token_id")) for x in orjson.loads(await request.aread())]
+            books = [orjson.loads(self.world.book_frame(tok, t))[0] for tok in wanted]
+            return httpx.Response(200, content=orjson.dumps(books))
+        return httpx.Response(404, json={"error": "not served by the backtest world"})
+
+
+class _MarketChannel:
+    """Stands in for the engine's market-channel client: subscriptions get their book soon."""
+
+    def __init__(self, clob: Any, driver: _Driver) -> None:
+        self._clob = clob
+        self._driver = driver
+
+    def subscribe(self, tokens: list[str]) -> None:
+        new = [t for t in tokens if t not in self._clob.tokens]
+        self._clob.subscribe(tokens)
+        if new:
+            self._driver.subscribed(new)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._clob, name)
+
+
+class _Driver:
+    """Sends the world's frames to the real parsers at their virtual times."""
+
+    def __init__(self, world: ScenarioWorld, engine: Any, clob: Any, activity: Any) -> None:
+        self.world = world
+        self.engine = engine
+        self.clob = clob
+        self.activity = activity
+        self.loop = asyncio.get_running_loop()
+        self.hot_until: dict[str, float] = {}
+        self.refreshed: dict[str, float] = {}
+        self.resolved: set[str] = set()
+        self.frames = 0
+        self.marked: list[tuple[float, Decimal]] = []
+        self._market_of = {tok: m.condition_id for m in world.markets for tok in m.tokens}
+
+    def _send_book(self, token: str, t: float) -> None:
+        if token not in self.clob.tokens or self._market_of.get(token) in self.resolved:
+            return
+        self.clob.handle_frame(self.world.book_frame(token, t))
+        self.refreshed[token] = t
+        self.frames += 1
+
+    def subscribed(self, tokens: list[str]) -> None:
+        def first_books() -> None:
+            now = self.loop.time()
+            for token in tokens:
+                self._send_book(token, now)
+
+        self.loop.call_later(SUBSCRIBE_DELAY_S, first_books)
+
+    async def _until(self, t: float) -> None:
+        wait = t - self.loop.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    def _refresh_books(self, t: float) -> None:
+        for token in sorted(self.clob.tokens):
+            condition = self._market_of.get(token)
+            if condition is None or condition in self.resolved:
+                continue
+            hot = self.hot_until.get(condition, -1.0) >= t
+            if hot or t - self.refreshed.get(token, -1e9) >= COOL_EVERY_S:
+                self._send_book(token, t)
+
+    async def run(self) -> None:
+        world = self.world
+        end = world.horizon_s
+        events: list[tuple[float, int, str, Any]] = []
+        for trade in world.trades:
+            at = trade.t + world.rtds_delay_s
+            if at < end:
+                events.append((at, 0, "rtds", trade))
+        for market in world.markets:
+            if market.end_s < end:
+                events.append((market.end_s, 1, "resolve", market))
+        events.sort(key=lambda e: (e[0], e[1]))
+        next_book = BOOK_STEP_S
+        next_sample = 0.0
+        for at, _, kind, payload in [*events, (end, 2, "end", None)]:
+            while min(next_book, next_sample) <= at:
+                if next_sample <= next_book:
+                    await self._until(next_sample)
+                    self.marked.append((next_sample, self.engine.portfolio.equity()))
+                    next_sample += SAMPLE_EVERY_S
+                else:
+                    await self._until(next_book)
+                    self._refresh_books(next_book)
+                    next_book += BOOK_STEP_S
+            await self._until(at)
+            if kind == "rtds":
+                self.hot_until[payload.condition_id] = at + HOT_S
+                for token in self.world.markets_by_condition[payload.condition_id].tokens:
+                    self._send_book(token, at)
+                if self.activity is not None:
+                    self.activity.handle_frame(world.rtds_frame(payload, at))
+                    self.frames += 1
+            elif kind == "resolve":
+                self.resolved.add(payload.condition_id)
+                # The market channel announces a resolution only to subscribers of its tokens.
+                if set(payload.tokens) & self.clob.tokens:
+                    self.clob.handle_frame(world.resolved_frame(payload.condition_id, at))
+                    self.frames += 1
+            await asyncio.sleep(0)
+
+
+def prepare_settings(loaded: Any, world: ScenarioWorld, data_dir: Path) -> tuple[Any, str]:
+    """The backtest's settings: the config's whales, strategy, risk and policy (``auto`` unless
+    the file sets one), with no network feeds and a private data dir. Returns (settings, note
+    on where the policy came from)."""
+    settings = copy.deepcopy(loaded.settings)
+    if loaded.path is None or not settings.whales.wallets:
+        settings.whales.wallets = [w for w, _ in world.watched()]
+        settings.whales.aliases = {**dict(world.watched()), **settings.whales.aliases}
+    if policy_in_file(loaded.path):
+        note = f"{settings.approval.policy} (from {loaded.path})"
+    else:
+        settings.approval.policy = "auto"
+        note = "auto (the backtest default)"
+    settings.storage.data_dir = data_dir
+    settings.feeds.chain_enabled = False
+    settings.feeds.dataapi_poll_enabled = False
+    settings.feeds.activity_enabled = True
+    settings.feeds.catch_up_s = 0.0
+    return settings, note
+
+
+def policy_in_file(path: Path | None) -> bool:
+    """Whether a config file sets ``[approval] policy`` itself."""
+    if path is None:
+        return False
+    import tomllib
+
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    approval = raw.get("approval")
+    return isinstance(approval, dict) and "policy" in approval
+
+
+async def _run(world: ScenarioWorld, loaded: Any, data_dir: Path) -> RunRecord:
+    from polytui.config import LoadedConfig
+    from polytui.engine import build_engine
+
+    loop = asyncio.get_running_loop()
+    assert isinstance(loop, VirtualTimeLoop)
+    clock = VirtualClock(loop, datetime.fromtimestamp(EPOCH_UNIX, tz=UTC))
+    settings, policy = prepare_settings(loaded, world, data_dir)
+    saved_env = os.environ.pop(settings.feeds.polygon_ws_env, None)
+    try:
+        engine = build_engine(
+            LoadedConfig(settings, loaded.path),
+            clock=clock,
+            transport=WorldTransport(world, clock),
+        )
+    finally:
+        if saved_env is not None:
+            os.environ[settings.feeds.polygon_ws_env] = saved_env
+    # The driver feeds the parsers itself: no socket feed runs.
+    clob = engine.feeds.pop("clob")
+    activity = engine.feeds.pop("activity", None)
+    driver = _Driver(world, engine, clob, activity)
+    engine.clob = _MarketChannel(clob, driver)
+    record = RunRecord(
+        policy=policy,
+        latency_s=settings.paper.latency_ms / 1000,
+        start_usd=settings.paper.starting_balance_usd,
+    )
+    task = asyncio.create_task(engine.run())
+    await driver.run()
+    for _ in range(1000):  # let queued trades, approvals and fills finish (virtual seconds)
+        if engine.idle():
+            break
+        await asyncio.sleep(0.1)
+    record.marked = [*driver.marked, (loop.time(), engine.portfolio.equity())]
+    await engine.stop()
+    await asyncio.gather(task, return_exceptions=True)
+    _collect(engine, record)
+    record.frames = driver.frames
+    record.rejected = clob.status().rejected + (
+        activity.status().rejected if activity is not None else 0
+    )
+    record.virtual_s = loop.time()
+    engine.journal.close()
+    return record
+
+
+def _collect(engine: Any, record: RunRecord) -> None:
+    journal = engine.journal
+    source_of: dict[str, str] = {}
+    for event in journal.events(kinds=["signal"]):
+        p = event.payload
+        source_of[str(event.ref)] = str(p.get("source", ""))
+        record.signals.append(
+            {"wallet": str(p.get("wallet", "")).lower(), "decision": p.get("decision")}
+        )
+    for event in journal.events(kinds=["intent"]):
+        p = event.payload
+        record.intents.setdefault(str(p["id"]), str(p.get("wallet", "")).lower())
+        record.intent_source.setdefault(str(p["id"]), source_of.get(str(p.get("signal_id")), ""))
+    for event in journal.events(kinds=["fill"]):
+        record.fills.append(dict(event.payload))
+    portfolio = engine.portfolio
+    record.cash_usd = portfolio.cash
+    record.open_basis_usd = portfolio.cost_basis()
+    record.realized_usd = portfolio.realized
+    record.fees_usd = portfolio.fees_paid
+    scorer = engine.strategy.scorer
+    for wallet in {s["wallet"] for s in record.signals}:
+        record.scores[wallet] = Decimal(str(scorer.win_rate(wallet)))
+
+
+def run_world(world: ScenarioWorld, loaded: Any) -> RunRecord:
+    """One backtest of ``world`` under ``loaded``'s settings, on a fresh virtual loop."""
+    quiet = logging.getLogger("polytui")
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)  # per-fill notices would flood a 24 h run
+    try:
+        with tempfile.TemporaryDirectory(prefix="polytui-backtest-") as data:
+            return run_virtual(_run(world, loaded, Path(data)), VirtualTimeLoop())
+    finally:
+        quiet.setLevel(level)

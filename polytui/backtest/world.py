@@ -1,0 +1,243 @@
+"""The one seam between a backtest and the simulated world it runs in.
+
+A backtest needs, from a world: its markets (tokens, end, winner), its whale trades in time
+order, the wire frames the real feeds would receive (RTDS activity, CLOB ``book`` and
+``market_resolved``, Gamma records), the raw ask side of a book at any instant, and the truth
+about every wallet. :class:`ScenarioWorld` serves all of that from the simulator's scenario;
+nothing else in :mod:`polytui.backtest` touches the simulator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from polytui.sim.market_ws import RTDS_DELAY_S
+from polytui.sim.scenario import SCENARIOS, Scenario, SimMarket, build_scenario
+from polytui.sim.wire import dumps, gamma_record, resolved_event, rtds_frame
+from polytui.sim.world import SimWorld
+
+# Copy-edge delays the truth is stated at (seconds after the whale's match).
+TRUTH_DELAYS = (0.65, 2.0, 5.0, 15.0)
+# Every backtest starts at this instant, so two runs of one world are byte-identical.
+EPOCH_UNIX = 1_790_000_000.0  # 2026-09-21T13:33:20Z
+ONE = Decimal(1)
+
+
+class WorldError(ValueError):
+    """A world that cannot be built (unknown name, unreadable file); the message says which."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorldMarket:
+    """What a backtest knows of one market."""
+
+    condition_id: str
+    tokens: tuple[str, str]
+    end_s: float
+    winner: str
+    fee_rate: Decimal
+    fee_exponent: int
+
+
+@dataclass(frozen=True, slots=True)
+class WorldTrade:
+    """One whale fill: match time, wallet (lower case), token, price, shares."""
+
+    index: int
+    t: float
+    wallet: str
+    token_id: str
+    condition_id: str
+    price: Decimal
+    shares: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class WalletTruth:
+    """The truth about one wallet: archetype and expected edge per share (after taker fees for
+    the copy edge, keyed by delay in seconds)."""
+
+    wallet: str
+    alias: str
+    archetype: str
+    watched: bool
+    true_edge: Decimal
+    copy_edge: dict[float, Decimal]
+
+
+def fee_per_share(price: Decimal, rate: Decimal, exponent: int) -> Decimal:
+    """The taker fee of one share at ``price`` (PROTOCOL.md §6)."""
+    if rate <= 0:
+        return Decimal(0)
+    return rate * (price * (ONE - price)) ** exponent
+
+
+class ScenarioWorld:
+    """A backtest world served from :mod:`polytui.sim.scenario` (seeded, pure in sim time)."""
+
+    rtds_delay_s = RTDS_DELAY_S
+
+    def __init__(self, scenario: Scenario, hours: float, *, name: str | None = None) -> None:
+        self.scenario = scenario
+        self.name = name or scenario.name
+        self.seed = scenario.seed
+        self.hours = hours
+        self.horizon_s = hours * 3600.0
+        self.sim = SimWorld(scenario, speed=1.0)
+        self.sim.wall0 = EPOCH_UNIX
+        self._markets = {m.condition_id: m for m in scenario.markets}
+        self.markets = [self._view(m) for m in scenario.markets]
+        self.markets_by_condition = {m.condition_id: m for m in self.markets}
+        self.trades = [
+            WorldTrade(
+                i,
+                tr.t,
+                tr.wallet.lower(),
+                tr.token_id,
+                scenario.market(tr.market).condition_id,
+                tr.price,
+                tr.shares,
+            )
+            for i, tr in enumerate(scenario.trades)
+            if tr.t < self.horizon_s
+        ]
+        self._truth: list[WalletTruth] | None = None
+
+    @staticmethod
+    def _view(m: SimMarket) -> WorldMarket:
+        fee = m.fee or {}
+        return WorldMarket(
+            m.condition_id,
+            (m.yes_token, m.no_token),
+            m.end_s,
+            m.winner,
+            Decimal(str(fee.get("rate", 0))),
+            int(str(fee.get("exponent", 1))),
+        )
+
+    # --- what the feeds receive --------------------------------------------------------------
+
+    def rtds_frame(self, trade: WorldTrade, at: float) -> str:
+        """The RTDS activity frame announcing ``trade``, sent at sim time ``at``."""
+        raw = self.scenario.trades[trade.index]
+        return dumps(rtds_frame(self.scenario, raw, self.sim.wall(raw.t), self.sim.ms(at)))
+
+    def book_frame(self, token: str, t: float) -> str:
+        """The CLOB ``book`` event of ``token`` at sim time ``t``."""
+        return dumps([self.sim.raw_book(token, t)])
+
+    def resolved_frame(self, condition_id: str, t: float) -> str:
+        """The CLOB ``market_resolved`` event, sent at sim time ``t``."""
+        return dumps([resolved_event(self._markets[condition_id], self.sim.ms(t))])
+
+    def gamma(self, tokens: set[str], conditions: set[str], t: float) -> list[dict[str, Any]]:
+        """Gamma ``/markets`` records matching the query, as of sim time ``t``."""
+        out = []
+        for m in self.scenario.markets:
+            if tokens and not tokens & {m.yes_token, m.no_token}:
+                continue
+            if conditions and m.condition_id not in conditions:
+                continue
+            out.append(
+                gamma_record(
+                    m,
+                    end_wall=self.sim.wall(m.end_s),
+                    resolved=t >= m.end_s,
+                    yes_mid=m.yes_price(t),
+                )
+            )
+        return out
+
+    def asks(self, token: str, t: float) -> list[tuple[Decimal, Decimal]]:
+        """The ask side of ``token`` at ``t``, best first, as (price, shares)."""
+        levels = self.sim.raw_book(token, t)["asks"]
+        out = [(Decimal(lvl["price"]), Decimal(lvl["size"])) for lvl in levels]
+        return sorted(out)
+
+    def wall(self, t: float) -> float:
+        """Unix time of sim time ``t``."""
+        return self.sim.wall(t)
+
+    # --- truth -------------------------------------------------------------------------------
+
+    def truth(self) -> list[WalletTruth]:
+        """Every wallet's truth. This scenario has no closed-form expectation, so the edges are
+        the mean over the wallet's own trades in the horizon (win − price at its fill; win −
+        best ask − fee at a copy ``delay`` later)."""
+        if self._truth is not None:
+            return self._truth
+        by_wallet: dict[str, list[WorldTrade]] = {}
+        for trade in self.trades:
+            by_wallet.setdefault(trade.wallet, []).append(trade)
+        out = []
+        for whale in self.scenario.whales:
+            wallet = whale.wallet.lower()
+            trades = by_wallet.get(wallet, [])
+            out.append(
+                WalletTruth(
+                    wallet=wallet,
+                    alias=whale.alias,
+                    archetype=f"skill {whale.skill:.2f}",
+                    watched=whale.watched,
+                    true_edge=_mean([self._win(tr) - tr.price for tr in trades]),
+                    copy_edge={d: self._copy_edge(trades, d) for d in TRUTH_DELAYS},
+                )
+            )
+        self._truth = out
+        return out
+
+    def copy_edge(self, wallet: str, delay: float) -> Decimal:
+        """A wallet's copy edge per share at ``delay`` seconds after its fills."""
+        trades = [tr for tr in self.trades if tr.wallet == wallet.lower()]
+        return self._copy_edge(trades, delay)
+
+    def _copy_edge(self, trades: list[WorldTrade], delay: float) -> Decimal:
+        values = []
+        for trade in trades:
+            market = self._market_view(trade.condition_id)
+            asks = self.asks(trade.token_id, trade.t + delay)
+            if not asks:
+                continue
+            price = asks[0][0]
+            fee = fee_per_share(price, market.fee_rate, market.fee_exponent)
+            values.append(self._win(trade) - price - fee)
+        return _mean(values)
+
+    def _market_view(self, condition_id: str) -> WorldMarket:
+        return self._view(self._markets[condition_id])
+
+    def _win(self, trade: WorldTrade) -> Decimal:
+        return ONE if self._markets[trade.condition_id].winner == trade.token_id else Decimal(0)
+
+    def winner_of(self, condition_id: str) -> str:
+        """The winning token of a market."""
+        return self._markets[condition_id].winner
+
+    def watched(self) -> list[tuple[str, str]]:
+        """(wallet, alias) of the wallets a default backtest copies."""
+        return [(w.wallet.lower(), w.alias) for w in self.scenario.whales if w.watched]
+
+
+def _mean(values: list[Decimal]) -> Decimal:
+    if not values:
+        return Decimal(0)
+    return (sum(values, Decimal(0)) / len(values)).quantize(Decimal("0.0001"))
+
+
+def builtin_worlds() -> tuple[str, ...]:
+    """Names ``--scenario`` accepts."""
+    return SCENARIOS
+
+
+def open_world(name: str | None, path: Path | None, seed: int, hours: float) -> ScenarioWorld:
+    """The world of ``--scenario NAME`` or ``--scenario-file F`` for ``seed`` and ``hours``."""
+    if path is not None:
+        raise WorldError(f"{path}: scenario files need the world model; use --scenario")
+    if name is None:
+        raise WorldError("give --scenario NAME or --scenario-file FILE")
+    if name not in SCENARIOS:
+        raise WorldError(f"unknown scenario {name!r}; choose one of {', '.join(SCENARIOS)}")
+    return ScenarioWorld(build_scenario(name, seed, horizon_s=hours * 3600.0), hours)
