@@ -255,25 +255,48 @@ def _subscribed_tokens(items: list[CaptureItem]) -> set[str]:
 
 
 async def run_replay(
-    items: list[CaptureItem], *, speed: float, max_speed: bool, data_dir: Path
+    items: list[CaptureItem],
+    *,
+    speed: float,
+    max_speed: bool,
+    data_dir: Path,
+    loaded: Any = None,
 ) -> ReplayResult:
-    """Feed a capture through the real parsers and engine; return what happened."""
+    """Feed a capture through the real parsers and engine; return what happened.
+
+    With ``loaded`` (``--config``) the config's whales, aliases, strategy, risk and approval
+    policy decide (``auto`` when the file sets no policy); without it every wallet trading at
+    least ``whales.min_trade_usd`` is considered, under ``auto``.
+    """
+    import copy
+
     from polytui import events as ev
     from polytui.config import MAX_DURATION_S, LoadedConfig
     from polytui.engine import build_engine
     from polytui.settings import Settings
 
-    settings = Settings()
+    from_config = loaded is not None and loaded.path is not None
+    settings = copy.deepcopy(loaded.settings) if from_config else Settings()
     settings.storage.data_dir = data_dir
-    settings.approval.policy = "auto"
+    if not (from_config and policy_in_file(loaded.path)):
+        settings.approval.policy = "auto"
     settings.paper.latency_ms = 0 if max_speed else settings.paper.latency_ms
     settings.feeds.dataapi_poll_enabled = False
     # A capture's trades are as old as the capture: the age bound of live trading is lifted
     # to its maximum (30 days), so the replay sizes them as the live run did.
     settings.strategy.max_trade_age_s = MAX_DURATION_S
     os.environ.pop(settings.feeds.polygon_ws_env, None)
+    # Without a config every wallet seen is considered: discovery above the minimum. With one,
+    # its watched wallets are, and others only when its [whales] discovery is on.
+    discovery = (
+        settings.whales.min_trade_usd
+        if not from_config or settings.whales.discovery
+        else None
+    )
     engine = build_engine(
-        LoadedConfig(settings, None), transport=CapturedTransport(items), role="replay"
+        LoadedConfig(settings, loaded.path if from_config else None),
+        transport=CapturedTransport(items),
+        role="replay",
     )
     # The replay drives the parsers itself: no network feeds run.
     clob, activity = engine.feeds.pop("clob"), engine.feeds.pop("activity", None)
@@ -285,12 +308,11 @@ async def run_replay(
         wallets=set(settings.whales.wallets),
         on_trade=engine.stream.offer,
         on_retract=engine.stream.retract,
-        discovery_min_usd=settings.whales.min_trade_usd,
+        discovery_min_usd=discovery,
     )
     clob.tokens.update(_subscribed_tokens(items))
-    # Replay watches every wallet seen (a capture has no config): discovery above the minimum.
     if activity is not None:
-        activity.discovery_min_usd = settings.whales.min_trade_usd
+        activity.discovery_min_usd = discovery
     sub = engine.subscribe(1_000_000)
     result = ReplayResult()
     task = asyncio.create_task(engine.run())
@@ -358,7 +380,19 @@ async def run_replay(
     return result
 
 
-def replay(path: Path, speed: float, max_speed: bool, report: str) -> int:
+def policy_in_file(path: Path) -> bool:
+    """Whether a config file sets ``[approval] policy`` itself."""
+    import tomllib
+
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    approval = raw.get("approval")
+    return isinstance(approval, dict) and "policy" in approval
+
+
+def replay(path: Path, speed: float, max_speed: bool, report: str, loaded: Any = None) -> int:
     """``polytui replay FILE``: run the engine on a capture and print the report."""
     try:
         items = list(read_capture(path))
@@ -370,7 +404,9 @@ def replay(path: Path, speed: float, max_speed: bool, report: str) -> int:
         return 2
     with tempfile.TemporaryDirectory(prefix="polytui-replay-") as data:
         result = asyncio.run(
-            run_replay(items, speed=speed, max_speed=max_speed, data_dir=Path(data))
+            run_replay(
+                items, speed=speed, max_speed=max_speed, data_dir=Path(data), loaded=loaded
+            )
         )
     payload = {
         "frames": result.frames,

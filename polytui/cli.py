@@ -195,9 +195,14 @@ def replay(
     speed: Annotated[float, typer.Option(help="Replay speed factor.")] = 1.0,
     max_speed: Annotated[bool, typer.Option("--max", help="As fast as possible.")] = False,
     report: Annotated[str, typer.Option(help="json or text.")] = "text",
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="Use this config's whales, strategy, risk, policy."),
+    ] = None,
 ) -> None:
     """Run the engine in paper mode on a capture and report."""
-    _dispatch("replay", "polytui.capture:replay", file, speed, max_speed, report)
+    loaded = _load(config) if config is not None else None
+    _dispatch("replay", "polytui.capture:replay", file, speed, max_speed, report, loaded)
 
 
 @app.command()

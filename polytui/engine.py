@@ -121,6 +121,7 @@ class Engine:
         self.clob = clob
         self.bus = bus or EventBus()
         self.clock: Clock = clock or SystemClock()
+        self.tick_s = TICK_S  # a backtest (no screen to refresh) ticks less often
         self.mode = mode
         self.demo = demo
         self.journal_path = journal_path
@@ -640,7 +641,7 @@ class Engine:
                 self.tick()
             except Exception:  # the tick must survive a bug in one of its parts
                 log.exception("engine tick failed")
-            await asyncio.sleep(TICK_S)
+            await asyncio.sleep(self.tick_s)
 
     def tick(self) -> None:
         """Expire intents, mark positions, publish health, snapshot equity, flush."""

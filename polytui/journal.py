@@ -334,6 +334,10 @@ class Journal:
         for kind, ref, payload in items:
             self.append(kind, payload, ref=ref)
 
+    def scratch(self) -> None:
+        """A throwaway journal (a backtest's): commits skip the fsync. Never for a real one."""
+        self._conn.execute("PRAGMA synchronous = OFF")
+
     def flush(self, *, force: bool = False) -> bool:
         """Commit everything appended so far; True when it is all durable. While writes fail,
         a flush retries them at most once a second (``force``: now)."""

@@ -23,12 +23,13 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import orjson
 
+
 from polytui.backtest.vclock import VirtualClock, VirtualTimeLoop, run_virtual
 from polytui.backtest.world import EPOCH_UNIX, ScenarioWorld
+from polytui.capture import policy_in_file
 
-BOOK_STEP_S = 2.0  # the simulated books move once per block
-HOT_S = 30.0  # books of a market refresh every block this long after one of its trades
-COOL_EVERY_S = 60.0  # otherwise once a minute
+TICK_S = 1.0  # the engine's tick (TTL expiry, marks, exits): no screen to refresh 4x a second
+HELD_EVERY_S = 60.0  # books of tokens we hold refresh this often (marks, exits, equity)
 SAMPLE_EVERY_S = 300.0  # equity samples for the curve
 SUBSCRIBE_DELAY_S = 0.1  # a subscribed token's first book arrives this much later
 
@@ -107,8 +108,6 @@ class _Driver:
         self.clob = clob
         self.activity = activity
         self.loop = asyncio.get_running_loop()
-        self.hot_until: dict[str, float] = {}
-        self.refreshed: dict[str, float] = {}
         self.resolved: set[str] = set()
         self.frames = 0
         self.marked: list[tuple[float, Decimal]] = []
@@ -118,7 +117,6 @@ class _Driver:
         if token not in self.clob.tokens or self._market_of.get(token) in self.resolved:
             return
         self.clob.handle_frame(self.world.book_frame(token, t))
-        self.refreshed[token] = t
         self.frames += 1
 
     def subscribed(self, tokens: list[str]) -> None:
@@ -134,47 +132,51 @@ class _Driver:
         if wait > 0:
             await asyncio.sleep(wait)
 
-    def _refresh_books(self, t: float) -> None:
-        for token in sorted(self.clob.tokens):
-            condition = self._market_of.get(token)
-            if condition is None or condition in self.resolved:
-                continue
-            hot = self.hot_until.get(condition, -1.0) >= t
-            if hot or t - self.refreshed.get(token, -1e9) >= COOL_EVERY_S:
-                self._send_book(token, t)
+    def _refresh_held(self, t: float) -> None:
+        for token in sorted(self.engine.portfolio.tokens()):
+            self._send_book(token, t)
+
+    def _send_market(self, condition_id: str, t: float) -> None:
+        for token in self.world.markets_by_condition[condition_id].tokens:
+            self._send_book(token, t)
 
     async def run(self) -> None:
+        """Deliver every frame in time order: a whale trade's market books just before its
+        RTDS frame and again when our order reaches the book; the books we hold once a minute;
+        a resolution to the market channel's subscribers."""
         world = self.world
         end = world.horizon_s
+        latency = self.engine.settings.paper.latency_ms / 1000
         events: list[tuple[float, int, str, Any]] = []
         for trade in world.trades:
             at = trade.t + world.rtds_delay_s
             if at < end:
                 events.append((at, 0, "rtds", trade))
+                events.append((at + latency + 0.01, 1, "book", trade.condition_id))
         for market in world.markets:
             if market.end_s < end:
-                events.append((market.end_s, 1, "resolve", market))
+                events.append((market.end_s, 2, "resolve", market))
         events.sort(key=lambda e: (e[0], e[1]))
-        next_book = BOOK_STEP_S
+        next_held = HELD_EVERY_S
         next_sample = 0.0
-        for at, _, kind, payload in [*events, (end, 2, "end", None)]:
-            while min(next_book, next_sample) <= at:
-                if next_sample <= next_book:
+        for at, _, kind, payload in [*events, (end, 3, "end", None)]:
+            while min(next_held, next_sample) <= at:
+                if next_sample <= next_held:
                     await self._until(next_sample)
                     self.marked.append((next_sample, self.engine.portfolio.equity()))
                     next_sample += SAMPLE_EVERY_S
                 else:
-                    await self._until(next_book)
-                    self._refresh_books(next_book)
-                    next_book += BOOK_STEP_S
+                    await self._until(next_held)
+                    self._refresh_held(next_held)
+                    next_held += HELD_EVERY_S
             await self._until(at)
             if kind == "rtds":
-                self.hot_until[payload.condition_id] = at + HOT_S
-                for token in self.world.markets_by_condition[payload.condition_id].tokens:
-                    self._send_book(token, at)
+                self._send_market(payload.condition_id, at)
                 if self.activity is not None:
                     self.activity.handle_frame(world.rtds_frame(payload, at))
                     self.frames += 1
+            elif kind == "book":
+                self._send_market(payload, at)
             elif kind == "resolve":
                 self.resolved.add(payload.condition_id)
                 # The market channel announces a resolution only to subscribers of its tokens.
@@ -192,7 +194,7 @@ def prepare_settings(loaded: Any, world: ScenarioWorld, data_dir: Path) -> tuple
     if loaded.path is None or not settings.whales.wallets:
         settings.whales.wallets = [w for w, _ in world.watched()]
         settings.whales.aliases = {**dict(world.watched()), **settings.whales.aliases}
-    if policy_in_file(loaded.path):
+    if loaded.path is not None and policy_in_file(loaded.path):
         note = f"{settings.approval.policy} (from {loaded.path})"
     else:
         settings.approval.policy = "auto"
@@ -203,20 +205,6 @@ def prepare_settings(loaded: Any, world: ScenarioWorld, data_dir: Path) -> tuple
     settings.feeds.activity_enabled = True
     settings.feeds.catch_up_s = 0.0
     return settings, note
-
-
-def policy_in_file(path: Path | None) -> bool:
-    """Whether a config file sets ``[approval] policy`` itself."""
-    if path is None:
-        return False
-    import tomllib
-
-    try:
-        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    approval = raw.get("approval")
-    return isinstance(approval, dict) and "policy" in approval
 
 
 async def _run(world: ScenarioWorld, loaded: Any, data_dir: Path) -> RunRecord:
@@ -237,6 +225,8 @@ async def _run(world: ScenarioWorld, loaded: Any, data_dir: Path) -> RunRecord:
     finally:
         if saved_env is not None:
             os.environ[settings.feeds.polygon_ws_env] = saved_env
+    engine.tick_s = TICK_S
+    engine.journal.scratch()  # a temporary file: no fsync per commit
     # The driver feeds the parsers itself: no socket feed runs.
     clob = engine.feeds.pop("clob")
     activity = engine.feeds.pop("activity", None)

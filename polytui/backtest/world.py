@@ -105,6 +105,8 @@ class ScenarioWorld:
             if tr.t < self.horizon_s
         ]
         self._truth: list[WalletTruth] | None = None
+        self._asks: dict[tuple[str, int], list[tuple[Decimal, Decimal]]] = {}
+        self._edges: dict[tuple[str, float], Decimal] = {}
 
     @staticmethod
     def _view(m: SimMarket) -> WorldMarket:
@@ -153,9 +155,13 @@ class ScenarioWorld:
 
     def asks(self, token: str, t: float) -> list[tuple[Decimal, Decimal]]:
         """The ask side of ``token`` at ``t``, best first, as (price, shares)."""
-        levels = self.sim.raw_book(token, t)["asks"]
-        out = [(Decimal(lvl["price"]), Decimal(lvl["size"])) for lvl in levels]
-        return sorted(out)
+        key = (token, self.sim.step(t))
+        cached = self._asks.get(key)
+        if cached is None:
+            levels = self.sim.raw_book(token, t)["asks"]
+            cached = sorted((Decimal(lvl["price"]), Decimal(lvl["size"])) for lvl in levels)
+            self._asks[key] = cached
+        return cached
 
     def wall(self, t: float) -> float:
         """Unix time of sim time ``t``."""
@@ -191,8 +197,11 @@ class ScenarioWorld:
 
     def copy_edge(self, wallet: str, delay: float) -> Decimal:
         """A wallet's copy edge per share at ``delay`` seconds after its fills."""
-        trades = [tr for tr in self.trades if tr.wallet == wallet.lower()]
-        return self._copy_edge(trades, delay)
+        key = (wallet.lower(), delay)
+        if key not in self._edges:
+            trades = [tr for tr in self.trades if tr.wallet == key[0]]
+            self._edges[key] = self._copy_edge(trades, delay)
+        return self._edges[key]
 
     def _copy_edge(self, trades: list[WorldTrade], delay: float) -> Decimal:
         values = []
