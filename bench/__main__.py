@@ -21,6 +21,8 @@ BENCHMARKS = [
     "bench.ui_flood",
     "bench.soak",
     "bench.commands",
+    "bench.backtest_speed",
+    "bench.edge",
 ]
 RESULTS = Path(__file__).with_name("results.jsonl")
 

@@ -217,10 +217,10 @@ def backtest(
     hours: Annotated[float, typer.Option(help="Sim hours to run.")] = 1.0,
     config: Annotated[
         Path | None,
-        typer.Option("--config", "-c", help="Whales, strategy, risk and policy (default: built-in)."),
+        typer.Option("--config", "-c", help="Whales, strategy, risk, policy (default: built-in)."),
     ] = None,
     report: Annotated[str, typer.Option(help="text or json.")] = "text",
-    plot: Annotated[Path | None, typer.Option(help="Write a picture: FILE.svg or FILE.png.")] = None,
+    plot: Annotated[Path | None, typer.Option(help="Picture: FILE.svg or FILE.png.")] = None,
 ) -> None:
     """Run the real engine on a simulated world on a virtual clock; score it against the truth."""
     loaded = _load(config) if config is not None else _defaults()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -115,3 +116,47 @@ async def test_record_from_the_simulator_then_replay_gives_the_same_books(tmp_pa
         assert replayed["bid_depth"] == str(top.bid_depth)
     assert result.whale_trades, "the replay saw no whale trades"
     assert result.signals >= 1
+
+
+def _small_trade_capture(path: Path) -> str:
+    """A capture of one $10 RTDS trade by a demo whale, with its book and Gamma answer."""
+    from dataclasses import replace as dc_replace
+
+    from polytui.backtest.world import ScenarioWorld
+    from polytui.sim.scenario import build_scenario
+
+    scenario = build_scenario("demo", 7, horizon_s=600)
+    first = scenario.trades[0]
+    scenario.trades[0] = dc_replace(first, shares=Decimal(10) / first.price)
+    world = ScenarioWorld(scenario, 600 / 3600)
+    trade = world.trades[0]
+    writer = CaptureWriter(path)
+    for token in world.markets_by_condition[trade.condition_id].tokens:
+        writer.tap("clob", world.book_frame(token, trade.t))
+    writer.tap(
+        "http",
+        json.dumps(world.gamma({trade.token_id}, set(), trade.t)),
+        method="GET",
+        url=f"https://gamma.example/markets?clob_token_ids={trade.token_id}",
+        status=200,
+    )
+    writer.tap("rtds", world.rtds_frame(trade, trade.t + 2))
+    writer.close()
+    return trade.wallet
+
+
+def test_replay_with_a_config_considers_its_small_watched_wallet(tmp_path: Path) -> None:
+    capture = tmp_path / "small.jsonl"
+    wallet = _small_trade_capture(capture)
+    plain = CliRunner().invoke(app, ["replay", str(capture), "--max", "--report", "json"])
+    assert plain.exit_code == 0, plain.output
+    assert json.loads(plain.output.strip().splitlines()[-1])["signals"] == 0  # under $500
+    config = tmp_path / "c.toml"
+    config.write_text(f'[whales]\nwallets = ["{wallet}"]\naliases = {{ "{wallet}" = "small" }}\n')
+    watched = CliRunner().invoke(
+        app, ["replay", str(capture), "--max", "--report", "json", "--config", str(config)]
+    )
+    assert watched.exit_code == 0, watched.output
+    report = json.loads(watched.output.strip().splitlines()[-1])
+    assert report["signals"] == 1
+    assert [t["wallet"] for t in report["whale_trades"]] == [wallet]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import datetime
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
@@ -103,8 +103,11 @@ def oracle_fills(
             continue
         for c in [c for c in open_cost if ends[c].end_s <= t]:  # settle what resolved
             cash += sum(
-                (Decimal(f["shares"]) * _win(world, c, f["token_id"]) for f in fills
-                 if f["condition_id"] == c),
+                (
+                    Decimal(f["shares"]) * _win(world, c, f["token_id"])
+                    for f in fills
+                    if f["condition_id"] == c
+                ),
                 ZERO,
             )
             del open_cost[c]
@@ -184,10 +187,15 @@ def build_report(
     positive = {w.wallet for w in truth if world.copy_edge(w.wallet, latency) > 0}
     stakes = [Decimal(f["shares"]) * Decimal(f["avg_price"]) for f in buys]
     stake = (
-        (sum(stakes, ZERO) / len(stakes)).quantize(CENT) if stakes else settings.strategy.max_bet_usd
+        (sum(stakes, ZERO) / len(stakes)).quantize(CENT)
+        if stakes
+        else settings.strategy.max_bet_usd
     )
-    oracle = Book(oracle_fills(world, positive, stake_usd=stake, latency_s=record.latency_s,
-                               settings=settings))
+    oracle = Book(
+        oracle_fills(
+            world, positive, stake_usd=stake, latency_s=record.latency_s, settings=settings
+        )
+    )
     oracle_by_market = oracle.by_market(world)
     times = [t for t, _ in record.marked]
     start = record.start_usd
@@ -272,8 +280,11 @@ def build_report(
         rng = random.Random(random_seed)
         pool = sorted(w.wallet for w in truth)
         chosen = set(rng.sample(pool, max(1, len(pool) // 2)))
-        rand = Book(oracle_fills(world, chosen, stake_usd=stake, latency_s=record.latency_s,
-                                 settings=settings))
+        rand = Book(
+            oracle_fills(
+                world, chosen, stake_usd=stake, latency_s=record.latency_s, settings=settings
+            )
+        )
         report["random"] = {
             "wallets": sorted(chosen),
             "copies": len(rand.fills),
@@ -290,8 +301,9 @@ def to_json(report: dict[str, Any]) -> str:
 # --- text ------------------------------------------------------------------------------------
 
 
-def terminal_curve(ours: list[Decimal], oracle: list[Decimal], width: int = 64,
-                   height: int = 12) -> list[str]:
+def terminal_curve(
+    ours: list[Decimal], oracle: list[Decimal], width: int = 64, height: int = 12
+) -> list[str]:
     """An equity chart in characters: ``*`` ours, ``o`` the oracle, ``#`` both."""
     if not ours:
         return ["(no equity samples)"]
@@ -382,20 +394,23 @@ def to_svg(report: dict[str, Any]) -> str:
         f'font-family="monospace" font-size="12">',
         f'<rect width="{w}" height="{h}" fill="white"/>',
         f'<text x="{pad}" y="20">{report["world"]} seed {report["seed"]}, '
-        f'{report["hours"]:g} h: equity, ours (blue) and the oracle (red)</text>',
+        f"{report['hours']:g} h: equity, ours (blue) and the oracle (red)</text>",
         f'<text x="5" y="{pad + 4}">{high:.2f}</text>',
         f'<text x="5" y="{top_h + 4}">{low:.2f}</text>',
     ]
     for values_, colour in series.values():
         points = " ".join(xy(t, v) for t, v in zip(times, values_, strict=False))
-        parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" '
-                     f'points="{points}"/>')
+        parts.append(
+            f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>'
+        )
     whales = sorted(report["whales"], key=lambda x: float(x["true_copy_edge"]), reverse=True)
     pnls = [abs(float(x["pnl"])) for x in whales] or [1.0]
     scale = max(max(pnls), 1e-9)
     y = top_h + 40
-    parts.append(f'<text x="{pad}" y="{y}">per whale: P&amp;L of our copies (bar), '
-                 f'true copy edge per share (right)</text>')
+    parts.append(
+        f'<text x="{pad}" y="{y}">per whale: P&amp;L of our copies (bar), '
+        f"true copy edge per share (right)</text>"
+    )
     mid_x = pad + 260
     for whale in whales[:16]:
         y += 14
@@ -404,10 +419,13 @@ def to_svg(report: dict[str, Any]) -> str:
         x0 = mid_x if pnl >= 0 else mid_x - length
         colour = "#2ca02c" if pnl >= 0 else "#d62728"
         parts.append(f'<text x="{pad}" y="{y}">{whale["alias"][:24]}</text>')
-        parts.append(f'<rect x="{x0:.1f}" y="{y - 10}" width="{length:.1f}" height="10" '
-                     f'fill="{colour}"/>')
-        parts.append(f'<text x="{mid_x + 220}" y="{y}">{pnl:+.2f} $  edge '
-                     f'{whale["true_copy_edge"]}  copies {whale["copies"]}</text>')
+        parts.append(
+            f'<rect x="{x0:.1f}" y="{y - 10}" width="{length:.1f}" height="10" fill="{colour}"/>'
+        )
+        parts.append(
+            f'<text x="{mid_x + 220}" y="{y}">{pnl:+.2f} $  edge '
+            f"{whale['true_copy_edge']}  copies {whale['copies']}</text>"
+        )
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
 

@@ -23,7 +23,6 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import orjson
 
-
 from polytui.backtest.vclock import VirtualClock, VirtualTimeLoop, run_virtual
 from polytui.backtest.world import EPOCH_UNIX, ScenarioWorld
 from polytui.capture import policy_in_file

@@ -44,9 +44,23 @@ def test_the_virtual_loop_jumps_over_sleeps_and_timeouts() -> None:
 def _backtest_json(seed: int, hash_seed: str) -> str:
     env = {**os.environ, "PYTHONHASHSEED": hash_seed}
     out = subprocess.run(
-        [str(Path(sys.executable).parent / "polytui"), "backtest", "--scenario", "demo", "--seed", str(seed),
-         "--hours", "0.2", "--report", "json"],
-        capture_output=True, text=True, env=env, timeout=600, check=False,
+        [
+            str(Path(sys.executable).parent / "polytui"),
+            "backtest",
+            "--scenario",
+            "demo",
+            "--seed",
+            str(seed),
+            "--hours",
+            "0.2",
+            "--report",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
     )
     assert out.returncode == 0, out.stderr
     return out.stdout
@@ -89,8 +103,10 @@ def test_the_books_balance_to_the_micro_dollar_and_fills_add_up() -> None:
         if m.end_s < world.horizon_s:
             cash += held.get(m.winner, Decimal(0))
     assert cash.quantize(Decimal("0.000001")) == Decimal(acct["cash_usd"])
-    hold = sum((fill_pnl(world, {**f, "condition_id": f["condition_id"]}) for f in record.fills),
-               Decimal(0))
+    hold = sum(
+        (fill_pnl(world, {**f, "condition_id": f["condition_id"]}) for f in record.fills),
+        Decimal(0),
+    )
     assert hold.quantize(Decimal("0.000001")) == Decimal(report["pnl"]["hold_to_resolution"])
     assert "books balance" in to_text(report) and to_svg(report).startswith("<svg")
 
@@ -130,8 +146,9 @@ def test_the_oracle_beats_a_random_choice_of_wallets_where_copy_edge_is_known() 
     assert report["oracle"]["copies"] > 0
     assert oracle > 0
     assert oracle >= sum(randoms) / len(randoms)
-    assert set(report["oracle"]["wallets"]) == {w for w, t in truth.items()
-                                                if world.copy_edge(w, 2.15) > 0}
+    assert set(report["oracle"]["wallets"]) == {
+        w for w, t in truth.items() if world.copy_edge(w, 2.15) > 0
+    }
 
 
 def test_backtest_reads_the_config_whales_and_states_its_policy(tmp_path: Path) -> None:
@@ -141,8 +158,9 @@ def test_backtest_reads_the_config_whales_and_states_its_policy(tmp_path: Path) 
     config.write_text(f'[whales]\nwallets = ["{alpha}"]\n[approval]\npolicy = "observe"\n')
     from polytui.config import load_settings
 
-    report = backtest_report(load_settings(config), scenario="demo", scenario_file=None, seed=7,
-                             hours=600 / 3600)
+    report = backtest_report(
+        load_settings(config), scenario="demo", scenario_file=None, seed=7, hours=600 / 3600
+    )
     assert report["policy"].startswith("observe")
     assert report["copies"] == 0
     by_wallet = {w["wallet"]: w for w in report["whales"]}
