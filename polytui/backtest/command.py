@@ -37,7 +37,7 @@ def backtest(
     plot: Path | None,
 ) -> int:
     """The command: exit 0 with the report, 2 with a one-line reason on bad input."""
-    from polytui.backtest.report import to_json, to_text, write_plot
+    from polytui.backtest.report import plot_problem, to_json, to_text, write_plot
     from polytui.backtest.world import WorldError
 
     if report not in ("text", "json"):
@@ -48,6 +48,9 @@ def backtest(
         return 2
     if (scenario is None) == (scenario_file is None):
         print("polytui backtest: give one of --scenario NAME or --scenario-file F", file=sys.stderr)
+        return 2
+    if plot is not None and (problem := plot_problem(plot)) is not None:
+        print(f"polytui backtest: {problem}", file=sys.stderr)
         return 2
     try:
         payload = backtest_report(

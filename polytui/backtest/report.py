@@ -430,6 +430,19 @@ def to_svg(report: dict[str, Any]) -> str:
     return "\n".join(parts) + "\n"
 
 
+def plot_problem(path: Any) -> str | None:
+    """Why ``--plot path`` cannot be written (checked before the run), or None."""
+    from importlib.util import find_spec
+    from pathlib import Path
+
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".svg", ".png"):
+        return f"--plot {path}: use a .svg or .png file name"
+    if suffix == ".png" and find_spec("matplotlib") is None:
+        return "--plot FILE.png needs matplotlib: pip install 'polytui[plot]' (or use .svg)"
+    return None
+
+
 def write_plot(report: dict[str, Any], path: Any) -> str | None:
     """Write ``.svg`` (built in) or ``.png`` (needs ``polytui[plot]``); returns an error or None."""
     from pathlib import Path
