@@ -222,7 +222,11 @@ def _attach_feeds(engine: Any, settings: Any, books: Any, tap: Tap | None, trans
     def tap_for(src: str) -> Callable[[str], None] | None:
         return None if tap is None else (lambda data: tap(src, data))
 
-    markets = MarketDirectory(client, feeds_cfg.gamma_url, ttl_s=feeds_cfg.market_cache_ttl_s)
+    # Every feed reads the engine's clock (a backtest's is virtual), never the system's own.
+    clock = engine.clock
+    markets = MarketDirectory(
+        client, feeds_cfg.gamma_url, ttl_s=feeds_cfg.market_cache_ttl_s, monotonic=clock.monotonic
+    )
     engine.markets = markets
 
     def on_book_changed(token_id: str) -> None:
@@ -240,12 +244,16 @@ def _attach_feeds(engine: Any, settings: Any, books: Any, tap: Tap | None, trans
         rest_url=feeds_cfg.clob_rest_url,
         http_client=client,
         tap=tap_for("clob"),
+        wall_clock=clock.now,
     )
     engine.clob = clob
     engine.feeds["clob"] = clob
     engine.feeds["gamma"] = markets
     stream = WhaleStream(
-        markets.get_by_token, engine.submit_trade, on_retract=engine.submit_retraction
+        markets.get_by_token,
+        engine.submit_trade,
+        on_retract=engine.submit_retraction,
+        monotonic=clock.monotonic,
     )
     engine.stream = stream
     engine.feeds["stream"] = stream
@@ -266,6 +274,7 @@ def _attach_feeds(engine: Any, settings: Any, books: Any, tap: Tap | None, trans
             backoff_initial_s=feeds_cfg.backoff_initial_s,
             backoff_cap_s=feeds_cfg.backoff_cap_s,
             tap=tap_for("rtds"),
+            wall_clock=clock.now,
         )
     rpc_url = os.environ.get(feeds_cfg.polygon_ws_env, "")
     chain_feed = _chain_feed_class() if feeds_cfg.chain_enabled and rpc_url else None
@@ -283,6 +292,8 @@ def _attach_feeds(engine: Any, settings: Any, books: Any, tap: Tap | None, trans
             tap=tap_for("chain"),
             resume_block=None if plan is None else plan.chain_block,
             catch_up_since=None if plan is None else plan.chain_floor,
+            monotonic=clock.monotonic,
+            wall_clock=clock.now,
         )
     elif feeds_cfg.chain_enabled and not rpc_url:
         log.info("chain feed off: set %s to a Polygon WebSocket RPC URL", feeds_cfg.polygon_ws_env)
@@ -295,6 +306,8 @@ def _attach_feeds(engine: Any, settings: Any, books: Any, tap: Tap | None, trans
             interval_s=feeds_cfg.dataapi_poll_s,
             on_trade=stream.offer,
             accept_since=None if plan is None else plan.dataapi_floor,
+            monotonic=clock.monotonic,
+            wall_clock=clock.now,
         )
 
 

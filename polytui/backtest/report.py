@@ -205,6 +205,9 @@ def build_report(
     for value in our_curve:
         peak = max(peak, value)
         drawdown = max(drawdown, peak - value)
+    seen_after: dict[str, list[int]] = {}
+    for s in record.signals:
+        seen_after.setdefault(s["source"] or "unknown", []).append(s["latency_ms"])
     signals_by: dict[str, int] = {}
     for s in record.signals:
         signals_by[s["wallet"]] = signals_by.get(s["wallet"], 0) + 1
@@ -252,6 +255,9 @@ def build_report(
             "by_source": {
                 k: str((sum(v, ZERO) / len(v)).quantize(CENT)) for k, v in sorted(taxes.items())
             },
+        },
+        "signal_latency_s": {
+            k: round(sum(v) / len(v) / 1000, 3) for k, v in sorted(seen_after.items())
         },
         "oracle": {
             "wallets": sorted(positive),

@@ -220,6 +220,7 @@ async def _run(world: ScenarioWorld, loaded: Any, data_dir: Path) -> RunRecord:
             LoadedConfig(settings, loaded.path),
             clock=clock,
             transport=WorldTransport(world, clock),
+            role="backtest",
         )
     finally:
         if saved_env is not None:
@@ -262,7 +263,12 @@ def _collect(engine: Any, record: RunRecord) -> None:
         p = event.payload
         source_of[str(event.ref)] = str(p.get("source", ""))
         record.signals.append(
-            {"wallet": str(p.get("wallet", "")).lower(), "decision": p.get("decision")}
+            {
+                "wallet": str(p.get("wallet", "")).lower(),
+                "decision": p.get("decision"),
+                "source": str(p.get("source", "")),
+                "latency_ms": int(p.get("latency_ms") or 0),
+            }
         )
     for event in journal.events(kinds=["intent"]):
         p = event.payload
