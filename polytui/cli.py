@@ -208,7 +208,7 @@ def replay(
 @app.command()
 def backtest(
     scenario: Annotated[
-        str | None, typer.Option(help="Built-in world: demo, quiet or chaos.")
+        str | None, typer.Option(help="Built-in world: demo, noise, mixed, chaos or quiet.")
     ] = None,
     scenario_file: Annotated[
         Path | None, typer.Option("--scenario-file", help="A world file (TOML).")

@@ -80,8 +80,18 @@ class ScenarioWorld:
 
     rtds_delay_s = RTDS_DELAY_S
 
-    def __init__(self, scenario: Scenario, hours: float, *, name: str | None = None) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        hours: float,
+        *,
+        name: str | None = None,
+        honest: Any = None,
+    ) -> None:
         self.scenario = scenario
+        # A world of polytui.sim.worlds, served through the scenario shapes: its truth is the
+        # model's expectation rather than a sample.
+        self.honest = honest
         self.name = name or scenario.name
         self.seed = scenario.seed
         self.hours = hours
@@ -175,6 +185,9 @@ class ScenarioWorld:
         best ask − fee at a copy ``delay`` later)."""
         if self._truth is not None:
             return self._truth
+        if self.honest is not None:
+            self._truth = self._honest_truth()
+            return self._truth
         by_wallet: dict[str, list[WorldTrade]] = {}
         for trade in self.trades:
             by_wallet.setdefault(trade.wallet, []).append(trade)
@@ -198,10 +211,34 @@ class ScenarioWorld:
     def copy_edge(self, wallet: str, delay: float) -> Decimal:
         """A wallet's copy edge per share at ``delay`` seconds after its fills."""
         key = (wallet.lower(), delay)
+        if key not in self._edges and self.honest is not None:
+            mine = [
+                tr
+                for tr in self.honest.trades
+                if tr.wallet.lower() == key[0] and 0 <= tr.t < self.horizon_s
+            ]
+            mean = sum(self.honest.copy_edge(tr, delay) for tr in mine) / len(mine) if mine else 0.0
+            self._edges[key] = Decimal(repr(mean)).quantize(Decimal("0.0001"))
         if key not in self._edges:
             trades = [tr for tr in self.trades if tr.wallet == key[0]]
             self._edges[key] = self._copy_edge(trades, delay)
         return self._edges[key]
+
+    def _honest_truth(self) -> list[WalletTruth]:
+        out = []
+        for w in self.honest.truth(self.sim.wall0)["wallets"]:
+            wallet = str(w["wallet"]).lower()
+            out.append(
+                WalletTruth(
+                    wallet=wallet,
+                    alias=str(w["alias"]),
+                    archetype=str(w["archetype"]),
+                    watched=bool(w["watched"]),
+                    true_edge=Decimal(repr(w["true_edge"])).quantize(Decimal("0.0001")),
+                    copy_edge={d: self.copy_edge(wallet, d) for d in TRUTH_DELAYS},
+                )
+            )
+        return out
 
     def _copy_edge(self, trades: list[WorldTrade], delay: float) -> Decimal:
         values = []
@@ -237,16 +274,32 @@ def _mean(values: list[Decimal]) -> Decimal:
 
 
 def builtin_worlds() -> tuple[str, ...]:
-    """Names ``--scenario`` accepts."""
-    return SCENARIOS
+    """Names ``--scenario`` accepts (the honest worlds)."""
+    from polytui.sim.worlds import builtin_names
+
+    return builtin_names()
 
 
 def open_world(name: str | None, path: Path | None, seed: int, hours: float) -> ScenarioWorld:
     """The world of ``--scenario NAME`` or ``--scenario-file F`` for ``seed`` and ``hours``."""
-    if path is not None:
-        raise WorldError(f"{path}: scenario files need the world model; use --scenario")
-    if name is None:
-        raise WorldError("give --scenario NAME or --scenario-file FILE")
+    from polytui.sim.worlds import SpecError, build_world, builtin_spec, load_spec
+    from polytui.sim.worlds.legacy import scenario_of
+
+    try:
+        if path is not None:
+            spec = load_spec(Path(path))
+        elif name is not None:
+            spec = builtin_spec(name)
+        else:
+            raise WorldError("give --scenario NAME or --scenario-file FILE")
+    except SpecError as exc:
+        raise WorldError(str(exc)) from None
+    world = build_world(spec, seed=seed, hours=hours)
+    return ScenarioWorld(scenario_of(world), hours, name=spec.name, honest=world)
+
+
+def open_scenario(name: str, seed: int, hours: float) -> ScenarioWorld:
+    """One of the simulator's classic scenarios (``demo``, ``quiet``, ``chaos``) as a world."""
     if name not in SCENARIOS:
         raise WorldError(f"unknown scenario {name!r}; choose one of {', '.join(SCENARIOS)}")
     return ScenarioWorld(build_scenario(name, seed, horizon_s=hours * 3600.0), hours)

@@ -16,7 +16,7 @@ from polytui.backtest.command import backtest_report
 from polytui.backtest.report import build_report, fill_pnl, to_svg, to_text
 from polytui.backtest.run import RunRecord
 from polytui.backtest.vclock import VirtualTimeLoop, run_virtual
-from polytui.backtest.world import ScenarioWorld
+from polytui.backtest.world import ScenarioWorld, open_world
 from polytui.config import LoadedConfig
 from polytui.settings import Settings
 from polytui.sim.scenario import build_scenario
@@ -154,8 +154,8 @@ def test_the_oracle_beats_a_random_choice_of_wallets_where_copy_edge_is_known() 
 
 
 def test_backtest_reads_the_config_whales_and_states_its_policy(tmp_path: Path) -> None:
-    world = ScenarioWorld(build_scenario("demo", 7, horizon_s=600), 600 / 3600)
-    alpha = next(w for w, a in world.watched() if a == "whale-alpha")
+    world = open_world("demo", None, 7, 600 / 3600)
+    alpha = world.watched()[0][0]
     config = tmp_path / "c.toml"
     config.write_text(f'[whales]\nwallets = ["{alpha}"]\n[approval]\npolicy = "observe"\n')
     from polytui.config import load_settings
