@@ -305,7 +305,10 @@ class PolytuiApp(ConsoleActions):
         self.set_active(PANE_ORDER[(index - 1) % len(PANE_ORDER)])
 
     def on_descendant_focus(self) -> None:
-        # A click focuses a pane directly: make it the active one.
+        # A click focuses a pane directly: make it the active one. While the app quits, focus
+        # events can still arrive after the last screen is gone (no screen: nothing to do).
+        if not self.screen_stack:
+            return
         focused = self.focused
         if focused is None:
             return
