@@ -12,8 +12,15 @@ import pytest
 from polytui.clock import FakeClock
 
 REPO = Path(__file__).resolve().parent.parent
-# ../shared beside the repo, or wherever POLYTUI_SHARED says (a checkout elsewhere).
-SHARED = Path(os.environ.get("POLYTUI_SHARED") or REPO.parent / "shared")
+# ../shared beside the repo, or wherever POLYTUI_SHARED says (a checkout elsewhere); a git
+# worktree sits deeper than the main checkout, so without the variable the nearest parent wins.
+SHARED = Path(
+    os.environ.get("POLYTUI_SHARED")
+    or next(
+        (base / "shared" for base in REPO.parents if (base / "shared" / "polymarket").is_dir()),
+        REPO.parent / "shared",
+    )
+)
 SAMPLES = SHARED / "polymarket" / "samples"
 ANVIL = REPO / ".tools" / "node_modules" / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
 FULL = os.environ.get("POLYTUI_FULL") == "1"

@@ -11,7 +11,6 @@ import json
 import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -50,12 +49,9 @@ from polytui.sim.signing import (
     recover_typed_data,
     typed_data_hash,
 )
+from tests.conftest import load_sample
 
-VECTORS = json.loads(
-    (
-        Path(__file__).resolve().parents[3] / "shared/polymarket/samples/test_vectors.official.json"
-    ).read_text()
-)
+VECTORS = load_sample("test_vectors.official.json")
 KEY = VECTORS["private_key"]
 ADDRESS = VECTORS["address"]
 OTHER_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
