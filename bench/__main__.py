@@ -23,6 +23,7 @@ BENCHMARKS = [
     "bench.commands",
     "bench.backtest_speed",
     "bench.edge",
+    "bench.whale_profile",
 ]
 RESULTS = Path(__file__).with_name("results.jsonl")
 
