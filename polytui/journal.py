@@ -39,7 +39,7 @@ from polytui import datadir
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BACKUP_GENERATIONS = 5
 RETRY_EVERY_S = 1.0  # how often a failing journal is retried
 
@@ -66,6 +66,30 @@ MIGRATIONS: dict[int, list[str]] = {
         )""",
         "CREATE TABLE market_tokens (token_id TEXT PRIMARY KEY, condition_id TEXT NOT NULL)",
         "CREATE TABLE wallet_stats (wallet TEXT PRIMARY KEY, payload TEXT NOT NULL)",
+    ],
+    # Whale profiles: fetched history rows (owner = wallet or condition id), resumable
+    # cursors, and the profiles computed from them (polytui.whales.store).
+    2: [
+        """CREATE TABLE history_rows (
+            owner TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            key TEXT NOT NULL,
+            ts INTEGER NOT NULL,
+            payload TEXT NOT NULL,
+            PRIMARY KEY (owner, kind, key)
+        )""",
+        """CREATE TABLE history_cursors (
+            owner TEXT NOT NULL,
+            stream TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            updated TEXT NOT NULL,
+            PRIMARY KEY (owner, stream)
+        )""",
+        """CREATE TABLE wallet_profiles (
+            wallet TEXT PRIMARY KEY,
+            payload TEXT NOT NULL,
+            updated TEXT NOT NULL
+        )""",
     ],
 }
 
@@ -412,6 +436,66 @@ class Journal:
     def wallet_stats(self) -> dict[str, Any]:
         """Every wallet's saved score record."""
         rows = self._conn.execute("SELECT wallet, payload FROM wallet_stats").fetchall()
+        return {wallet: json.loads(payload) for wallet, payload in rows}
+
+    # --- whale history (polytui.whales.store) -------------------------------------------------
+
+    def put_history_rows(
+        self,
+        owner: str,
+        kind: str,
+        rows: Iterable[tuple[str, int, Any]],
+        *,
+        replace: bool = False,
+    ) -> int:
+        """Save ``(key, ts_ms, payload)`` rows; a known key is kept unless ``replace``.
+
+        Returns how many rows were new (or replaced)."""
+        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
+        sql = f"{verb} INTO history_rows (owner, kind, key, ts, payload) VALUES (?, ?, ?, ?, ?)"
+        before = self._conn.total_changes
+        for key, ts, payload in rows:
+            self._write(sql, (owner, kind, key, ts, encode_payload(payload)))
+        return self._conn.total_changes - before
+
+    def history_rows(self, owner: str, kind: str) -> list[Any]:
+        """Saved rows of one owner and kind, oldest first."""
+        rows = self._conn.execute(
+            "SELECT payload FROM history_rows WHERE owner = ? AND kind = ? ORDER BY ts, key",
+            (owner, kind),
+        )
+        return [json.loads(payload) for (payload,) in rows]
+
+    def history_owners(self, kind: str) -> set[str]:
+        """Owners having rows of ``kind``."""
+        rows = self._conn.execute("SELECT DISTINCT owner FROM history_rows WHERE kind = ?", (kind,))
+        return {owner for (owner,) in rows}
+
+    def put_history_cursor(self, owner: str, stream: str, payload: Any) -> None:
+        """Save where a history fetch stands (committed with the rows of the same page)."""
+        self._write(
+            "INSERT OR REPLACE INTO history_cursors (owner, stream, payload, updated) "
+            "VALUES (?, ?, ?, ?)",
+            (owner, stream, encode_payload(payload), _now_iso()),
+        )
+
+    def history_cursor(self, owner: str, stream: str) -> Any:
+        """A cursor saved by ``put_history_cursor``, or None."""
+        row = self._conn.execute(
+            "SELECT payload FROM history_cursors WHERE owner = ? AND stream = ?", (owner, stream)
+        ).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def put_wallet_profile(self, wallet: str, payload: Any) -> None:
+        """Save one wallet's profile."""
+        self._write(
+            "INSERT OR REPLACE INTO wallet_profiles (wallet, payload, updated) VALUES (?, ?, ?)",
+            (wallet, encode_payload(payload), _now_iso()),
+        )
+
+    def wallet_profiles(self) -> dict[str, Any]:
+        """Every saved wallet profile."""
+        rows = self._conn.execute("SELECT wallet, payload FROM wallet_profiles").fetchall()
         return {wallet: json.loads(payload) for wallet, payload in rows}
 
     # --- reading ------------------------------------------------------------------------------
