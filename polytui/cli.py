@@ -25,8 +25,11 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Inspect configuration.", no_args_is_help=True)
 keys_app = typer.Typer(help="Live-trading API credentials.", no_args_is_help=True)
+whales_app = typer.Typer(help="Whale intelligence: discover, profile and rank wallets.",
+                         no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(keys_app, name="keys")
+app.add_typer(whales_app, name="whales")
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="Config file (default: XDG config dir).")
@@ -310,6 +313,69 @@ def keys_derive(
 ) -> None:
     """Create or derive CLOB API credentials (prints export lines)."""
     _dispatch("keys derive", "polytui.execution.keys:derive_keys", _load(config), write)
+
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+RefreshOpt = Annotated[
+    bool, typer.Option("--refresh/--no-refresh", help="Fetch what is new first (default).")
+]
+WHALES = "polytui.whales.commands"
+
+
+@whales_app.command("discover")
+def whales_discover(
+    period: Annotated[str, typer.Option(help="day, week, month or all.")] = "week",
+    category: Annotated[str, typer.Option(help="Leaderboard category.")] = "overall",
+    limit: Annotated[int | None, typer.Option(help="Candidates to rank.")] = None,
+    json_: JsonOpt = False,
+    refresh: RefreshOpt = True,
+    config: ConfigOpt = None,
+) -> None:
+    """Candidates from leaderboards, winners, holders and the firehose, profiled and ranked."""
+    _dispatch("whales discover", f"{WHALES}:run_discover", _load(config), period, category,
+              limit, json_, refresh)
+
+
+@whales_app.command("rank")
+def whales_rank(
+    wallets: Annotated[list[str] | None, typer.Argument(help="Wallets (default: watched).")] = None,
+    json_: JsonOpt = False,
+    refresh: RefreshOpt = True,
+    config: ConfigOpt = None,
+) -> None:
+    """Watched (or given) wallets ranked by estimated copy edge."""
+    _dispatch("whales rank", f"{WHALES}:run_rank", _load(config), wallets or [], json_, refresh)
+
+
+@whales_app.command("show")
+def whales_show(
+    wallet: str, json_: JsonOpt = False, refresh: RefreshOpt = True, config: ConfigOpt = None
+) -> None:
+    """One wallet's profile: record, breakdowns, playbooks, copyability."""
+    _dispatch("whales show", f"{WHALES}:run_show", _load(config), wallet, json_, refresh)
+
+
+@whales_app.command("add")
+def whales_add(
+    wallet: str,
+    alias: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    policy: Annotated[str | None, typer.Option(help="manual, auto or observe.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Watch a wallet (edits config.toml in place; a running daemon reloads)."""
+    _dispatch("whales add", f"{WHALES}:run_add", _load(config), wallet, alias, policy)
+
+
+@whales_app.command("remove")
+def whales_remove(wallet: str, config: ConfigOpt = None) -> None:
+    """Stop watching a wallet."""
+    _dispatch("whales remove", f"{WHALES}:run_remove", _load(config), wallet)
+
+
+@whales_app.command("list")
+def whales_list(json_: JsonOpt = False, config: ConfigOpt = None) -> None:
+    """The watch list, with each wallet's saved profile summary."""
+    _dispatch("whales list", f"{WHALES}:run_list", _load(config), json_)
 
 
 def main() -> None:

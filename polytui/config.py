@@ -386,6 +386,25 @@ def _validate(s: Settings, source: str, text: str) -> None:
     seconds(f, "feeds", "http_timeout_s", HOUR_S)
     seconds(f, "feeds", "market_cache_ttl_s", DAY_S, zero_ok=True)
     seconds(f, "feeds", "catch_up_s", MAX_DURATION_S, zero_ok=True)
+    _validate_history(s, need, within)
+
+
+def _validate_history(s: Settings, need: Any, within: Any) -> None:
+    h = s.history
+    need(
+        not h.data_api_url or h.data_api_url.startswith(("http://", "https://")),
+        "history.data_api_url",
+        "must be an http(s) URL (or empty for [feeds] data_api_url)",
+    )
+    need(bool(h.copy_delays_s), "history.copy_delays_s", "needs at least one delay")
+    for i, delay in enumerate(h.copy_delays_s):
+        within(f"history.copy_delays_s[{i}]", delay, 0, HOUR_S, low_open=True)
+    within("history.source_latency_s", h.source_latency_s, 0, HOUR_S, low_open=True)
+    within("history.min_resolved", h.min_resolved, 1, 1_000_000)
+    for name in ("requests_per_10s", "trades_per_10s", "positions_per_10s"):
+        within(f"history.{name}", getattr(h, name), 1, 100_000)
+    within("history.tape_pages", h.tape_pages, 1, 100)
+    within("history.discover_limit", h.discover_limit, 1, 1_000)
 
 
 # --- writing -------------------------------------------------------------------------------

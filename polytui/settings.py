@@ -175,6 +175,27 @@ class LiveSettings:
 
 
 @dataclass(slots=True)
+class HistorySettings:
+    """``[history]``: whale profiles from the data-api's history (``polytui whales``)."""
+
+    # Empty: [feeds] data_api_url. Point it elsewhere (the simulator) to profile from there.
+    data_api_url: str = ""
+    # A copy is priced at each delay after the whale's fill; ``source_latency_s`` is yours.
+    copy_delays_s: list[float] = field(default_factory=lambda: [0.65, 2.0, 5.0, 15.0])
+    source_latency_s: float = 2.0
+    # Fewer settled bets than this: never called copyable.
+    min_resolved: int = 20
+    # The data-api's published limits (requests per 10 s): overall, /trades, positions.
+    requests_per_10s: int = 1000
+    trades_per_10s: int = 200
+    positions_per_10s: int = 150
+    # Pages of market prints fetched per window after a whale's buy (1,000 prints a page).
+    tape_pages: int = 1
+    # Candidates `polytui whales discover` profiles and ranks.
+    discover_limit: int = 20
+
+
+@dataclass(slots=True)
 class Settings:
     """The whole configuration."""
 
@@ -190,6 +211,7 @@ class Settings:
     storage: StorageSettings = field(default_factory=StorageSettings)
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
     live: LiveSettings = field(default_factory=LiveSettings)
+    history: HistorySettings = field(default_factory=HistorySettings)
 
     @property
     def order_slippage_cap(self) -> Decimal:

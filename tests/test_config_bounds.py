@@ -70,6 +70,13 @@ BAD: dict[str, list[Any]] = {
     "live.confirm_timeout_s": [0.0, 1e12],
     "live.max_clock_skew_s": [0.0, 1e12],
     "live.exit_gtd_s": [-1, 10**12],
+    "history.source_latency_s": [0.0, -1.0, 1e9],
+    "history.min_resolved": [0, 10**7],
+    "history.requests_per_10s": [0, 10**9],
+    "history.trades_per_10s": [0, 10**9],
+    "history.positions_per_10s": [0, 10**9],
+    "history.tape_pages": [0, 1000],
+    "history.discover_limit": [0, 10**6],
 }
 
 
