@@ -142,6 +142,7 @@ def build_engine(
         stop_loss=settings.paper.stop_loss,
     )
     strategy = Strategy(settings, clock)
+    strategy.scorer.set_priors(_history_priors(journal, settings))
     if broker is None:
         broker = PaperBroker(settings.paper, books, clock)
     engine = Engine(
@@ -162,6 +163,17 @@ def build_engine(
     if live:
         engine.feeds["user"] = broker.feed
     return engine
+
+
+def _history_priors(journal: Any, settings: Any) -> dict[str, Any]:
+    """Saved whale profiles as the scorer's per-wallet priors (``polytui whales rank``)."""
+    from polytui.strategy.prior import priors_from_journal
+
+    return priors_from_journal(
+        journal,
+        latency_s=settings.history.source_latency_s,
+        max_weight=4 * settings.strategy.prior_weight,
+    )
 
 
 def _live_broker(settings: Any, clock: Clock) -> Any:

@@ -1,7 +1,8 @@
 """Wallet scoring: how good is this whale, shrunk toward a prior when we know little.
 
 The win rate is Bayesian-shrunk: ``(wins + prior × weight) / (resolved + weight)``, so a wallet
-that is 2 for 2 scores barely above the prior, and only a long record moves it far.
+that is 2 for 2 scores barely above the prior, and only a long record moves it far. A wallet
+with a saved history profile shrinks toward its own prior (``strategy.prior``) instead.
 """
 
 from __future__ import annotations
@@ -75,6 +76,12 @@ class WalletScorer:
         self.prior = prior_win_rate
         self.weight = prior_weight
         self.records: dict[str, WalletRecord] = {}
+        # wallet -> (prior win rate, weight) from its history profile (strategy.prior)
+        self.priors: dict[str, tuple[Decimal, int]] = {}
+
+    def set_priors(self, priors: dict[str, Any]) -> None:
+        """Per-wallet priors (``strategy.prior.WalletPrior``) replacing the global one."""
+        self.priors = {w.lower(): (p.win_rate, p.weight) for w, p in priors.items()}
 
     def record(self, wallet: str) -> WalletRecord:
         """The record of ``wallet`` (created empty)."""
@@ -87,7 +94,8 @@ class WalletScorer:
     def win_rate(self, wallet: str) -> Decimal:
         """Bayesian-shrunk win rate."""
         rec = self.record(wallet)
-        return (rec.wins + self.prior * self.weight) / (rec.resolved + self.weight or 1)
+        prior, weight = self.priors.get(rec.wallet, (self.prior, self.weight))
+        return (rec.wins + prior * weight) / (rec.resolved + weight or 1)
 
     def observe(self, trade: WhaleTrade) -> None:
         """Count a trade; remember buys until their market resolves."""
