@@ -148,12 +148,22 @@ def watched(settings: Settings) -> list[Watched]:
     ]
 
 
+def _is_daemon(pid: int) -> bool:
+    """The process is ``polytui --daemon`` (a console holds the same lock and must never get a
+    SIGHUP: a terminal app ends on it)."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"--daemon" in argv
+
+
 def notify_daemon(settings: Settings) -> int | None:
     """SIGHUP the daemon running on this config's data directory; its pid, or None."""
     from polytui.pidlock import owner_pid
 
     pid = owner_pid(data_dir(settings))
-    if pid is None or pid <= 0:
+    if pid is None or pid <= 0 or not _is_daemon(pid):
         return None
     try:
         os.kill(pid, signal.SIGHUP)

@@ -148,3 +148,10 @@ async def test_add_reloads_a_running_daemon(sim: Any, tmp_path: Path) -> None:  
         assert "whales.wallets" in record["fields"]["changed"]
     finally:
         daemon.stop()
+
+
+def test_only_a_daemon_is_sent_sighup_never_a_console_holding_the_lock() -> None:
+    from polytui.whales.watchlist import _is_daemon
+
+    assert not _is_daemon(os.getpid())  # this test process is no daemon
+    assert not _is_daemon(2**22 + 12345)  # no such process
