@@ -4,7 +4,10 @@ Gamma facts (PROTOCOL.md §3): ``outcomes``, ``outcomePrices`` and ``clobTokenId
 strings inside JSON (index i of outcomes ↔ index i of token ids); ``clob_token_ids`` is a
 *repeated* query parameter; ``endDate`` is a full ISO time and ``endDateIso`` a date only (taken
 as the end of that UTC day); 2026 records carry ``feeSchedule`` and ``feeType``. A closed market
-whose ``outcomePrices`` has a "1" names its winner.
+whose ``outcomePrices`` has a "1" names its winner, unless ``umaResolutionStatus`` (older
+records: the last entry of ``umaResolutionStatuses``) says the result is not final yet; a void
+settles at "0.5" on each side. Closed markets are only listed with ``closed=true`` (since
+2026-04-09).
 """
 
 from __future__ import annotations
@@ -78,6 +81,46 @@ def _fee_schedule(record: dict[str, Any]) -> FeeSchedule | None:
     )
 
 
+FINAL_UMA_STATUSES = frozenset({"resolved", "settled"})
+HALF = Decimal("0.5")
+
+
+def _uma_status(record: dict[str, Any]) -> str:
+    raw = record.get("umaResolutionStatus")
+    if isinstance(raw, str) and raw:
+        return raw.strip().lower()
+    try:
+        history = _json_list(record.get("umaResolutionStatuses"), "umaResolutionStatuses")
+    except GammaError:
+        return ""
+    return str(history[-1]).strip().lower() if history else ""
+
+
+def _settle_prices(record: dict[str, Any], count: int) -> tuple[Decimal, ...] | None:
+    """The final payout of each outcome, or None while the market is open or not final.
+
+    Prices such as "0.9995" before the market closes, or a proposed or disputed UMA answer,
+    are not a result."""
+    if not record.get("closed") or record.get("outcomePrices") is None:
+        return None
+    status = _uma_status(record)
+    if status and status not in FINAL_UMA_STATUSES:
+        return None
+    try:
+        prices = tuple(
+            Decimal(str(p)) for p in _json_list(record.get("outcomePrices"), "outcomePrices")
+        )
+        if len(prices) != count:
+            return None
+        if all(p in (0, 1) for p in prices) and sum(prices) == 1:
+            return tuple(Decimal(int(p)) for p in prices)
+        if all(p == HALF for p in prices):
+            return tuple(HALF for _ in prices)
+    except (ArithmeticError, ValueError, GammaError):
+        return None
+    return None
+
+
 def market_from_gamma(record: dict[str, Any]) -> Market:
     """Parse one Gamma market record (pure)."""
     if not isinstance(record, dict):
@@ -93,12 +136,12 @@ def market_from_gamma(record: dict[str, Any]) -> Market:
         Outcome(i, clean_text(n), str(t))
         for i, (n, t) in enumerate(zip(names, tokens, strict=True))
     )
-    winner = None
     closed = bool(record.get("closed", False))
-    if closed and record.get("outcomePrices") is not None:
-        prices = _json_list(record.get("outcomePrices"), "outcomePrices")
-        for outcome, price in zip(outcomes, prices, strict=False):
-            if str(price) in ("1", "1.0", "1.00"):
+    settled = _settle_prices(record, len(outcomes))
+    winner = None
+    if settled is not None:
+        for outcome, price in zip(outcomes, settled, strict=True):
+            if price == 1:
                 winner = outcome.token_id
     tags_raw = record.get("tags") or []
     if not isinstance(tags_raw, list):  # cosmetic: a malformed list costs the tags, not the market
@@ -124,6 +167,7 @@ def market_from_gamma(record: dict[str, Any]) -> Market:
         closed=closed,
         accepting_orders=bool(record.get("acceptingOrders", not closed)),
         winning_token_id=winner,
+        settle_prices=settled,
     )
 
 
@@ -165,7 +209,13 @@ class MarketDirectory:
         return hit[0] if hit else None
 
     async def get_by_token(self, token_id: str) -> Market | None:
-        """The market trading ``token_id`` (cache first; one request however many callers)."""
+        """The market trading ``token_id`` (cache first; one request however many callers).
+
+        Gamma leaves closed markets out unless ``closed=true`` is sent, so a lookup that finds
+        nothing open asks again for closed ones. A record is never kept past its TTL because a
+        refresh came back empty: the old copy would say "open" for ever. Only when Gamma cannot
+        be reached at all is the last known record returned.
+        """
         hit = self._by_token.get(token_id)
         if hit is not None and self.monotonic() - hit[1] < self.ttl_s:
             return hit[0]
@@ -175,10 +225,13 @@ class MarketDirectory:
         future: asyncio.Future[Market | None] = asyncio.get_running_loop().create_future()
         self._inflight[token_id] = future
         try:
-            market = await self._fetch([("clob_token_ids", token_id)])
-            result = market if market is not None else (hit[0] if hit else None)
-            future.set_result(result)
-            return result
+            ok, market = await self._lookup([("clob_token_ids", token_id)], closed_first=False)
+            if not ok and hit is not None:
+                market = hit[0]
+            elif market is None:
+                self._by_token.pop(token_id, None)
+            future.set_result(market)
+            return market
         except BaseException as exc:
             future.set_exception(exc)
             raise
@@ -187,9 +240,30 @@ class MarketDirectory:
             if not future.done():
                 future.cancel()
 
-    async def get_by_condition(self, condition_id: str) -> Market | None:
-        """The market with this condition id (always asks Gamma)."""
-        return await self._fetch([("condition_ids", condition_id)])
+    async def get_by_condition(
+        self, condition_id: str, *, closed_first: bool = False
+    ) -> Market | None:
+        """The market with this condition id, open or closed (always asks Gamma).
+
+        ``closed_first`` asks for the closed record first (a market past its end).
+        """
+        _, market = await self._lookup([("condition_ids", condition_id)], closed_first=closed_first)
+        return market
+
+    async def _lookup(
+        self, params: list[tuple[str, str]], *, closed_first: bool
+    ) -> tuple[bool, Market | None]:
+        """Ask for the open record and for the closed one (``closed=true``), in that order
+        unless ``closed_first``; stop at the first found. ``ok`` is False if a request failed."""
+        order = ("true", "false") if closed_first else ("false", "true")
+        ok = True
+        for closed in order:
+            errors = self.errors
+            market = await self._fetch([*params, ("closed", closed)])
+            ok = ok and self.errors == errors
+            if market is not None:
+                return True, market
+        return ok, None
 
     async def _fetch(self, params: list[tuple[str, str]]) -> Market | None:
         self.requests += 1

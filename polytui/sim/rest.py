@@ -46,6 +46,7 @@ class RestRoutes:
             web.get("/data/activity", self._data_trades),
             web.get("/data/positions", self._data_positions),
             web.get("/data/v1/leaderboard", self._data_leaderboard),
+            web.get("/data/v2/resolutions", self._data_resolutions),
             web.get("/clob/book", self._clob_book),
             web.post("/clob/books", self._clob_books),
             web.get("/clob/time", self._clob_time),
@@ -84,12 +85,16 @@ class RestRoutes:
         tokens = set(request.query.getall("clob_token_ids", []))
         conditions = set(",".join(request.query.getall("condition_ids", [])).split(",")) - {""}
         slug = request.query.get("slug")
+        # Gamma since 2026-04-09: closed markets are left out unless closed=true is sent, and
+        # closed=true lists closed markets only.
+        want_closed = request.query.get("closed", "false").lower() == "true"
         found = [
             self._gamma(m)
             for m in self.world.scenario.markets
             if (not tokens or tokens & {m.yes_token, m.no_token})
             and (not conditions or m.condition_id in conditions)
             and (slug is None or m.slug == slug)
+            and self.world.is_resolved(m) == want_closed
         ]
         return json_response(found)
 
@@ -129,6 +134,39 @@ class RestRoutes:
             for i, w in enumerate(whales)
         ]
         return json_response(board)
+
+    def _market_of(self, condition_id: str) -> SimMarket | None:
+        for market in self.world.scenario.markets:
+            if market.condition_id == condition_id:
+                return market
+        return None
+
+    async def _data_resolutions(self, request: web.Request) -> web.Response:
+        """``/v2/resolutions?condition=``: ``payouts`` in millionths once resolved."""
+        self.requests += 1
+        conditions = set(request.query.get("condition", "").split(",")) - {""}
+        if not conditions:
+            return json_response(
+                {"error": "condition, question_id or event_id required"}, status=400
+            )
+        rows = []
+        for cid in sorted(conditions):
+            market = self._market_of(cid)
+            if market is None:
+                continue
+            resolved = self.world.is_resolved(market)
+            rows.append(
+                {
+                    "condition_id": cid,
+                    "status": "resolved" if resolved else "initialized",
+                    "market_type": "BINARY",
+                    "payouts": (
+                        ([1_000_000, 0] if market.yes_wins else [0, 1_000_000]) if resolved else []
+                    ),
+                    "resolution_source": "reported",
+                }
+            )
+        return json_response({"data": rows, "pagination": {"has_more": False, "next_cursor": None}})
 
     async def _clob_book(self, request: web.Request) -> web.Response:
         self.requests += 1

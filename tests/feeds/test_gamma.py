@@ -62,6 +62,7 @@ class Gamma:
         self.requests: list[list[tuple[str, str]]] = []
         self.mode = "ok"
         self.failures_left = 0
+        self.record: dict[str, Any] = RECORD
 
     async def markets(self, request: web.Request) -> web.Response:
         self.requests.append(list(request.query.items()))
@@ -75,7 +76,14 @@ class Gamma:
                 await asyncio.sleep(1.0)
         await asyncio.sleep(0.05)
         tokens = request.query.getall("clob_token_ids", [])
-        return web.json_response([RECORD] if YES in tokens else [])
+        conditions = request.query.getall("condition_ids", [])
+        # Like Gamma since 2026-04-09: closed markets only with closed=true.
+        want_closed = request.query.get("closed", "false") == "true"
+        record = self.record
+        found = bool(set(tokens) & set(json.loads(record["clobTokenIds"]))) or (
+            record["conditionId"] in conditions
+        )
+        return web.json_response([record] if found and record["closed"] == want_closed else [])
 
 
 @pytest.fixture
@@ -97,7 +105,7 @@ async def test_concurrent_lookups_collapse_into_one_request(gamma: tuple[Gamma, 
     directory = MarketDirectory(make_client(2.0), url)
     results = await asyncio.gather(*(directory.get_by_token(YES) for _ in range(10)))
     assert len(state.requests) == 1
-    assert state.requests[0][0] == ("clob_token_ids", YES)
+    assert state.requests[0] == [("clob_token_ids", YES), ("closed", "false")]
     assert all(r is not None and r.condition_id == RECORD["conditionId"] for r in results)
     assert directory.cached(YES) is results[0]
     await directory.stop()
@@ -122,4 +130,57 @@ async def test_persistent_errors_degrade_status_without_raising(gamma: tuple[Gam
     assert await directory.get_by_token(YES) is None
     status = directory.status()
     assert status.state is FeedState.DEGRADED and "timed out" in status.detail
+    await directory.stop()
+
+
+async def test_a_closed_market_is_found_with_closed_true(gamma: tuple[Gamma, str]) -> None:
+    state, url = gamma
+    state.record = dict(RECORD, closed=True, outcomePrices='["0", "1"]')
+    directory = MarketDirectory(make_client(2.0), url)
+    market = await directory.get_by_token(YES)
+    assert market is not None and market.closed and market.resolved
+    assert [dict(q).get("closed") for q in state.requests] == ["false", "true"]
+    by_condition = await directory.get_by_condition(RECORD["conditionId"], closed_first=True)
+    assert by_condition is not None and by_condition.closed
+    assert dict(state.requests[-1]).get("closed") == "true"
+    await directory.stop()
+
+
+async def test_a_refresh_replaces_the_open_record_when_the_market_closes(
+    gamma: tuple[Gamma, str],
+) -> None:
+    state, url = gamma
+    now = [0.0]
+    directory = MarketDirectory(make_client(2.0), url, ttl_s=10, monotonic=lambda: now[0])
+    first = await directory.get_by_token(YES)
+    assert first is not None and not first.closed
+    state.record = dict(RECORD, closed=True, outcomePrices='["1", "0"]')
+    now[0] = 11.0
+    later = await directory.get_by_token(YES)
+    assert later is not None and later.closed and later.winning_token_id == YES
+    assert directory.cached(YES) is later
+    await directory.stop()
+
+
+async def test_a_market_gone_from_gamma_is_not_kept_open(gamma: tuple[Gamma, str]) -> None:
+    state, url = gamma
+    now = [0.0]
+    directory = MarketDirectory(make_client(2.0), url, ttl_s=10, monotonic=lambda: now[0])
+    assert await directory.get_by_token(YES) is not None
+    state.record = dict(RECORD, conditionId="0xother", clobTokenIds='["1", "2"]')
+    now[0] = 11.0
+    assert await directory.get_by_token(YES) is None
+    assert directory.cached(YES) is None
+    await directory.stop()
+
+
+async def test_an_unreachable_gamma_keeps_the_last_record(gamma: tuple[Gamma, str]) -> None:
+    state, url = gamma
+    now = [0.0]
+    directory = MarketDirectory(make_client(0.3), url, ttl_s=10, monotonic=lambda: now[0])
+    assert await directory.get_by_token(YES) is not None
+    state.mode, state.failures_left = "slow", 100
+    now[0] = 11.0
+    kept = await directory.get_by_token(YES)
+    assert kept is not None and kept.condition_id == RECORD["conditionId"]
     await directory.stop()
