@@ -385,6 +385,7 @@ def _validate(s: Settings, source: str, text: str) -> None:
     seconds(f, "feeds", "chain_silence_s", DAY_S)
     seconds(f, "feeds", "http_timeout_s", HOUR_S)
     seconds(f, "feeds", "market_cache_ttl_s", DAY_S, zero_ok=True)
+    seconds(f, "feeds", "resolution_poll_s", DAY_S)
     seconds(f, "feeds", "catch_up_s", MAX_DURATION_S, zero_ok=True)
     _validate_history(s, need, within)
 

@@ -36,6 +36,7 @@ from polytui.model import (
     Order,
     OrderStatus,
     OrderType,
+    Resolution,
     Side,
     Signal,
     SignalStatus,
@@ -137,6 +138,9 @@ class Engine:
         self._last_feed_status = 0.0
         self._last_equity = 0.0
         self._subscribed_tokens: set[str] = set()
+        # Conditions already settled this run: every source may report the same result.
+        self._resolved: set[str] = set()
+        self.resolutions_repeated = 0
         self._running = False
         # Feeds call the engine synchronously from their own tasks; the work is queued here and
         # done by one engine task, so trading state has a single writer.
@@ -239,8 +243,24 @@ class Engine:
     def submit_resolution(
         self, condition_id: str, winning_token_id: str, at: datetime | None = None
     ) -> None:
-        """Feed callback: a market resolved."""
-        self._enqueue(lambda: self.on_market_resolved(condition_id, winning_token_id, at))
+        """Feed callback: the market WebSocket's ``market_resolved``."""
+        self.submit_resolved(Resolution.winner(condition_id, winning_token_id, "ws", at))
+
+    def submit_resolved(self, resolution: Resolution) -> None:
+        """Feed callback: a market's result from any source (WebSocket or resolver)."""
+        self._enqueue(lambda: self.apply_resolution(resolution))
+
+    def resolution_candidates(self) -> list[tuple[str, str]]:
+        """(condition id, a token id) of every market held or watched and not yet settled: what
+        the resolver polls once the market is past its end."""
+        seen: dict[str, str] = {}
+        for position in self.portfolio.positions_by_resolution(self.clock.now()):
+            seen.setdefault(position.condition_id, position.token_id)
+        scorer = getattr(self.strategy, "scorer", None)
+        for record in getattr(scorer, "records", {}).values():
+            for token, (cid, *_rest) in record.open_buys.items():
+                seen.setdefault(cid, token)
+        return [(cid, token) for cid, token in seen.items() if cid not in self._resolved]
 
     def submit_retraction(self, dedup_key: object) -> None:
         """Feed callback: a chain reorg removed a trade we had seen."""
@@ -493,17 +513,35 @@ class Engine:
         self, condition_id: str, winning_token_id: str, at: datetime | None = None
     ) -> None:
         """Settle positions in a resolved market and update wallet scores."""
-        at = at or self.clock.now()
-        settled = self.portfolio.settle(condition_id, winning_token_id)
-        records = self.strategy.on_market_resolved(condition_id, winning_token_id, at)
+        await self.apply_resolution(Resolution.winner(condition_id, winning_token_id, "ws", at))
+
+    async def apply_resolution(self, resolution: Resolution) -> None:
+        """Settle positions and score wallets once per market, whichever source spoke first."""
+        condition_id = resolution.condition_id
+        if condition_id in self._resolved:
+            self.resolutions_repeated += 1
+            return
+        self._resolved.add(condition_id)
+        winning_token_id = resolution.winning_token_id
+        at = resolution.at or self.clock.now()
+        pays = resolution.payout
+        settled = self.portfolio.settle(condition_id, winning_token_id, pays)
+        records = self.strategy.on_market_resolved(condition_id, winning_token_id, at, pays)
         if settled:
-            self._notice("info", f"market {condition_id[:10]}… resolved: {len(settled)} settled")
+            result = "void" if resolution.void else "resolved"
+            self._notice(
+                "info",
+                f"market {condition_id[:10]}… {result} ({resolution.source}): "
+                f"{len(settled)} settled",
+            )
         self.journal.append(
             "settlement",
             {
                 "condition_id": condition_id,
                 "winning_token_id": winning_token_id,
                 "at": at.isoformat(),
+                "source": resolution.source,
+                "payouts": {token: str(value) for token, value in resolution.payouts},
                 "positions": settled,
             },
             ref=condition_id,
@@ -815,9 +853,8 @@ class Engine:
     # --- helpers ------------------------------------------------------------------------------
 
     async def _market_for(self, token_id: str) -> Market | None:
-        cached: Market | None = self.markets.cached(token_id)
-        if cached is not None:
-            return cached
+        # The directory answers from its cache within the TTL and asks Gamma again after it,
+        # so fees, ticks and the closed state of a long-running engine follow the market.
         try:
             market: Market | None = await self.markets.get_by_token(token_id)
         except Exception:

@@ -94,6 +94,9 @@ class Market:
     closed: bool = False
     accepting_orders: bool = True
     winning_token_id: str | None = None
+    # What one share of each outcome paid (index-aligned with ``outcomes``), once Gamma reports
+    # the market closed with a final UMA status: 1 and 0, or 0.5 each for a void.
+    settle_prices: tuple[Decimal, ...] | None = None
 
     def outcome_for(self, token_id: str) -> Outcome | None:
         """The outcome traded by ``token_id``, if it belongs to this market."""
@@ -106,6 +109,44 @@ class Market:
     def resolved(self) -> bool:
         """True once a winning outcome is known."""
         return self.winning_token_id is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """A market's final result: what one share of each outcome pays (1 and 0, or 0.5 each for
+    a void), from the source that said so first (``ws``, ``gamma``, ``clob``, ``data-api``)."""
+
+    condition_id: str
+    payouts: tuple[tuple[str, Decimal], ...]  # (token id, USDC per share)
+    source: str
+    at: datetime | None = None
+
+    @classmethod
+    def winner(
+        cls, condition_id: str, winning_token_id: str, source: str, at: datetime | None = None
+    ) -> Resolution:
+        """One winning token (the others pay 0 and need not be listed)."""
+        return cls(condition_id, ((winning_token_id, Decimal(1)),), source, at)
+
+    def payout(self, token_id: str) -> Decimal:
+        """USDC one share of ``token_id`` pays (0 for an outcome not listed)."""
+        for token, value in self.payouts:
+            if token == token_id:
+                return value
+        return ZERO
+
+    @property
+    def winning_token_id(self) -> str:
+        """The token paying 1, or "" for a void (every outcome pays the same)."""
+        for token, value in self.payouts:
+            if value == 1:
+                return token
+        return ""
+
+    @property
+    def void(self) -> bool:
+        """Every outcome paid the same part (a 50-50 market)."""
+        return not self.winning_token_id
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ A market past its end time and not yet settled is "awaiting resolution", never a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -137,11 +138,20 @@ class Portfolio:
         self.realized -= holding.cost_usd
         del self._holdings[holding.token_id]
 
-    def settle(self, condition_id: str, winning_token_id: str) -> list[dict[str, str]]:
-        """Pay 1 per winning share and 0 per losing share; realize and close."""
+    def settle(
+        self,
+        condition_id: str,
+        winning_token_id: str,
+        pays: Callable[[str], Decimal] | None = None,
+    ) -> list[dict[str, str]]:
+        """Pay what each share pays (1 per winning share and 0 per losing share unless ``pays``
+        says otherwise, e.g. 0.5 each for a void); realize and close."""
         settled: list[dict[str, str]] = []
         for holding in [h for h in self._holdings.values() if h.condition_id == condition_id]:
-            payout = holding.shares if holding.token_id == winning_token_id else ZERO
+            if pays is not None:
+                payout = holding.shares * pays(holding.token_id)
+            else:
+                payout = holding.shares if holding.token_id == winning_token_id else ZERO
             pnl = usd(payout) - holding.cost_usd
             self.cash += usd(payout)
             self.realized += pnl

@@ -58,6 +58,9 @@ class FeedSettings:
     chain_silence_s: float = 60.0
     http_timeout_s: float = 10.0
     market_cache_ttl_s: float = 300.0
+    # Seconds between polls of the result of held or watched markets past their end (Gamma,
+    # CLOB, data-api), so a missed or never-sent market_resolved still settles.
+    resolution_poll_s: float = 30.0
     # After a restart, whale trades missed while down and at most this old are caught up (chain
     # backfill from the saved block, data-api fills newer than the saved mark); 0 turns it off.
     catch_up_s: float = 600.0

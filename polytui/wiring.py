@@ -261,6 +261,17 @@ def _attach_feeds(engine: Any, settings: Any, books: Any, tap: Tap | None, trans
     engine.clob = clob
     engine.feeds["clob"] = clob
     engine.feeds["gamma"] = markets
+    from polytui.feeds.resolver import Resolver
+
+    engine.feeds["resolver"] = Resolver(
+        client,
+        markets,
+        clob_url=feeds_cfg.clob_rest_url,
+        data_api_url=feeds_cfg.data_api_url,
+        candidates=engine.resolution_candidates,
+        on_resolution=engine.submit_resolved,
+        interval_s=feeds_cfg.resolution_poll_s,
+    )
     stream = WhaleStream(
         markets.get_by_token,
         engine.submit_trade,

@@ -35,6 +35,7 @@ BAD: dict[str, list[Any]] = {
     "feeds.chain_silence_s": [0.0, -1.0, 1e9],
     "feeds.http_timeout_s": [0.0, 1e9],
     "feeds.market_cache_ttl_s": [-1.0, 1e9],
+    "feeds.resolution_poll_s": [0.0, -1.0, 1e9],
     "feeds.catch_up_s": [-1.0, 1e12],
     "whales.min_trade_usd": ["-1", "1e400", "1e13"],
     "strategy.min_confidence": ["-0.1", "1.5"],

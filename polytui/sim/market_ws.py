@@ -34,6 +34,8 @@ class MarketChannel:
         self.ground_truth: list[SimTrade] = []
         self.sent_trades = 0
         self.sent_rtds = 0
+        # Like the real channel in early 2026: markets resolve but no market_resolved is sent.
+        self.drop_resolved = False
 
     async def ws_clob(self, request: web.Request) -> web.WebSocketResponse:
         """``/ws/market``."""
@@ -67,6 +69,8 @@ class MarketChannel:
         for market in self.world.scenario.markets:
             if not self.world.is_resolved(market) and t >= market.end_s:
                 self.world.resolved.add(market.index)
+                if self.drop_resolved:
+                    continue
                 await self.broadcast(
                     [resolved_event(market, self.world.ms(t))],
                     {market.yes_token, market.no_token},

@@ -176,6 +176,7 @@ class SimServer:
                 "exchange_addresses": [self.exchange_address],
                 "backoff_cap_s": 2.0,
                 "dataapi_poll_s": 5.0,
+                "resolution_poll_s": 5.0,
             },
             "whales": {
                 "wallets": self.whale_wallets,
@@ -202,6 +203,10 @@ class SimServer:
         for client in list(self.hub.clients):
             for i in range(n):
                 await self.hub.send(client, GARBAGE[i % len(GARBAGE)])
+
+    def drop_market_resolved(self, drop: bool = True) -> None:
+        """Resolve markets without sending ``market_resolved`` (REST still reports them)."""
+        self.market.drop_resolved = drop
 
     async def reorg(self) -> int:
         """Re-send the newest chain log as ``removed: true``."""

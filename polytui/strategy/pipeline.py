@@ -7,6 +7,7 @@ decided it, so "why did (or didn't) it copy that trade?" always has an answer in
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -397,10 +398,14 @@ class Strategy:
         """Our fills do not change strategy state today (kept for symmetry with the engine)."""
 
     def on_market_resolved(
-        self, condition_id: str, winning_token_id: str, at: datetime
+        self,
+        condition_id: str,
+        winning_token_id: str,
+        at: datetime,
+        pays: Callable[[str], Decimal] | None = None,
     ) -> list[Record]:
         """Update wallet scores with the result; journal the new records."""
-        updated = self.scorer.on_resolution(condition_id, winning_token_id, at)
+        updated = self.scorer.on_resolution(condition_id, winning_token_id, at, pays)
         return [
             ("wallet_score", wallet, self.scorer.record(wallet).to_record()) for wallet in updated
         ]

@@ -7,12 +7,13 @@ with a saved history profile shrinks toward its own prior (``strategy.prior``) i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from polytui.model import ZERO, Side, WhaleTrade
+from polytui.model import ONE, ZERO, Side, WhaleTrade
 
 
 @dataclass(slots=True)
@@ -119,19 +120,30 @@ class WalletScorer:
         for trade in sorted(trades, key=lambda t: t.match_time):
             self.observe(trade)
 
-    def on_resolution(self, condition_id: str, winning_token_id: str, at: datetime) -> list[str]:
-        """Score every wallet's buys in a resolved market; returns wallets updated."""
+    def on_resolution(
+        self,
+        condition_id: str,
+        winning_token_id: str,
+        at: datetime,
+        pays: Callable[[str], Decimal] | None = None,
+    ) -> list[str]:
+        """Score every wallet's buys in a resolved market; returns wallets updated.
+
+        ``pays`` gives what a share of a token paid (a void pays 0.5 on each side): the money
+        counts, but a void is neither a win nor a loss for the win rate."""
         updated: list[str] = []
         for rec in self.records.values():
             for token, (cid, shares, spent, first) in list(rec.open_buys.items()):
                 if cid != condition_id:
                     continue
                 del rec.open_buys[token]
-                rec.resolved += 1
                 won = token == winning_token_id
-                rec.wins += int(won)
+                paid = pays(token) if pays is not None else (ONE if won else ZERO)
                 rec.invested_usd += Decimal(spent)
-                rec.returned_usd += Decimal(shares) if won else ZERO
+                rec.returned_usd += Decimal(shares) * paid
+                if winning_token_id:
+                    rec.resolved += 1
+                    rec.wins += int(won)
                 rec.hold_s_total += max(
                     0, int((at - datetime.fromisoformat(first)).total_seconds())
                 )
