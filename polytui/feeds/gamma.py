@@ -106,17 +106,16 @@ def _settle_prices(record: dict[str, Any], count: int) -> tuple[Decimal, ...] | 
     status = _uma_status(record)
     if status and status not in FINAL_UMA_STATUSES:
         return None
+    listed = _json_list(record.get("outcomePrices"), "outcomePrices")  # malformed: bad record
     try:
-        prices = tuple(
-            Decimal(str(p)) for p in _json_list(record.get("outcomePrices"), "outcomePrices")
-        )
+        prices = tuple(Decimal(str(p)) for p in listed)
         if len(prices) != count:
             return None
         if all(p in (0, 1) for p in prices) and sum(prices) == 1:
             return tuple(Decimal(int(p)) for p in prices)
         if all(p == HALF for p in prices):
             return tuple(HALF for _ in prices)
-    except (ArithmeticError, ValueError, GammaError):
+    except (ArithmeticError, ValueError):
         return None
     return None
 
