@@ -271,6 +271,8 @@ def _attach_feeds(engine: Any, settings: Any, books: Any, tap: Tap | None, trans
         candidates=engine.resolution_candidates,
         on_resolution=engine.submit_resolved,
         interval_s=feeds_cfg.resolution_poll_s,
+        now=clock.now,
+        monotonic=clock.monotonic,
     )
     stream = WhaleStream(
         markets.get_by_token,

@@ -133,7 +133,7 @@ async def run_until_settled(sim: SimServer, tmp_path: Path) -> list[Any]:
     engine = build_engine(LoadedConfig(s, None))
     task = asyncio.create_task(engine.run())
     try:
-        await wait_until(lambda: engine.journal.count("settlement") >= 1, 60)
+        await wait_until(lambda: engine.journal.count("settlement") >= 1, 120)
         await asyncio.sleep(2.5)  # two more resolver rounds: nothing is applied twice
     finally:
         await engine.stop()
