@@ -187,7 +187,7 @@ async def test_official_client_order_fills_and_settles_on_the_user_channel(sim: 
     assert statuses == ["MATCHED", "MINED", "CONFIRMED"]
     await ws.close()
     trades = await asyncio.to_thread(client.get_trades)
-    assert [t["status"] for t in trades] == ["CONFIRMED"]
+    assert [t["status"] for t in trades] == ["TRADE_STATUS_CONFIRMED"]  # REST: prefixed
     fill = Decimal(trades[0]["price"])  # the book's price, at or better than the limit
     assert fill <= Decimal(str(price)) and Decimal(reply["makingAmount"]) == fill * 10
     fee = (10 * Decimal("0.07") * fill * (1 - fill)).quantize(Decimal("0.000001"))
@@ -213,7 +213,7 @@ async def test_resting_order_is_listed_and_cancel_all_removes_it(sim: SimServer)
     assert reply["status"] == "live" and reply["makingAmount"] == ""
     orders = await asyncio.to_thread(client.get_open_orders)
     assert [(o["id"], o["status"], o["price"], o["original_size"]) for o in orders] == [
-        (reply["orderID"], "LIVE", "0.05", "10")
+        (reply["orderID"], "ORDER_STATUS_LIVE", "0.05", "10")
     ]
     cancelled = await asyncio.to_thread(client.cancel_all)
     assert cancelled == {"canceled": [reply["orderID"]], "not_canceled": {}}
@@ -343,7 +343,7 @@ async def test_failed_match_leaves_balance_and_positions_unchanged(sim: SimServe
     await ws.close()
     assert await _balance(client) == before
     assert sim.exchange.positions(ADDRESS) == []
-    assert [t["status"] for t in await asyncio.to_thread(client.get_trades)] == ["FAILED"]
+    assert [t["status"] for t in await asyncio.to_thread(client.get_trades)] == ["TRADE_STATUS_FAILED"]
 
 
 async def test_timed_out_post_is_found_by_querying_not_by_resending(sim: SimServer) -> None:
@@ -366,7 +366,7 @@ async def test_timed_out_post_is_found_by_querying_not_by_resending(sim: SimServ
     local_id = builder.build_order_hash(builder.build_order_typed_data(SignedOrderV2(**wire)))
     assert trades[0]["taker_order_id"] == local_id
     order = await asyncio.to_thread(client.get_order, local_id)
-    assert (order["status"], order["size_matched"]) == ("MATCHED", "10")
+    assert (order["status"], order["size_matched"]) == ("ORDER_STATUS_MATCHED", "10")
     assert len(sim.exchange.orders) == 1  # accepted once; a resend would be a duplicate
 
 

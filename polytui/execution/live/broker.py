@@ -20,12 +20,14 @@ from typing import Any
 
 import httpx
 
+from polytui import redaction
 from polytui.clock import Clock
 from polytui.execution.broker import ExecutionReport
 from polytui.execution.live.clob_rest import (
     CANCEL_ALL,
     CANCEL_ORDER,
     ClobRest,
+    definite_refusal,
     error_of,
     json_or_none,
 )
@@ -265,7 +267,6 @@ class LiveBroker:
     ) -> ExecutionReport:
         text = json.dumps(signed.body, separators=(",", ":"))
         started = time.perf_counter()
-        answer: dict[str, Any] | None
         try:
             response = await self.clob.post_order(text, self.live.post_timeout_s)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
@@ -274,39 +275,46 @@ class LiveBroker:
             return self._close(tracked, OrderStatus.REJECTED, reason)
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             # Sent, or maybe sent: the answer is lost. Ask the CLOB before anything else.
-            answer = await self._reconcile_lost_post(tracked, exc)
-            if answer is None:
-                reason = (
-                    f"POST timed out and the CLOB has no record of {short(tracked.clob_id)} "
-                    "after reconciliation; not resent"
-                )
-                self._emit(
-                    replace(tracked.order, status=OrderStatus.REJECTED, reason=reason),
-                    tracked.history,
-                )
-                tracked.waiting = False
-                return ExecutionReport(tracked.history, [], reason)
-        else:
-            answered = time.perf_counter()
-            self.post_latencies_ms.append((answered - started) * 1000)
-            self.timings.append((entered, started, answered))
-            answer = json_or_none(response)
-            if response.status_code != 200 or not isinstance(answer, dict):
-                reason = (
-                    f"CLOB refused the order: HTTP {response.status_code}: {error_of(response)}"
-                )
+            return await self._reconciled(tracked, f"POST {type(exc).__name__}")
+        answered = time.perf_counter()
+        self.post_latencies_ms.append((answered - started) * 1000)
+        self.timings.append((entered, started, answered))
+        answer = json_or_none(response)
+        if response.status_code != 200 or not isinstance(answer, dict):
+            error = error_of(response)
+            if definite_refusal(response.status_code, error):
+                reason = f"CLOB refused the order: HTTP {response.status_code}: {error}"
                 return self._close(tracked, OrderStatus.REJECTED, reason)
+            # A 5xx (but the documented "order timed out"), a 425 or a 200 that is not JSON:
+            # the order may have been taken. Reconciled by hash like a timeout, never resent.
+            return await self._reconciled(tracked, f"POST HTTP {response.status_code}")
+        return await self._follow(tracked, answer)
+
+    async def _reconciled(self, tracked: TrackedOrder, why: str) -> ExecutionReport:
+        """The POST's outcome is unknown: find the order by hash and follow it, or report it."""
+        answer = await self._reconcile_lost_post(tracked, why)
+        if answer is None:
+            reason = (
+                f"{why} and the CLOB has no record of {short(tracked.clob_id)} "
+                "after reconciliation; not resent"
+            )
+            self._emit(
+                replace(tracked.order, status=OrderStatus.REJECTED, reason=reason),
+                tracked.history,
+            )
+            tracked.waiting = False
+            return ExecutionReport(tracked.history, [], reason)
         return await self._follow(tracked, answer)
 
     async def _reconcile_lost_post(
-        self, tracked: TrackedOrder, exc: Exception
+        self, tracked: TrackedOrder, why: str
     ) -> dict[str, Any] | None:
         order = tracked.order
         self._emit(
             replace(
                 order,
                 status=OrderStatus.UNKNOWN,
-                reason=f"POST {type(exc).__name__}; reconciling {short(tracked.clob_id)}",
+                reason=f"{why}; reconciling {short(tracked.clob_id)}",
             ),
             tracked.history,
         )
@@ -349,10 +357,19 @@ class LiveBroker:
                 "trade_ids": sorted(tracked.expected_trades),
             },
         )
-        if status == "unmatched":
+        if status == "canceled":  # (reconciliation: the CLOB closed it with nothing matched)
             reason = f"{tracked.order_type.value}: nothing matched at {order.limit_price} or better"
             return self._close(tracked, OrderStatus.CANCELLED, reason)
-        tracked.resting = status == "live"
+        # "unmatched": the docs say a marketable order whose taker delay ran out without a
+        # match is *placed on the book*; the ts-sdk reads it as a rejection. The safer reading
+        # wins: it may rest. Likewise a "delayed" order rests if its delayed match finds
+        # nothing. Both are followed as resting (the duplicate-exit guard sees them, the
+        # engine counts them in flight until this call returns, and they are cancelled at
+        # ``confirm_timeout_s``), and an "unmatched" one is looked up by hash at once.
+        tracked.resting = status in ("live", "unmatched", "delayed")
+        if status == "unmatched":
+            with contextlib.suppress(*RECONCILE_ERRORS):
+                await self.lookup.refresh(tracked)
         self._emit(
             replace(
                 order,
@@ -376,7 +393,7 @@ class LiveBroker:
         while not tracked.is_final():
             left = deadline - loop.time()
             if left <= 0:
-                if tracked.resting and not tracked.closed:
+                if tracked.resting and not tracked.closed and not tracked.cancel_tried:
                     await self._cancel_one(tracked)
                     continue
                 return False
@@ -390,27 +407,62 @@ class LiveBroker:
                 # The user channel is down or has said nothing lately: ask the REST API.
                 with contextlib.suppress(*RECONCILE_ERRORS):
                     await self.lookup.poll_trades(tracked)
+                if tracked.resting and not tracked.closed:
+                    with contextlib.suppress(*RECONCILE_ERRORS):
+                        await self.lookup.refresh(tracked)
         return True
 
     async def _cancel_one(self, tracked: TrackedOrder) -> None:
+        """Cancel a resting order at its timeout; ``not_canceled`` is reported, not hidden."""
+        tracked.cancel_tried = True
+        data: Any = None
         with contextlib.suppress(*RECONCILE_ERRORS):
-            await self.clob.json("DELETE", CANCEL_ORDER, body={"orderID": tracked.clob_id})
-        tracked.closed = True
+            data = await self.clob.json("DELETE", CANCEL_ORDER, body={"orderID": tracked.clob_id})
+        data = data if isinstance(data, dict) else {}
+        canceled = {str(c).lower() for c in data.get("canceled") or []}
+        refused = {str(k).lower(): str(v) for k, v in dict(data.get("not_canceled") or {}).items()}
+        self._record(
+            "clob",
+            tracked.order.id,
+            {
+                "event": "cancel",
+                "clob_id": tracked.clob_id,
+                "canceled": tracked.clob_id in canceled,
+                "not_canceled": refused.get(tracked.clob_id, ""),
+            },
+        )
+        if tracked.clob_id in canceled:
+            tracked.closed = True
+            self._emit(
+                replace(
+                    tracked.order,
+                    status=OrderStatus.CANCELLED,
+                    reason=f"resting {self.live.confirm_timeout_s:g} s; remainder cancelled",
+                ),
+                tracked.history,
+            )
+            return
+        why = refused.get(tracked.clob_id) or ("no answer" if not data else "not in the answer")
         self._emit(
             replace(
                 tracked.order,
-                status=OrderStatus.CANCELLED,
-                reason=f"resting {self.live.confirm_timeout_s:g} s; remainder cancelled",
+                status=OrderStatus.UNKNOWN,
+                reason=f"cancel after {self.live.confirm_timeout_s:g} s not done: "
+                f"{redaction.redact(why)[:120]}; still followed",
             ),
             tracked.history,
         )
+        with contextlib.suppress(*RECONCILE_ERRORS):
+            await self.lookup.refresh(tracked)
 
     # --- kill switch ----------------------------------------------------------------------------
 
     async def cancel_all(self) -> int:
         """``DELETE /cancel-all``: every open order of this account, ours or not."""
         data = await self.clob.json("DELETE", CANCEL_ALL)
-        canceled = [str(c).lower() for c in (data or {}).get("canceled") or []]
+        data = data if isinstance(data, dict) else {}
+        canceled = [str(c).lower() for c in data.get("canceled") or []]
+        not_canceled = {str(k): str(v) for k, v in dict(data.get("not_canceled") or {}).items()}
         for clob_id in canceled:
             tracked = self.tracker.get(clob_id)
             if tracked is not None and not tracked.closed:
@@ -420,7 +472,13 @@ class LiveBroker:
                     tracked.history,
                 )
                 tracked.changed.set()
-        self._record("clob", "cancel-all", {"event": "cancel_all", "canceled": canceled})
+        self._record(
+            "clob",
+            "cancel-all",
+            {"event": "cancel_all", "canceled": canceled, "not_canceled": not_canceled},
+        )
+        if not_canceled:
+            log.warning("cancel-all: %d order(s) not cancelled", len(not_canceled))
         return len(canceled)
 
     # --- plumbing -------------------------------------------------------------------------------

@@ -129,6 +129,18 @@ def allowance_text(amount: Decimal) -> str:
     return "unlimited" if amount >= UNLIMITED else str(amount)
 
 
+def definite_refusal(status_code: int, error: str) -> bool:
+    """Whether a non-200 POST answer means the order was surely not taken.
+
+    A 4xx is (but 425, the matching engine restarting), and so is the documented 500 ``order
+    timed out`` ("rejected before reaching the order book"). Any other 5xx may come from a
+    gateway after the CLOB took the order: not definite.
+    """
+    if 400 <= status_code < 500 and status_code != 425:
+        return True
+    return status_code == 500 and "order timed out" in error.lower()
+
+
 def json_or_none(response: httpx.Response) -> Any:
     """The response's JSON, or None when it is not JSON."""
     try:

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from decimal import Decimal
 from typing import Any
 
 import httpx
 
 from polytui.execution.live.clob_rest import GET_ORDER, OPEN_ORDERS, TRADES, ClobRest, int_of
 from polytui.execution.live.errors import LiveError, plain_error, short
-from polytui.execution.live.tracking import OrderTracker, TrackedOrder
-from polytui.model import BadValue, parse_decimal
+from polytui.execution.live.tracking import OrderTracker, TrackedOrder, order_status
+from polytui.model import ZERO, BadValue, parse_decimal
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,16 @@ class OrderLookup:
             TRADES, {"asset_id": tracked.order.token_id, "after": str(after)}
         ):
             self.tracker.on_trade(row)
+
+    async def refresh(self, tracked: TrackedOrder) -> None:
+        """The order by hash: how much matched and whether it still rests (gone: closed)."""
+        row = await self.clob.json("GET", GET_ORDER + tracked.clob_id)
+        # A 404 just after the POST may be the CLOB not showing it yet: nothing is concluded
+        # (the order stays followed; the timeout's cancel and the user channel settle it).
+        if not isinstance(row, dict) or str(row.get("id", "")).lower() != tracked.clob_id:
+            return
+        row = {**row, "id": tracked.clob_id, "size_matched": str(matched_of(row))}
+        self.tracker.on_order_event(row)
 
     async def find_order(self, tracked: TrackedOrder) -> dict[str, Any] | None:
         """After a lost POST answer: does the CLOB know the order? (by hash, then by shape)."""
@@ -91,11 +102,26 @@ def _same_order(row: dict[str, Any], tracked: TrackedOrder) -> bool:
     return same_shape and created is not None and created >= tracked.signed_ms // 1000 - 2
 
 
+def matched_of(row: dict[str, Any]) -> Decimal:
+    """An order row's ``size_matched`` as a Decimal ("", missing or bad: 0)."""
+    raw = row.get("size_matched")
+    if raw in (None, ""):
+        return ZERO
+    try:
+        return parse_decimal(raw, name="size_matched")
+    except BadValue:
+        return ZERO
+
+
 def _answer_from_order(row: dict[str, Any], clob_id: str) -> dict[str, Any]:
-    status = str(row.get("status", "")).upper()
-    matched = str(row.get("size_matched", "0")) not in ("0", "", "0.0")
-    mapped = "live" if status == "LIVE" else "matched" if matched else "unmatched"
-    if status in ("CANCELED", "CANCELLED") and matched:
+    """A ``/data/order`` row as a POST answer: live (rests), delayed, matched or canceled."""
+    status = order_status(row.get("status"))
+    matched = matched_of(row) > 0
+    if status in ("LIVE", "DELAYED"):
+        mapped = status.lower()
+    elif matched:
         mapped = "matched"
+    else:
+        mapped = "canceled"
     trade_ids = [str(t) for t in row.get("associate_trades") or [] if t]
     return {"success": True, "orderID": clob_id, "status": mapped, "tradeIDs": trade_ids}

@@ -25,7 +25,7 @@ from polytui.execution.live.clob_rest import (
     micro_usd,
 )
 from polytui.execution.live.errors import LiveError, short
-from polytui.execution.live.tracking import TERMINAL_TRADE
+from polytui.execution.live.tracking import TERMINAL_TRADE, trade_status
 from polytui.model import ZERO, BadValue, parse_decimal
 from polytui.settings import LiveSettings
 
@@ -179,9 +179,7 @@ class StartChecks:
     async def _unsettled(self, report: StartReport, journal: Any) -> None:
         for trade_id, status in list(journal_unsettled(journal).items())[:20]:
             rows = await self.clob.paged(TRADES, {"id": trade_id})
-            now = next(
-                (str(r.get("status", "")).upper() for r in rows if r.get("id") == trade_id), ""
-            )
+            now = next((trade_status(r.get("status")) for r in rows if r.get("id") == trade_id), "")
             if now != status:
                 missing = now == "CONFIRMED" and trade_id not in self.applied
                 report.differences.append(

@@ -43,7 +43,45 @@ TRADE_STATUSES = {
     "FAILED": OrderStatus.FAILED,
 }
 TERMINAL_TRADE = frozenset({"CONFIRMED", "FAILED"})
-CLOSED_ORDER = frozenset({"CANCELED", "CANCELLED", "MATCHED", "UNMATCHED", "EXPIRED"})
+CLOSED_ORDER = frozenset({"CANCELED", "CANCELLED", "MATCHED", "INVALID", "EXPIRED"})
+# Order statuses as the CLOB spells their base; longer first, so UNMATCHED is not MATCHED.
+ORDER_STATUSES = (
+    "UNMATCHED",
+    "CANCELLED",
+    "CANCELED",
+    "MATCHED",
+    "DELAYED",
+    "INVALID",
+    "EXPIRED",
+    "LIVE",
+)
+
+
+def trade_status(raw: object) -> str:
+    """A trade status in the user channel's plain form, whichever form it came in.
+
+    REST endpoints (``/data/trades``) send the prefixed constants (``TRADE_STATUS_CONFIRMED``);
+    the user channel sends ``CONFIRMED``. ``MATCHED_NOT_BROADCASTED`` (REST only) is a match
+    not yet sent to the chain: pending, read as MATCHED. Anything unknown is "".
+    """
+    status = str(raw or "").strip().upper().removeprefix("TRADE_STATUS_")
+    if status == "MATCHED_NOT_BROADCASTED":
+        return "MATCHED"
+    return status if status in TRADE_STATUSES else ""
+
+
+def order_status(raw: object) -> str:
+    """An order status's base (``LIVE``, ``CANCELED`` …), whichever form it came in.
+
+    REST sends ``ORDER_STATUS_LIVE`` / ``ORDER_STATUS_CANCELED_MARKET_RESOLVED``; the user
+    channel sends ``LIVE``, and a killed FOK ``CANCELED_order couldn't be fully filled…``: the
+    prefix and any ``_reason`` suffix are dropped. Anything unknown is returned upper-cased.
+    """
+    status = str(raw or "").strip().upper().removeprefix("ORDER_STATUS_")
+    for base in ORDER_STATUSES:
+        if status == base or status.startswith(base + "_"):
+            return "CANCELED" if base == "CANCELLED" else base
+    return status
 
 EmitHook = Callable[[Order, list[Order]], None]
 RecordHook = Callable[[str, str, dict[str, Any]], None]
@@ -80,6 +118,7 @@ class TrackedOrder:
     trades: dict[str, Trade] = field(default_factory=dict)
     resting: bool = False
     closed: bool = False
+    cancel_tried: bool = False
     size_matched: Decimal = ZERO
     waiting: bool = False
     fills: list[Fill] = field(default_factory=list)
@@ -187,7 +226,7 @@ class OrderTracker:
             matched = parse_decimal(event.get("size_matched", "0"), name="matched")
             tracked.size_matched = max(tracked.size_matched, matched)
         kind = str(event.get("type", "")).upper()
-        status = str(event.get("status", "")).upper()
+        status = order_status(event.get("status"))
         # Whether an order rests is the POST's answer; a FAK is briefly LIVE here too.
         if status == "MATCHED":
             tracked.closed = True  # fully matched: nothing left on the book
@@ -202,8 +241,8 @@ class OrderTracker:
     def on_trade(self, event: dict[str, Any]) -> None:
         """A trade (user channel or ``/data/trades`` row): every side of it that is ours."""
         trade_id = str(event.get("id", ""))
-        status = str(event.get("status", "")).upper()
-        if not trade_id or status not in TRADE_STATUSES:
+        status = trade_status(event.get("status"))
+        if not trade_id or not status:
             return
         for clob_id, shares, price, maker in our_parts(event, self.orders):
             tracked = self.orders[clob_id]

@@ -29,6 +29,8 @@ Endpoints (prefix ``/clob``):
   ``[ids]``, ``DELETE /cancel-all``, ``DELETE /cancel-market-orders`` → ``{canceled,
   not_canceled}``; ``GET /data/orders`` (open orders), ``GET /data/order/{id}``,
   ``GET /data/trades`` (the key owner's trades) → ``{data, next_cursor: "LTE=", limit, count}``.
+REST statuses are the prefixed constants (``ORDER_STATUS_LIVE``, ``TRADE_STATUS_CONFIRMED``); the
+user channel sends the plain values (``LIVE``, ``CONFIRMED``).
 
 ``POST /order`` checks, in order: V1-shaped body → 400 ``order_version_mismatch``; malformed → 400
 ``Invalid order payload``; ``owner`` ≠ the API key → ``the order owner has to be the owner of the
@@ -48,7 +50,7 @@ PROTOCOL.md §6): FOK all-or-400 ``order couldn't be fully filled. FOK orders ar
 killed.``, FAK some-or-400 ``no orders found to match with FAK order. …``, GTC/GTD rest the
 remainder (and fill later when the book comes to them, as maker, no fee). ``postOnly`` that crosses
 → ``invalid post-only order: order crosses book``. Reply: ``{success, errorMsg, orderID, status:
-matched|live|delayed, makingAmount, takingAmount, transactionsHashes, tradeIDs}`` with amounts as
+matched|live|delayed|unmatched, makingAmount, takingAmount, transactionsHashes, tradeIDs}`` with amounts as
 decimal strings ("" when nothing matched); ``orderID`` is the EIP-712 order hash, which a client
 can compute before it posts (and look up with ``GET /data/order/{id}`` after a timeout). Consumed
 liquidity leaves the book (REST and market WS) until the book's next step.
@@ -70,9 +72,14 @@ keyword arguments, for a simulator in another process):
 
 - ``delay_next_response(seconds)``: the next ``POST /order`` is accepted and matched at once but its
   HTTP reply is held for ``seconds`` — a client timing out must reconcile, not resend.
+- ``fail_next_response(status=502, message="Bad Gateway")``: the next ``POST /order`` is accepted
+  and matched, but the reply is that HTTP error — an answer that says nothing about the order.
+- ``unmatch_next()``: the next order replies ``status: "unmatched"`` and rests on the book unmatched
+  (what the docs say happens when a taker delay runs out without a match).
 - ``fail_next_match()``: every trade of the next matching order goes MATCHED → RETRYING → FAILED.
-- ``delay_next_match(seconds)``: the next marketable order replies ``status: "delayed"`` and is
-  matched ``seconds`` (wall) later.
+- ``delay_next_match(seconds, rest=False)``: the next marketable order replies ``status:
+  "delayed"`` and is matched ``seconds`` (wall) later; with ``rest``, the next order is placed on
+  the book ``seconds`` later without matching.
 - ``seed_open_order(address, token_id, side, price, size, order_type="GTC")`` → order id: a LIVE
   order of that address (owned by its nonce-0 API key) that no client placed.
 - ``seed_position(address, token_id, size, avg_price)``, ``set_balance(address, usd)``,
@@ -135,6 +142,8 @@ class Exchange:
             "delay_next_response": self.delay_next_response,
             "fail_next_match": self.fail_next_match,
             "delay_next_match": self.delay_next_match,
+            "fail_next_response": self.fail_next_response,
+            "unmatch_next": self.unmatch_next,
             "set_balance": self.set_balance,
             "link_wallet": self.link_wallet,
             "seed_position": self.seed_position,
@@ -172,9 +181,22 @@ class Exchange:
         """Every trade of the next matching order goes MATCHED → RETRYING → FAILED."""
         self.matcher.fail_next = True
 
-    def delay_next_match(self, seconds: float) -> None:
-        """The next marketable order replies ``delayed`` and matches ``seconds`` later."""
+    def delay_next_match(self, seconds: float, rest: bool = False) -> None:
+        """The next marketable order replies ``delayed`` and matches ``seconds`` later.
+
+        ``rest``: the next order (marketable or not) replies ``delayed`` and, ``seconds``
+        later, is placed on the book without matching (GTC/GTD rest; FAK/FOK die).
+        """
         self.matcher.match_delay = float(seconds)
+        self.matcher.delay_rests = bool(rest)
+
+    def fail_next_response(self, status: int = 502, message: str = "Bad Gateway") -> None:
+        """Accept and match the next ``POST /order``, but answer HTTP ``status`` instead."""
+        self.http.response_fault = (int(status), str(message))
+
+    def unmatch_next(self) -> None:
+        """The next order replies ``unmatched`` and rests on the book without matching."""
+        self.matcher.unmatch_next = True
 
     @property
     def pending_match_delay(self) -> float | None:

@@ -56,6 +56,8 @@ class Matcher:
         self.counter = 0
         self.fail_next = False
         self.match_delay: float | None = None
+        self.delay_rests = False
+        self.unmatch_next = False
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def _next(self, *parts: object) -> str:
@@ -180,13 +182,21 @@ class Matcher:
         levels = self.levels(order)
         if order.post_only and levels:
             raise ApiError(400, "invalid post-only order: order crosses book")
-        if self.match_delay is not None and levels:
+        if self.unmatch_next:
+            # As after a taker delay that found nothing: placed on the book, "unmatched".
+            self.unmatch_next = False
+            self.orders[order.id] = order
+            await self.channel.order_update(order, "PLACEMENT")
+            return success(order.id, "unmatched", [])
+        if self.match_delay is not None and (levels or self.delay_rests):
             delay, self.match_delay = self.match_delay, None
-            check_fillable(order.order_type, order.size, _depth(levels))
+            rest, self.delay_rests = self.delay_rests, False
+            if not rest:
+                check_fillable(order.order_type, order.size, _depth(levels))
             order.status = "DELAYED"
             self.orders[order.id] = order
             await self.channel.order_update(order, "PLACEMENT")
-            self._spawn(self._delayed_match(order, delay))
+            self._spawn(self._delayed_match(order, delay, rest))
             return success(order.id, "delayed", [])
         check_fillable(order.order_type, order.size, _depth(levels))
         self.orders[order.id] = order
@@ -234,12 +244,12 @@ class Matcher:
 
     # --- matching -------------------------------------------------------------------------------
 
-    async def _delayed_match(self, order: SimOrder, delay: float) -> None:
+    async def _delayed_match(self, order: SimOrder, delay: float, rest: bool = False) -> None:
         await asyncio.sleep(delay)
         if order.status != "DELAYED":
             return
         order.status = "LIVE"
-        levels = self.levels(order)
+        levels = [] if rest else self.levels(order)
         if order.order_type == "FOK" and _depth(levels) < order.size:
             levels = []
         await self._announce(order, self._take(order, levels, "TAKER"))

@@ -56,6 +56,7 @@ class ExchangeRoutes:
         self.channel = channel
         self.knobs = knobs
         self.response_delay = 0.0
+        self.response_fault: tuple[int, str] | None = None
 
     def routes(self) -> list[web.RouteDef]:
         """The trading routes (mounted by the server)."""
@@ -240,6 +241,9 @@ class ExchangeRoutes:
             delay, self.response_delay = self.response_delay, 0.0
             if delay > 0:  # accepted and matched; only the answer is late
                 await asyncio.sleep(delay)
+            fault, self.response_fault = self.response_fault, None
+            if fault is not None:  # accepted and matched; the gateway answers an error
+                raise ApiError(*fault)
             return reply
 
         return await self._authed(request, build)

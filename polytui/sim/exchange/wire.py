@@ -20,10 +20,10 @@ NOBODY = "00000000-0000-0000-0000-000000000000"
 
 
 def order_json(order: SimOrder) -> dict[str, Any]:
-    """An order as ``GET /data/order/{id}`` shows it."""
+    """An order as ``GET /data/order/{id}`` shows it: REST prefixes the status (``ORDER_STATUS_LIVE``)."""
     return {
         "id": order.id,
-        "status": order.status,
+        "status": "ORDER_STATUS_" + order.status,
         "owner": order.owner,
         "maker_address": order.maker,
         "market": order.market.condition_id,
@@ -73,7 +73,8 @@ def trade_json(fill: SimFill) -> dict[str, Any]:
         "size": num(fill.size),
         "fee_rate_bps": "0",
         "price": num(fill.price),
-        "status": fill.status,
+        # REST sends the prefixed constant; the user channel the plain value (trade_event).
+        "status": "TRADE_STATUS_" + fill.status,
         "match_time": str(fill.match_time),
         "last_update": str(fill.last_update),
         "outcome": order.outcome,
@@ -91,6 +92,7 @@ def order_event(order: SimOrder, kind: str) -> dict[str, Any]:
     event = order_json(order)
     event.update(
         {
+            "status": order.status,
             "event_type": "order",
             "order_owner": order.owner,
             "associate_trades": list(order.trades) or None,
@@ -107,6 +109,7 @@ def trade_event(fill: SimFill) -> dict[str, Any]:
     event = trade_json(fill)
     event.update(
         {
+            "status": fill.status,
             "event_type": "trade",
             "type": "TRADE",
             "trade_owner": fill.order.owner,
