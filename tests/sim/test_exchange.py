@@ -343,7 +343,9 @@ async def test_failed_match_leaves_balance_and_positions_unchanged(sim: SimServe
     await ws.close()
     assert await _balance(client) == before
     assert sim.exchange.positions(ADDRESS) == []
-    assert [t["status"] for t in await asyncio.to_thread(client.get_trades)] == ["TRADE_STATUS_FAILED"]
+    assert [t["status"] for t in await asyncio.to_thread(client.get_trades)] == [
+        "TRADE_STATUS_FAILED"
+    ]
 
 
 async def test_timed_out_post_is_found_by_querying_not_by_resending(sim: SimServer) -> None:

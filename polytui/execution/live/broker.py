@@ -306,9 +306,7 @@ class LiveBroker:
             return ExecutionReport(tracked.history, [], reason)
         return await self._follow(tracked, answer)
 
-    async def _reconcile_lost_post(
-        self, tracked: TrackedOrder, why: str
-    ) -> dict[str, Any] | None:
+    async def _reconcile_lost_post(self, tracked: TrackedOrder, why: str) -> dict[str, Any] | None:
         order = tracked.order
         self._emit(
             replace(

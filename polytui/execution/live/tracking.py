@@ -83,6 +83,7 @@ def order_status(raw: object) -> str:
             return "CANCELED" if base == "CANCELLED" else base
     return status
 
+
 EmitHook = Callable[[Order, list[Order]], None]
 RecordHook = Callable[[str, str, dict[str, Any]], None]
 FillHook = Callable[[Fill], None]

@@ -50,10 +50,10 @@ PROTOCOL.md §6): FOK all-or-400 ``order couldn't be fully filled. FOK orders ar
 killed.``, FAK some-or-400 ``no orders found to match with FAK order. …``, GTC/GTD rest the
 remainder (and fill later when the book comes to them, as maker, no fee). ``postOnly`` that crosses
 → ``invalid post-only order: order crosses book``. Reply: ``{success, errorMsg, orderID, status:
-matched|live|delayed|unmatched, makingAmount, takingAmount, transactionsHashes, tradeIDs}`` with amounts as
-decimal strings ("" when nothing matched); ``orderID`` is the EIP-712 order hash, which a client
-can compute before it posts (and look up with ``GET /data/order/{id}`` after a timeout). Consumed
-liquidity leaves the book (REST and market WS) until the book's next step.
+matched|live|delayed|unmatched, makingAmount, takingAmount, transactionsHashes, tradeIDs}`` with
+amounts as decimal strings ("" when nothing matched); ``orderID`` is the EIP-712 order hash, which
+a client can compute before it posts (and look up with ``GET /data/order/{id}`` after a
+timeout). Consumed liquidity leaves the book (REST and market WS) until the book's next step.
 
 Settlement: each trade goes MATCHED → MINED (``mined_after_s`` sim seconds later; balance and
 position change here) → CONFIRMED (``confirmed_after_s``), or with ``fail_next_match``

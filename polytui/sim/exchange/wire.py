@@ -20,7 +20,7 @@ NOBODY = "00000000-0000-0000-0000-000000000000"
 
 
 def order_json(order: SimOrder) -> dict[str, Any]:
-    """An order as ``GET /data/order/{id}`` shows it: REST prefixes the status (``ORDER_STATUS_LIVE``)."""
+    """An order as ``GET /data/order/{id}`` shows it (REST prefixes: ``ORDER_STATUS_LIVE``)."""
     return {
         "id": order.id,
         "status": "ORDER_STATUS_" + order.status,
