@@ -9,6 +9,7 @@ Switches: ``v2_enabled`` (404 on /v2 when off), ``v2_shape`` ("ok" or "unknown")
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -71,6 +72,7 @@ class HistoryServer:
         self.v2_shape = "ok"
         self.fail_next: list[int] = []
         self.garbage_rows: list[Any] = []
+        self.hold: asyncio.Event | None = None  # when set, requests wait for it (a slow server)
         self.url = ""
 
     def app(self) -> web.Application:
@@ -94,6 +96,8 @@ class HistoryServer:
     @web.middleware
     async def _record(self, request: web.Request, handler: Any) -> web.StreamResponse:
         self.requests.append((time.monotonic(), request.path, dict(request.query)))
+        if self.hold is not None:
+            await self.hold.wait()
         if self.fail_next:
             status = self.fail_next.pop(0)
             headers = {"Retry-After": "0.05"} if status == 429 else {}

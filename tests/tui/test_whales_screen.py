@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 from textual.app import App
-from textual.widgets import DataTable, Sparkline, Static
+from textual.widgets import DataTable, ProgressBar, Sparkline, Static
 
 from polytui.config import load_settings
 from polytui.journal import Journal
@@ -79,8 +80,11 @@ async def test_refresh_fetches_with_a_progress_bar_and_updates_the_row(tmp_path:
             screen = app.screen
             assert isinstance(screen, WhalesScreen)
             assert screen.rows[0].profile is None
+            server.hold = asyncio.Event()  # the fetch waits until the progress bar is checked
             await pilot.press("r")
             assert screen.refreshing
+            assert not screen.query_one(ProgressBar).has_class("hidden")
+            server.hold.set()
             for _ in range(1600):  # up to 80 s on a loaded machine
                 await pilot.pause(0.05)
                 if not screen.refreshing:
