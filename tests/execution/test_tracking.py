@@ -125,3 +125,16 @@ def test_the_user_feed_hands_every_event_of_a_frame_to_the_tracker() -> None:
     assert tape.statuses[-1].status is OrderStatus.CANCELLED
     subscribe = json.loads(feed.subscribe_messages()[0])
     assert subscribe == {"auth": {}, "markets": [], "type": "user"}
+
+
+def test_a_closed_resting_order_waits_for_the_trades_its_size_matched_announces() -> None:
+    tape = Tape()
+    tracked = tape.follow(MAKER_ID, Side.SELL)
+    # The order update says 4 shares matched and the order is done before any trade arrived:
+    # treating it as finished would report "no fill" for a fill that is on its way.
+    tracked.size_matched = D(4)
+    tracked.closed = True
+    assert not tracked.is_final()
+    tape.tracker.on_event(trade("CONFIRMED"))
+    assert tracked.trades  # the sample's 10 shares cover the 4 announced
+    assert tracked.is_final()

@@ -135,6 +135,11 @@ class TrackedOrder:
         if self.expected_trades - set(trades):
             return False
         if self.resting:
+            # Closed with more matched than the trades we know of: those trades are still to
+            # come (the order's update can overtake its trades), so it is not finished yet.
+            known = sum((t.shares for t in trades.values()), ZERO)
+            if self.size_matched > known:
+                return False
             return self.closed or self.size_matched >= self.order.shares
         return bool(trades) or self.closed
 
