@@ -478,8 +478,10 @@ class Engine:
         finally:
             self._pending_buys.pop(order.id, None)
         if report is not None:
+            # With fills to follow, the statuses join the fills' transaction: a crash between
+            # two commits would leave an order journaled as filled with no fill.
             for status_order in report.orders:
-                self._journal_order(status_order)
+                self._journal_order(status_order, durable=not report.fills)
             for fill in report.fills:
                 self._apply_fill(fill, market)
         if intent is not None:
@@ -917,7 +919,7 @@ class Engine:
         getattr(log, level if level != "warn" else "warning")(message)
         self.bus.publish(ev.Notice(level, message))
 
-    def _journal_order(self, order: Order) -> None:
+    def _journal_order(self, order: Order, *, durable: bool = True) -> None:
         self.journal.append(
             "order",
             {
@@ -933,7 +935,7 @@ class Engine:
                 "broker": order.broker,
             },
             ref=order.id,
-            durable=True,
+            durable=durable,
         )
         self.bus.publish(ev.OrderUpdated(order))
 
