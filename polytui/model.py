@@ -54,10 +54,14 @@ class Role(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class FeeSchedule:
-    """Per-market taker fee: ``fee = shares × rate × (p·(1−p))^exponent`` (PROTOCOL.md §6)."""
+    """Per-market taker fee: ``fee = shares × rate × (p·(1−p))^exponent`` (PROTOCOL.md §6).
+
+    The exponent may be fractional (the official SDK computes non-integer powers); a whole one is
+    kept as an ``int`` so saved schedules read back unchanged.
+    """
 
     rate: Decimal
-    exponent: int = 1
+    exponent: int | Decimal = 1
     taker_only: bool = True
     rebate_rate: Decimal = ZERO
     fee_type: str = ""

@@ -212,6 +212,7 @@ def _attach_feeds(engine: Any, settings: Any, books: Any, tap: Tap | None, trans
     """Create every configured feed with the engine's callbacks."""
     from polytui.engine import CURSOR_KEY
     from polytui.feeds.clob import ClobMarketFeed
+    from polytui.feeds.clob_fees import ClobFeeSource
     from polytui.feeds.gamma import MarketDirectory
     from polytui.feeds.http import make_client
     from polytui.feeds.stream import WhaleStream
@@ -236,8 +237,15 @@ def _attach_feeds(engine: Any, settings: Any, books: Any, tap: Tap | None, trans
 
     # Every feed reads the engine's clock (a backtest's is virtual), never the system's own.
     clock = engine.clock
+    # Live orders are sized with the fee the CLOB charges (its /clob-markets fd), cross-checked
+    # against Gamma's feeSchedule; paper trading reads Gamma's alone.
+    fees = ClobFeeSource(client, feeds_cfg.clob_rest_url) if engine.mode == "live" else None
     markets = MarketDirectory(
-        client, feeds_cfg.gamma_url, ttl_s=feeds_cfg.market_cache_ttl_s, monotonic=clock.monotonic
+        client,
+        feeds_cfg.gamma_url,
+        ttl_s=feeds_cfg.market_cache_ttl_s,
+        monotonic=clock.monotonic,
+        fees=fees,
     )
     engine.markets = markets
 

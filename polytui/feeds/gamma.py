@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from polytui.feeds.clob_fees import ClobFeeSource, fee_exponent
 from polytui.feeds.http import get_json
 from polytui.model import FeedState, FeedStatus, FeeSchedule, Market, Outcome, parse_decimal
 from polytui.text import clean_text
@@ -71,10 +72,9 @@ def _fee_schedule(record: dict[str, Any]) -> FeeSchedule | None:
     rate = parse_decimal(raw.get("rate", 0), name="feeSchedule.rate", maximum=Decimal(1))
     if rate == 0:
         return None
-    exponent = int(parse_decimal(raw.get("exponent", 1), name="feeSchedule.exponent"))
     return FeeSchedule(
         rate=rate,
-        exponent=exponent,
+        exponent=fee_exponent(raw.get("exponent", 1), "feeSchedule.exponent"),
         taker_only=bool(raw.get("takerOnly", True)),
         rebate_rate=parse_decimal(raw.get("rebateRate", 0), name="feeSchedule.rebateRate"),
         fee_type=str(record.get("feeType") or ""),
@@ -181,8 +181,11 @@ class MarketDirectory:
         ttl_s: float = 300.0,
         monotonic: Callable[[], float] = time.monotonic,
         store: Any = None,
+        fees: ClobFeeSource | None = None,
     ) -> None:
         self.client = client
+        # Live sizing: the fee the CLOB charges, cross-checked against Gamma's feeSchedule.
+        self.fees = fees
         self.base_url = base_url.rstrip("/")
         self.ttl_s = ttl_s
         self.monotonic = monotonic
@@ -281,6 +284,8 @@ class MarketDirectory:
                 self.rejected += 1
                 log.warning("gamma: dropped a market record: %s", exc)
                 continue
+            if self.fees is not None:
+                market = await self.fees.apply(market)
             self.put(market)
         self.last_ok_at = self.monotonic()
         self.detail = ""

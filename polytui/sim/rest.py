@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -37,6 +38,9 @@ class RestRoutes:
         self.book = book
         self.ledger = ledger
         self.requests = 0
+        # condition id → the fee schedule Gamma shows instead of the one the CLOB charges (a
+        # rate change Gamma has not caught up with; None: Gamma shows no schedule).
+        self.gamma_fees: dict[str, dict[str, object] | None] = {}
 
     def routes(self) -> list[web.RouteDef]:
         """The routes (mounted by the server)."""
@@ -73,6 +77,8 @@ class RestRoutes:
         }
 
     def _gamma(self, market: SimMarket) -> dict[str, Any]:
+        if market.condition_id in self.gamma_fees:
+            market = replace(market, fee=self.gamma_fees[market.condition_id])
         return gamma_record(
             market,
             end_wall=self.world.wall(market.end_s),

@@ -204,6 +204,11 @@ class SimServer:
             for i in range(n):
                 await self.hub.send(client, GARBAGE[i % len(GARBAGE)])
 
+    def gamma_shows_fee(self, condition_id: str, fee: dict[str, object] | None) -> None:
+        """Gamma's ``feeSchedule`` of a market says ``fee`` while the CLOB (``/clob-markets``
+        ``fd`` and the matching engine) keeps charging the market's own schedule."""
+        self.rest.gamma_fees[condition_id] = fee
+
     def drop_market_resolved(self, drop: bool = True) -> None:
         """Resolve markets without sending ``market_resolved`` (REST still reports them)."""
         self.market.drop_resolved = drop

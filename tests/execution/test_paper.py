@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import ROUND_DOWN
 from decimal import Decimal as D
 
 from polytui.clock import FakeClock
@@ -78,9 +79,12 @@ def test_buy_walks_three_levels_and_charges_fee_per_level() -> None:
     # 25×.52 + 60×.53 + 5×.54 = 47.50 → avg 0.527777…
     assert fill.avg_price == D("0.527778")
     expected_fee = sum(
-        (D(n) * D("0.07") * D(p) * (1 - D(p)) for n, p in [(25, ".52"), (60, ".53"), (5, ".54")]),
+        (
+            (D(n) * D("0.07") * D(p) * (1 - D(p))).quantize(D("0.00001"), ROUND_DOWN)
+            for n, p in [(25, ".52"), (60, ".53"), (5, ".54")]
+        ),
         D(0),
-    ).quantize(D("0.000001"))
+    )  # each level's fee at the venue's 5 decimals
     assert fill.fee_usd == expected_fee
     assert report.orders[-1].status is OrderStatus.FILLED
     assert fill.latency_tax_cents == (D("0.527778") - D("0.50")) * 100

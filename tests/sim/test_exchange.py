@@ -10,7 +10,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 import httpx
@@ -190,7 +190,7 @@ async def test_official_client_order_fills_and_settles_on_the_user_channel(sim: 
     assert [t["status"] for t in trades] == ["TRADE_STATUS_CONFIRMED"]  # REST: prefixed
     fill = Decimal(trades[0]["price"])  # the book's price, at or better than the limit
     assert fill <= Decimal(str(price)) and Decimal(reply["makingAmount"]) == fill * 10
-    fee = (10 * Decimal("0.07") * fill * (1 - fill)).quantize(Decimal("0.000001"))
+    fee = (10 * Decimal("0.07") * fill * (1 - fill)).quantize(Decimal("0.00001"), ROUND_DOWN)
     assert await _balance(client) == before - fill * 10 - fee
     assert trades[0]["taker_order_id"] == reply["orderID"] and trades[0]["trader_side"] == "TAKER"
     async with httpx.AsyncClient() as http:

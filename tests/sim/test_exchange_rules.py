@@ -22,7 +22,10 @@ MARKET = build_scenario("demo", 7).markets[0]
     [
         ({"rate": 0.25, "exponent": 2}, "100", "0.50", "1.5625"),
         ({"rate": 0.07, "exponent": 1}, "25", "0.64", "0.4032"),
-        ({"rate": 0.07, "exponent": 1}, "3", "0.333", "0.046643"),  # 0.04664331 kept at 6 dp
+        ({"rate": 0.07, "exponent": 1}, "3", "0.333", "0.04664"),  # 0.04664331 cut to 5 dp
+        ({"rate": 0.07, "exponent": 1}, "0.1", "0.999", "0"),  # below the smallest fee 0.00001
+        ({"rate": 0.25, "exponent": 1.5}, "100", "0.50", "3.125"),  # 25 × 0.25^1.5
+        ({"rate": 0.25, "exponent": "1.5"}, "100", "0.10", "0.675"),  # 25 × 0.09^1.5
         (None, "100", "0.50", "0"),
         ({"rate": 0, "exponent": 1}, "100", "0.50", "0"),
         ({"exponent": 1}, "100", "0.50", "0"),  # malformed: no rate, no fee

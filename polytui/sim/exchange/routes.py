@@ -125,7 +125,12 @@ class ExchangeRoutes:
         return await self._answer(request, self._for_token({"neg_risk": False}))
 
     async def _fee_rate(self, request: web.Request) -> web.Response:
-        return await self._answer(request, self._for_token({"base_fee": 0}))
+        # The legacy bps field (what V1 orders signed), not the curve's rate: see taker_base_fee.
+        def build(r: web.Request, _: str) -> dict[str, Any]:
+            market, _yes = self.matcher.market_of(r.query.get("token_id", ""))
+            return {"base_fee": taker_base_fee(market)}
+
+        return await self._answer(request, build)
 
     def _by_condition(self, condition_id: str) -> SimMarket:
         for market in self.world.scenario.markets:

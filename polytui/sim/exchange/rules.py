@@ -7,7 +7,7 @@ exchange's (PROTOCOL.md §6), a test against the simulator fails instead of agre
 
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_DOWN, Decimal, InvalidOperation
 
 from polytui.sim.scenario import SimMarket
 
@@ -15,6 +15,8 @@ TICK = Decimal("0.01")
 MIN_ORDER_SIZE = Decimal(5)
 GTD_MIN_S = 60  # the CLOB's security threshold: a GTD order must live at least a minute
 MICRO = Decimal("0.000001")  # one base unit of pUSD and of outcome shares (6 decimals)
+FEE_QUANTUM = Decimal("0.00001")  # fees have 5 decimals
+LEGACY_BASE_FEE_BPS = 1000
 ORDER_TYPES = ("GTC", "GTD", "FOK", "FAK")
 
 
@@ -39,28 +41,32 @@ def usd_up(amount: Decimal) -> Decimal:
 
 
 def taker_fee(market: SimMarket, shares: Decimal, price: Decimal) -> Decimal:
-    """The 2026 curved taker fee ``shares × rate × (p·(1−p))^exponent``, half-even to 6 dp.
+    """The 2026 curved taker fee ``shares × rate × (p·(1−p))^exponent``, cut to 5 decimals.
 
-    A market without a fee, with a malformed fee record or a non-positive rate charges nothing.
+    Fees have 5 decimals and anything below the smallest fee (0.00001) is not charged (docs
+    trading/fees); the exponent may be fractional. A market without a fee, with a malformed fee
+    record or a non-positive rate charges nothing.
     """
-    if not market.fee or shares <= 0:
+    if not market.fee or shares <= 0 or not 0 < price < 1:
         return Decimal(0)
     try:
         rate = Decimal(str(market.fee["rate"]))
-        exponent = int(str(market.fee.get("exponent", 1)))
+        exponent = Decimal(str(market.fee.get("exponent", 1)))
     except (KeyError, ValueError, InvalidOperation):
         return Decimal(0)
-    if rate <= 0:
+    if rate <= 0 or not exponent.is_finite() or exponent < 0:
         return Decimal(0)
     fee = shares * rate * (price * (1 - price)) ** exponent
-    return fee.quantize(MICRO, rounding=ROUND_HALF_EVEN)
+    return fee.quantize(FEE_QUANTUM, rounding=ROUND_DOWN)
 
 
 def taker_base_fee(market: SimMarket) -> int:
-    """The market's ``taker_base_fee`` in bps as the CLOB's market record shows it."""
-    if not market.fee:
-        return 0
-    return int(Decimal(str(market.fee.get("rate", 0))) * 10_000)
+    """The legacy ``taker_base_fee`` / ``/fee-rate`` ``base_fee`` in bps.
+
+    A V1 field, not the curve's rate: the live 5-minute BTC market (rate 0.07) shows "1000"
+    (PROTOCOL.md §6), so a client that reads it as the rate charges 0.1 instead of 0.07.
+    """
+    return LEGACY_BASE_FEE_BPS if market.fee else 0
 
 
 def price_on_tick(order_id: str, price: Decimal) -> Decimal:
