@@ -35,6 +35,10 @@ HOUR_S = 3600.0
 DAY_S = 86400.0
 MAX_DURATION_S = 30 * DAY_S
 MAX_USD = Decimal(10) ** 12
+# The CLOB wants a GTD expiry at least 3 minutes ahead and expires the order 1 minute before its
+# stated expiry; the broker signs ``now + 60 + exit_gtd_s``, so 120 s is the floor, and 30 s more
+# covers signing, a slow POST and a clock a few seconds off.
+MIN_EXIT_GTD_S = 150
 
 
 class ConfigError(ValueError):
@@ -350,7 +354,13 @@ def _validate(s: Settings, source: str, text: str) -> None:
     seconds(lv, "live", "post_timeout_s", HOUR_S)
     seconds(lv, "live", "confirm_timeout_s", DAY_S)
     seconds(lv, "live", "max_clock_skew_s", HOUR_S)
-    within("live.exit_gtd_s", lv.exit_gtd_s, 0, int(MAX_DURATION_S))
+    need(
+        lv.exit_gtd_s >= MIN_EXIT_GTD_S,
+        "live.exit_gtd_s",
+        f"must be at least {MIN_EXIT_GTD_S} (the CLOB refuses a GTD expiry less than 3 minutes "
+        f"ahead and ends the order 1 minute early), got {lv.exit_gtd_s}",
+    )
+    within("live.exit_gtd_s", lv.exit_gtd_s, MIN_EXIT_GTD_S, int(MAX_DURATION_S))
     need(
         lv.slippage_cap is None or 0 <= lv.slippage_cap <= 1,
         "live.slippage_cap",

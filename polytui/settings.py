@@ -169,7 +169,8 @@ class LiveSettings:
     confirm_timeout_s: float = 60.0
     # Start-up refuses to trade when the clock differs from the CLOB's by more than this.
     max_clock_skew_s: float = 5.0
-    # GTD exits expire this long after the CLOB's one-minute minimum.
+    # A GTD exit lives this long: the CLOB ends a GTD order a minute before the expiry it is
+    # signed with, so the expiry is now + 60 + this (at least 150: the CLOB wants 3 minutes).
     exit_gtd_s: int = 300
     # A live order's limit is at most this much worse per share than the price it was sized
     # on (entries: above, exits: below the bid); the CLOB never fills past it. None: the value

@@ -70,7 +70,7 @@ BAD: dict[str, list[Any]] = {
     "live.post_timeout_s": [0.0, 1e12],
     "live.confirm_timeout_s": [0.0, 1e12],
     "live.max_clock_skew_s": [0.0, 1e12],
-    "live.exit_gtd_s": [-1, 10**12],
+    "live.exit_gtd_s": [-1, 0, 119, 149, 10**12],
     "history.copy_delays_s": [[0.0], [-1.0], [2.0, 1e9], []],
     "history.source_latency_s": [0.0, -1.0, 1e9],
     "history.min_resolved": [0, 10**7],

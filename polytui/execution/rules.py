@@ -24,7 +24,8 @@ ROUNDING = {
     Decimal("0.001"): (3, 2, 5),
     Decimal("0.0001"): (4, 2, 6),
 }
-# The CLOB refuses a marketable (FAK/FOK) buy worth less than this.
+# The CLOB refuses a marketable (FAK/FOK) buy worth less than this; such a buy has no share
+# minimum (the market's ``min_order_size`` is for orders that may rest).
 MIN_MARKETABLE_BUY_USD = Decimal(1)
 
 

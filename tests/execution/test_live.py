@@ -314,16 +314,20 @@ async def test_market_rules_are_checked_before_signing(sim: SimServer, tmp_path:
     async with Harness(sim, tmp_path) as h:
         await h.broker.start({}, h.journal)
         market, token, ask = await h.market()
+        # The share minimum is for orders that may rest (exits are GTC).
         small = await h.broker.execute(
-            h.order(token, Side.BUY, "4.999", ask), market, sized_price=ask, whale_price=ask
+            h.order(token, Side.SELL, "4.999", ask, intent=""),
+            market,
+            sized_price=ask,
+            whale_price=ask,
         )
         assert "below the market minimum 5" in small.reason
-        # A marketable buy spends whole cents: 5 shares at 0.333 sign for 4.98498 shares.
+        # A marketable buy spends whole cents: 3 shares at 0.333 sign for 0.99 pUSD.
         fine_tick = replace(market, tick_size=D("0.001"))
         rounded = await h.broker.execute(
-            h.order(token, Side.BUY, "5", D("0.333")), fine_tick, sized_price=ask, whale_price=ask
+            h.order(token, Side.BUY, "3", D("0.333")), fine_tick, sized_price=ask, whale_price=ask
         )
-        assert "size 4.98498 is below the market minimum 5" in rounded.reason
+        assert "at least 1 pUSD" in rounded.reason
         # No liquidity at the limit: the simulator refuses the FAK; nothing rests.
         tiny = await h.broker.execute(
             h.order(token, Side.BUY, "10", D("0.05")), market, sized_price=ask, whale_price=ask

@@ -320,7 +320,7 @@ async def test_fok_that_cannot_fill_is_killed_with_the_real_error(sim: SimServer
     token = sim.scenario.markets[FEE_MARKET].yes_token
     with pytest.raises(PolyApiException) as err:
         await _post(
-            client, OrderArgsV2(token_id=token, price=0.05, size=10, side="BUY"), OrderType.FOK
+            client, OrderArgsV2(token_id=token, price=0.05, size=30, side="BUY"), OrderType.FOK
         )
     assert err.value.error_msg == {
         "error": "order couldn't be fully filled. FOK orders are fully filled or killed."

@@ -49,7 +49,7 @@ from polytui.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# The CLOB refuses a GTD expiry less than a minute away.
+# The CLOB ends a GTD order this long before its expiry (and wants it ≥ 3 minutes ahead).
 GTD_SECURITY_S = 60
 
 OrderHook = Callable[[Order], None]

@@ -15,10 +15,11 @@ from typing import Any
 
 import httpx
 
+from polytui.amounts import from_micro
 from polytui.execution.live.clob_rest import GET_ORDER, OPEN_ORDERS, TRADES, ClobRest, int_of
 from polytui.execution.live.errors import LiveError, plain_error, short
 from polytui.execution.live.tracking import OrderTracker, TrackedOrder, order_status
-from polytui.model import ZERO, BadValue, parse_decimal
+from polytui.model import ZERO, BadValue, OrderType, Side, parse_decimal
 
 log = logging.getLogger(__name__)
 
@@ -89,11 +90,15 @@ def _same_order(row: dict[str, Any], tracked: TrackedOrder) -> bool:
     if str(row.get("id", "")).lower() == tracked.clob_id:
         return True
     order = tracked.order
+    size = order.shares
+    if order.side is Side.BUY and tracked.order_type in (OrderType.FAK, OrderType.FOK):
+        # The CLOB echoes a market buy's signed makerAmount: its pUSD budget, not shares.
+        size = from_micro(tracked.maker_amount)
     try:
         same_shape = (
             str(row.get("asset_id", "")) == order.token_id
             and str(row.get("side", "")).upper() == order.side.value
-            and parse_decimal(row.get("original_size"), name="size") == order.shares
+            and parse_decimal(row.get("original_size"), name="size") == size
             and parse_decimal(row.get("price"), name="price") == order.limit_price
         )
         created = int_of(row.get("created_at"))

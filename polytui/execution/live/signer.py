@@ -89,17 +89,19 @@ def price_order(
     if not (tick <= limit <= 1 - tick):
         return f"limit {limit} is outside [{tick}, {1 - tick}]"
     shares = floor_shares(order.shares)
-    if (small := below_minimum(shares, market)) is not None:
+    # The market's share minimum is for orders that may rest; a marketable (FAK/FOK) buy needs
+    # only 1 pUSD of notional — what it signs to spend, in whole cents.
+    market_buy = order.side is Side.BUY and order.order_type in (OrderType.FAK, OrderType.FOK)
+    if not market_buy and (small := below_minimum(shares, market)) is not None:
         return small
-    marketable = order.order_type in (OrderType.FAK, OrderType.FOK)
-    if marketable and order.side is Side.BUY and shares * limit < MIN_MARKETABLE_BUY_USD:
-        return f"a marketable buy must be worth at least {MIN_MARKETABLE_BUY_USD} pUSD"
     if exit_resting:
         return "an exit order for this token is already resting"
     maker, taker = order_amounts(order.side, shares, limit, tick, order.order_type)
+    if market_buy and from_micro(maker) < MIN_MARKETABLE_BUY_USD:
+        return f"a marketable buy must be worth at least {MIN_MARKETABLE_BUY_USD} pUSD"
     # The shares the signed order asks for (a marketable buy: pUSD / limit, rounded down).
     asked = from_micro(taker if order.side is Side.BUY else maker)
-    if (small := below_minimum(asked, market)) is not None:
+    if not market_buy and (small := below_minimum(asked, market)) is not None:
         return small
     return PricedOrder(tick, limit, shares, asked, maker, taker)
 

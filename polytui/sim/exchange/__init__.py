@@ -41,8 +41,11 @@ POLY_GNOSIS_SAFE: maker = the signer's funder, bound on first use or by ``link_w
 the wrapped inner signature recovers the key's address) → ``invalid signature`` (a wrong domain
 version or exchange lands here too); unknown token → 404 ``market not found``; price
 (makerAmount/takerAmount) off the 0.01 tick → ``order {id} is invalid. Price (p) breaks minimum
-tick size rule: 0.01``; shares below 5 → ``… Size (s) lower than the minimum: 5``; GTD expiration
-less than a minute ahead → ``invalid expiration``; same order hash again → ``… Duplicated.``; pUSD
+tick size rule: 0.01``; a GTC/GTD or SELL order below 5 shares → ``… Size (s) lower than the
+minimum: 5``; a FAK/FOK buy (or a crossing buy) worth under 1 pUSD → ``invalid amount for a
+marketable BUY order ($x), min size: $1`` (a FAK/FOK buy has no share minimum); GTD expiration
+less than 3 minutes ahead → ``invalid expiration`` (a GTD order ends a minute before its stated
+expiry); same order hash again → ``… Duplicated.``; pUSD
 (BUY: makerAmount + taker fee) or shares (SELL) beyond what is free → ``not enough balance /
 allowance``. Then it matches against the simulator's book (best level first, at the book's prices,
 never past the order's limit; one trade per level; the taker pays the market's curved fee in pUSD,

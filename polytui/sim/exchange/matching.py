@@ -25,10 +25,12 @@ from polytui.sim.exchange.ledger import Ledger
 from polytui.sim.exchange.records import ApiKey, SimFill, SimOrder
 from polytui.sim.exchange.rules import (
     GTD_MIN_S,
+    GTD_SECURITY_S,
     MICRO,
     ORDER_TYPES,
     ApiError,
     check_fillable,
+    check_marketable_buy,
     check_size,
     num,
     price_on_tick,
@@ -145,7 +147,11 @@ class Matcher:
         usd_micro = order.maker_amount if buy else order.taker_amount
         price = price_on_tick(order_id, Decimal(usd_micro) / Decimal(shares_micro))
         shares = Decimal(shares_micro) * MICRO
-        check_size(order_id, shares)
+        if buy and order_type in ("FAK", "FOK"):
+            # A market buy is sized in pUSD: the 1 pUSD minimum, not the share minimum.
+            check_marketable_buy(Decimal(usd_micro) * MICRO)
+        else:
+            check_size(order_id, shares)
         expiration = int(payload["order"].get("expiration", 0) or 0)
         if order_type == "GTD" and expiration < int(time.time()) + GTD_MIN_S:
             raise ApiError(400, "invalid expiration")
@@ -174,6 +180,7 @@ class Matcher:
             created_at=int(time.time()),
             expiration=expiration,
             post_only=bool(payload.get("postOnly")),
+            amount=Decimal(usd_micro) * MICRO,
         )
 
     async def place(self, creds: ApiKey, payload: dict[str, Any]) -> dict[str, Any]:
@@ -182,6 +189,8 @@ class Matcher:
         levels = self.levels(order)
         if order.post_only and levels:
             raise ApiError(400, "invalid post-only order: order crosses book")
+        if order.side == "BUY" and levels:  # a resting buy that crosses takes liquidity too
+            check_marketable_buy(order.amount)
         if self.unmatch_next:
             # As after a taker delay that found nothing: placed on the book, "unmatched".
             self.unmatch_next = False
@@ -329,7 +338,8 @@ class Matcher:
         for order in list(self.orders.values()):
             if order.status != "LIVE":
                 continue
-            if order.order_type == "GTD" and order.expiration and order.expiration <= now:
+            ends = order.expiration - GTD_SECURITY_S  # a minute before its stated expiry
+            if order.order_type == "GTD" and order.expiration and ends <= now:
                 order.status = "CANCELED"
                 await self.channel.order_update(order, "CANCELLATION")
                 continue

@@ -48,6 +48,7 @@ class SimOrder:
     created_at: int
     expiration: int
     post_only: bool = False
+    amount: Decimal = Decimal(0)  # pUSD: a BUY's signed makerAmount, a SELL's takerAmount
     matched: Decimal = Decimal(0)
     status: str = "LIVE"
     trades: list[str] = field(default_factory=list)

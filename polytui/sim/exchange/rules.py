@@ -12,8 +12,12 @@ from decimal import ROUND_CEILING, ROUND_DOWN, Decimal, InvalidOperation
 from polytui.sim.scenario import SimMarket
 
 TICK = Decimal("0.01")
-MIN_ORDER_SIZE = Decimal(5)
-GTD_MIN_S = 60  # the CLOB's security threshold: a GTD order must live at least a minute
+MIN_ORDER_SIZE = Decimal(5)  # shares, for orders that may rest (GTC/GTD)
+MIN_MARKETABLE_BUY_USD = Decimal(1)  # pUSD, for a buy that takes liquidity (FAK/FOK, crossing)
+# GTD (docs trading/orders/create): the expiration must be at least 3 minutes ahead, and the
+# order ends a minute before it (the CLOB's security threshold), so it lives at least ~2 minutes.
+GTD_MIN_S = 180
+GTD_SECURITY_S = 60
 MICRO = Decimal("0.000001")  # one base unit of pUSD and of outcome shares (6 decimals)
 FEE_QUANTUM = Decimal("0.00001")  # fees have 5 decimals
 LEGACY_BASE_FEE_BPS = 1000
@@ -89,6 +93,16 @@ def check_size(order_id: str, shares: Decimal) -> None:
             400,
             f"order {order_id} is invalid. Size ({num(shares)}) lower than the minimum: "
             f"{num(MIN_ORDER_SIZE)}",
+        )
+
+
+def check_marketable_buy(usd: Decimal) -> None:
+    """The CLOB's 1-pUSD minimum for a buy that takes liquidity (it has no share minimum)."""
+    if usd < MIN_MARKETABLE_BUY_USD:
+        raise ApiError(
+            400,
+            f"invalid amount for a marketable BUY order (${num(usd)}), min size: "
+            f"${num(MIN_MARKETABLE_BUY_USD)}",
         )
 
 

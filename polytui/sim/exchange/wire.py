@@ -20,7 +20,12 @@ NOBODY = "00000000-0000-0000-0000-000000000000"
 
 
 def order_json(order: SimOrder) -> dict[str, Any]:
-    """An order as ``GET /data/order/{id}`` shows it (REST prefixes: ``ORDER_STATUS_LIVE``)."""
+    """An order as ``GET /data/order/{id}`` shows it (REST prefixes: ``ORDER_STATUS_LIVE``).
+
+    ``original_size`` echoes the signed makerAmount for a FAK/FOK buy: its pUSD budget, not
+    shares (``size_matched`` stays in shares).
+    """
+    market_buy = order.side == "BUY" and order.order_type in ("FAK", "FOK")
     return {
         "id": order.id,
         "status": "ORDER_STATUS_" + order.status,
@@ -29,7 +34,7 @@ def order_json(order: SimOrder) -> dict[str, Any]:
         "market": order.market.condition_id,
         "asset_id": order.token,
         "side": order.side,
-        "original_size": num(order.size),
+        "original_size": num(order.amount if market_buy else order.size),
         "size_matched": num(order.matched),
         "price": num(order.price),
         "outcome": order.outcome,

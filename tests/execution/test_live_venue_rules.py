@@ -1,0 +1,155 @@
+"""The CLOB's own order rules, as the simulator enforces them the way the real one does.
+
+GTD expiries at least 3 minutes ahead (the order ends a minute early), the share minimum for
+resting orders only (a marketable buy needs 1 pUSD), a FAK buy's ``original_size`` in pUSD, and
+trades polled by market so a maker fill against the complementary token is seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+
+from polytui.config import ConfigError, load_settings
+from polytui.execution.live.reconcile import _same_order
+from polytui.execution.live.signer import order_amounts
+from polytui.model import OrderStatus, OrderType, Side
+from polytui.sim.server import SimServer
+from tests.execution.live_helpers import wait_until
+from tests.execution.test_live import Harness
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[SimServer]:
+    async with SimServer("demo", seed=7, speed=3) as server:
+        yield server
+
+
+def test_a_gtd_lifetime_under_the_clobs_floor_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("[live]\nexit_gtd_s = 120\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert "live.exit_gtd_s" in str(info.value) and "3 minutes" in str(info.value)
+    path.write_text("[live]\nexit_gtd_s = 150\n")
+    assert load_settings(path).settings.live.exit_gtd_s == 150
+
+
+async def _bought(h: Harness, token: str, ask: D, market: object, shares: str = "10") -> None:
+    entry = await h.broker.execute(
+        h.order(token, Side.BUY, shares, ask + D("0.02")),
+        market,  # type: ignore[arg-type]
+        sized_price=ask,
+        whale_price=ask,
+    )
+    assert entry.filled_shares == D(shares), entry.reason
+
+
+async def test_gtd_exits_need_three_minutes_and_end_a_minute_early(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    async with Harness(sim, tmp_path, exit_order_type="GTD", confirm_timeout_s=30.0) as h:
+        assert (await h.broker.start({}, h.journal)).ok
+        market, token, ask = await h.market()
+        await _bought(h, token, ask, market)
+        # An expiry two minutes ahead (what exit_gtd_s = 60 signed): the CLOB refuses it.
+        h.broker.live.exit_gtd_s = 60
+        short = await h.broker.execute(
+            h.order(token, Side.SELL, "10", D("0.99"), intent=""),
+            market,
+            sized_price=ask,
+            whale_price=ask,
+        )
+        assert "invalid expiration" in short.reason, short.reason
+        # At the configured floor it is accepted and rests until a minute before its expiry.
+        h.broker.live.exit_gtd_s = 150
+        exit_task = asyncio.create_task(
+            h.broker.execute(
+                h.order(token, Side.SELL, "10", D("0.99"), intent=""),
+                market,
+                sized_price=ask,
+                whale_price=ask,
+            )
+        )
+        await wait_until(
+            lambda: any(o.side == "SELL" and o.status == "LIVE" for o in h.sim_orders()), 5
+        )
+        (resting,) = [o for o in h.sim_orders() if o.side == "SELL" and o.status == "LIVE"]
+        assert resting.order_type == "GTD"
+        assert 205 <= resting.expiration - time.time() <= 215
+        resting.expiration = int(time.time()) + 61  # as if 150 s had passed: still on the book
+        await sim.exchange.tick()
+        assert resting.status == "LIVE"
+        resting.expiration = int(time.time()) + 59  # within the CLOB's last minute: it ends
+        await sim.exchange.tick()
+        assert resting.status == "CANCELED"
+        result = await exit_task
+        assert result.fills == [] and h.statuses[-1].status is OrderStatus.CANCELLED
+        assert any("remainder cancelled" in o.reason for o in h.statuses)
+
+
+async def test_a_marketable_buy_needs_one_pusd_and_a_resting_one_the_share_minimum(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    async with Harness(sim, tmp_path) as h:
+        assert (await h.broker.start({}, h.journal)).ok
+        market, token, ask = await h.market()
+        # A small copy entry: 3 shares (under the 5-share minimum) worth more than 1 pUSD.
+        small = await h.broker.execute(
+            h.order(token, Side.BUY, "3", ask + D("0.02")), market, sized_price=ask, whale_price=ask
+        )
+        assert small.filled_shares == D(3), small.reason
+        # The CLOB lists a FAK buy's original_size in pUSD; found by shape all the same.
+        (tracked,) = h.broker.tracker.orders.values()
+        row = await h.broker.clob.json("GET", "/data/order/" + tracked.clob_id)
+        assert D(row["original_size"]) == D(tracked.maker_amount) / 1_000_000
+        assert _same_order(row, replace(tracked, clob_id="0x" + "0" * 64))
+        # Under 1 pUSD (spent in whole cents): refused before signing.
+        tiny = await h.broker.execute(
+            h.order(token, Side.BUY, "1", ask + D("0.02")), market, sized_price=ask, whale_price=ask
+        )
+        assert "at least 1 pUSD" in tiny.reason
+        # A resting (GTC) order still needs the market's share minimum.
+        h.broker.entry_order_type = OrderType.GTC
+        resting = await h.broker.execute(
+            h.order(token, Side.BUY, "4.99", D("0.05")), market, sized_price=ask, whale_price=ask
+        )
+        assert "below the market minimum 5" in resting.reason
+        assert len(h.sim_orders()) == 1
+
+
+async def test_the_simulator_enforces_the_true_minimums(sim: SimServer, tmp_path: Path) -> None:
+    """Signed and sent as the broker would, past its own checks: the exchange decides."""
+    async with Harness(sim, tmp_path) as h:
+        assert (await h.broker.start({}, h.journal)).ok
+        _, token, ask = await h.market()
+        signer = h.broker.signer
+        limit = ask + D("0.02")
+
+        async def post(shares: str, price: D, order_type: str) -> tuple[int, dict[str, object]]:
+            kind = OrderType(order_type)
+            maker, taker = order_amounts(Side.BUY, D(shares), price, D("0.01"), kind)
+            signed = await asyncio.to_thread(signer.sign, Side.BUY, token, maker, taker, False, 0)
+            signed.body["orderType"] = order_type
+            response = await h.broker.clob.post_order(
+                json.dumps(signed.body, separators=(",", ":")), 5
+            )
+            return response.status_code, response.json()
+
+        status, body = await post("3", limit, "FAK")
+        assert status == 200 and body["status"] == "matched", body
+        status, body = await post("3", D("0.05"), "GTC")
+        assert status == 400 and "lower than the minimum: 5" in str(body["error"])
+        status, body = await post("1.5", limit, "FAK")
+        assert status == 400 and "min size: $1" in str(body["error"]), body
+        # A FAK buy's original_size is what it signed to spend (pUSD), not shares.
+        fak = next(o for o in h.sim_orders() if o.order_type == "FAK")
+        row = await h.broker.clob.json("GET", "/data/order/" + fak.id)
+        assert D(row["original_size"]) == D(3) * limit
