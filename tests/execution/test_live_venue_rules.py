@@ -153,3 +153,40 @@ async def test_the_simulator_enforces_the_true_minimums(sim: SimServer, tmp_path
         fak = next(o for o in h.sim_orders() if o.order_type == "FAK")
         row = await h.broker.clob.json("GET", "/data/order/" + fak.id)
         assert D(row["original_size"]) == D(3) * limit
+
+
+async def test_a_maker_fill_against_the_complementary_token_is_seen_by_the_poll(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """No user channel: the trade poll alone must find a fill listed under the other token."""
+    h = Harness(sim, tmp_path, confirm_timeout_s=8.0)
+    try:
+        assert not h.broker.feed.connected
+        assert (await h.broker.start({}, h.journal)).ok
+        market, token, ask = await h.market()
+        await _bought(h, token, ask, market)
+        exit_task = asyncio.create_task(
+            h.broker.execute(
+                h.order(token, Side.SELL, "10", D("0.99"), intent=""),
+                market,
+                sized_price=ask,
+                whale_price=ask,
+            )
+        )
+        await wait_until(
+            lambda: any(o.side == "SELL" and o.status == "LIVE" for o in h.sim_orders()), 5
+        )
+        (resting,) = [o for o in h.sim_orders() if o.side == "SELL" and o.status == "LIVE"]
+        sim.exchange.complement_next_maker_fill()  # a taker selling No merges with our Yes
+        resting.price = D("0.01")  # as if the bids had come up to it
+        await sim.exchange.tick()
+        rows = await h.broker.clob.paged("/data/trades", {"asset_id": token})
+        assert all(r["taker_order_id"] != resting.id and not any(
+            m["order_id"] == resting.id for m in r["maker_orders"]
+        ) for r in rows)  # not listed under our token
+        result = await exit_task
+        assert result.filled_shares == D(10), result.reason
+        assert h.statuses[-1].status is OrderStatus.FILLED
+    finally:
+        await h.broker.close()
+        h.journal.close()

@@ -39,10 +39,16 @@ class OrderLookup:
         self.gap_s = gap_s
 
     async def poll_trades(self, tracked: TrackedOrder) -> None:
-        after = tracked.signed_ms // 1000 - 5
-        for row in await self.clob.paged(
-            TRADES, {"asset_id": tracked.order.token_id, "after": str(after)}
-        ):
+        """Recent trades of the order's market, by condition id, into the tracker.
+
+        Not by ``asset_id``: a trade's ``asset_id`` is the *taker's* token, so a resting order
+        filled by a taker in the complementary token (a mint or a merge) is listed under the
+        other outcome; the market holds both.
+        """
+        after = str(tracked.signed_ms // 1000 - 5)
+        market = tracked.market.condition_id if tracked.market is not None else ""
+        query = {"market": market} if market else {"asset_id": tracked.order.token_id}
+        for row in await self.clob.paged(TRADES, {**query, "after": after}):
             self.tracker.on_trade(row)
 
     async def refresh(self, tracked: TrackedOrder) -> None:

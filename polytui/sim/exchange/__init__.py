@@ -79,6 +79,10 @@ keyword arguments, for a simulator in another process):
   and matched, but the reply is that HTTP error — an answer that says nothing about the order.
 - ``unmatch_next()``: the next order replies ``status: "unmatched"`` and rests on the book unmatched
   (what the docs say happens when a taker delay runs out without a match).
+- ``complement_next_maker_fill()``: the next fill of a resting order is taken by a taker in the
+  other outcome's token (a mint for two buys, a merge for two sells): the trade's ``asset_id``,
+  ``price`` and ``outcome`` are the taker's, so ``/data/trades?asset_id=<our token>`` does not
+  list it and ``?market=<condition id>`` does (our side is in ``maker_orders``).
 - ``fail_next_match()``: every trade of the next matching order goes MATCHED → RETRYING → FAILED.
 - ``delay_next_match(seconds, rest=False)``: the next marketable order replies ``status:
   "delayed"`` and is matched ``seconds`` (wall) later; with ``rest``, the next order is placed on
@@ -147,6 +151,7 @@ class Exchange:
             "delay_next_match": self.delay_next_match,
             "fail_next_response": self.fail_next_response,
             "unmatch_next": self.unmatch_next,
+            "complement_next_maker_fill": self.complement_next_maker_fill,
             "set_balance": self.set_balance,
             "link_wallet": self.link_wallet,
             "seed_position": self.seed_position,
@@ -200,6 +205,10 @@ class Exchange:
     def unmatch_next(self) -> None:
         """The next order replies ``unmatched`` and rests on the book without matching."""
         self.matcher.unmatch_next = True
+
+    def complement_next_maker_fill(self) -> None:
+        """The next maker fill of a resting order is taken by a complementary-token taker."""
+        self.matcher.complement_next = True
 
     @property
     def pending_match_delay(self) -> float | None:

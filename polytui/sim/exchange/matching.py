@@ -60,6 +60,7 @@ class Matcher:
         self.match_delay: float | None = None
         self.delay_rests = False
         self.unmatch_next = False
+        self.complement_next = False
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def _next(self, *parts: object) -> str:
@@ -291,6 +292,9 @@ class Matcher:
             self.consumed[key] = self.consumed.get(key, Decimal(0)) + take
             fee = taker_fee(order.market, take, price) if role == "TAKER" else Decimal(0)
             fill = self._new_fill(order, role, take, price, fee, fail)
+            if role == "MAKER" and self.complement_next:
+                self.complement_next = False
+                fill.complement = True
             order.matched += take
             order.trades.append(fill.id)
             if order.remaining <= 0:

@@ -81,3 +81,6 @@ class SimFill:
     status: str = "MATCHED"
     last_update: int = 0
     fail: bool = False
+    # A maker fill taken by a taker in the other outcome's token (a mint or a merge): the
+    # trade's asset_id, side and price are the taker's.
+    complement: bool = False

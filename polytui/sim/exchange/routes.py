@@ -339,15 +339,16 @@ class ExchangeRoutes:
             after = int(q.get("after") or 0)
             before = int(q.get("before") or 0)
             rows = [
-                trade_json(f)
+                row
                 for f in self.matcher.fills
                 if f.order.address == lower(creds.address)
                 and q.get("id") in (None, "", f.id)
                 and q.get("market") in (None, "", f.order.market.condition_id)
-                and q.get("asset_id") in (None, "", f.order.token)
                 and q.get("maker_address", "").lower() in ("", f.order.maker)
                 and (not after or f.match_time >= after)
                 and (not before or f.match_time <= before)
+                # asset_id is the trade's (the taker's) token, not necessarily our order's
+                and q.get("asset_id") in (None, "", (row := trade_json(f))["asset_id"])
             ]
             return page(list(reversed(rows)))
 

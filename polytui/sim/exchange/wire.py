@@ -69,20 +69,28 @@ def trade_json(fill: SimFill) -> dict[str, Any]:
         maker = _maker_order(fill, fill.counter_order, NOBODY, fill.counter_address, other_side)
     else:
         maker = _maker_order(fill, order.id, order.owner, order.maker, order.side)
+    # A trade's token and price are the taker's: against a complementary taker (a mint or a
+    # merge, on the same side as ours) that is the other outcome at 1 - price.
+    token, side, price, outcome = order.token, order.side, fill.price, order.outcome
+    if not taker and fill.complement:
+        market = order.market
+        token = market.no_token if order.token == market.yes_token else market.yes_token
+        price = 1 - fill.price
+        outcome = "No" if order.outcome == "Yes" else "Yes"
     return {
         "id": fill.id,
         "taker_order_id": order.id if taker else fill.counter_order,
         "market": order.market.condition_id,
-        "asset_id": order.token,
-        "side": order.side,
+        "asset_id": token,
+        "side": side,
         "size": num(fill.size),
         "fee_rate_bps": "0",
-        "price": num(fill.price),
+        "price": num(price),
         # REST sends the prefixed constant; the user channel the plain value (trade_event).
         "status": "TRADE_STATUS_" + fill.status,
         "match_time": str(fill.match_time),
         "last_update": str(fill.last_update),
-        "outcome": order.outcome,
+        "outcome": outcome,
         "bucket_index": 0,
         "owner": order.owner,
         "maker_address": order.maker,
