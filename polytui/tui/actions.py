@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.worker import Worker
@@ -26,6 +26,9 @@ from polytui.tui.modals import ApprovalDialog, ConfirmModal, DetailModal, HelpSc
 from polytui.tui.pane import Pane
 from polytui.tui.signals import SignalsPane
 from polytui.tui.state import ConsoleState
+
+if TYPE_CHECKING:
+    from polytui.tui.whales import Progress, WhaleRow, WhalesBackend
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,33 @@ LIMIT_NAMES = {
 }
 
 
+class FixedWatchList:
+    """A Whales backend whose watch list cannot change: rows and refresh as ``inner``, while
+    add and remove answer ``why`` (the demo watches the simulator's wallets, and must never
+    write the trader's config.toml)."""
+
+    def __init__(self, inner: WhalesBackend, why: str) -> None:
+        self.inner = inner
+        self.why = why
+        self.latency_s = inner.latency_s
+
+    def rows(self) -> list[WhaleRow]:
+        """The inner backend's rows."""
+        return self.inner.rows()
+
+    async def refresh(self, wallet: str, progress: Progress) -> str:
+        """The inner backend's refresh."""
+        return await self.inner.refresh(wallet, progress)
+
+    def add(self, wallet: str, alias: str, policy: str | None) -> str:
+        """Refused: the list is fixed."""
+        return self.why
+
+    def remove(self, wallet: str) -> str:
+        """Refused: the list is fixed."""
+        return self.why
+
+
 @dataclass(frozen=True, slots=True)
 class Sent:
     """What a command was about, so its toast can name the market and spot a cut size."""
@@ -65,6 +95,7 @@ class ConsoleActions(App[int]):
     aliases: dict[str, str]
     active_pane: str
     hosted: bool
+    whales: WhalesBackend | None
 
     def pane(self, name: str) -> Pane:
         """One pane by name (``signals``, ``approvals``, ``positions``, ...)."""
@@ -229,6 +260,19 @@ class ConsoleActions(App[int]):
     def action_help(self) -> None:
         """Show every key."""
         self.push_screen(HelpScreen(self.key_table()))
+
+    def action_hide_keys_panel(self) -> None:
+        """Close Textual's Keys side panel (esc, only while it is open)."""
+        self.action_hide_help_panel()
+
+    def action_whales(self) -> None:
+        """Open the Whales screen: watched wallets and candidates ranked by copy edge."""
+        if self.whales is None:
+            self.notify("the Whales screen needs a config (run polytui init)", severity="warning")
+            return
+        from polytui.tui.whales import WhalesScreen
+
+        self.push_screen(WhalesScreen(self.whales))
 
     def key_table(self) -> list[tuple[str, str, str]]:
         """(key, action name, tooltip) for help (the app implements it)."""

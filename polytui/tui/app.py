@@ -12,14 +12,13 @@ import logging
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container
-from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
@@ -27,7 +26,7 @@ from polytui.api import EngineAPI
 from polytui.bus import Subscription
 from polytui.clock import Clock, SystemClock
 from polytui.model import FeedState
-from polytui.tui.actions import ConsoleActions
+from polytui.tui.actions import ConsoleActions, FixedWatchList
 from polytui.tui.approvals import ApprovalsPane
 from polytui.tui.arm import ApprovalArm
 from polytui.tui.commands import ConsoleCommands
@@ -39,6 +38,9 @@ from polytui.tui.positions import PositionsPane
 from polytui.tui.risk import RiskPane
 from polytui.tui.signals import SignalsPane
 from polytui.tui.state import Changes, ConsoleState
+
+if TYPE_CHECKING:
+    from polytui.tui.whales import WhalesBackend
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,8 @@ SPLIT_MIN_HEIGHT = 36
 SHORT_TABS = {"signals": "Signals", "approvals": "Appr", "positions": "Pos", "health": "Health"}
 # Narrower than this, the header keeps the mode, today, the engine state and the clock.
 HEADER_TINY = 72
+# Narrower than this, the footer packs its keys tighter so every label, q Quit last, fits.
+FOOTER_COMPACT = 90
 
 EngineRunner = Callable[[], Awaitable[None]]
 
@@ -86,6 +90,8 @@ class PolytuiApp(ConsoleActions):
         Binding("slash", "filter", "Filter", id="filter", tooltip="Filter whale signals"),
         Binding("question_mark", "help", "Help", id="help", tooltip="Show every key"),
         Binding("q", "request_quit", "Quit", id="quit", tooltip="Quit the console"),
+        # After q: on a narrow footer the last label is the one cut, and q must stay.
+        Binding("w", "whales", "Whales", id="whales", tooltip="Wallets worth copying, ranked"),
         # Priority so they beat the screen's focus-chain tab; disabled under modals.
         Binding(
             "tab", "next_pane", "Next pane", id="next_pane", show=False, priority=True,
@@ -95,12 +101,18 @@ class PolytuiApp(ConsoleActions):
             "shift+tab", "previous_pane", "Previous pane", id="previous_pane", show=False,
             priority=True, tooltip="Move to the previous pane",
         ),
+        # Textual's Keys side panel (ctrl+p → Keys) closes with esc like every other panel;
+        # enabled only while it is open, so esc otherwise reaches the pane (filter, dialogs).
+        Binding(
+            "escape", "hide_keys_panel", "Close keys", id="hide_keys", show=False, priority=True,
+            tooltip="Close the Keys side panel",
+        ),
     ]  # fmt: skip
 
     CONSOLE_ACTIONS = frozenset(
         {
             *("toggle_pause", "resume", "approve", "reject", "kill", "close_position", "filter"),
-            *("help", "request_quit", "next_pane", "previous_pane", "open"),
+            *("help", "request_quit", "next_pane", "previous_pane", "open", "whales"),
         }
     )
 
@@ -115,6 +127,7 @@ class PolytuiApp(ConsoleActions):
         stale_after_s: float = STALE_AFTER_S,
         tick_s: float = TICK_S,
         hints: tuple[str, ...] = (),
+        whales: WhalesBackend | None = None,
     ) -> None:
         super().__init__()
         self.engine = engine
@@ -122,6 +135,7 @@ class PolytuiApp(ConsoleActions):
         self.connect_engine = connect
         self.hosted = connect is None
         self.hints = hints
+        self.whales = whales
         self.clock: Clock = clock or SystemClock()
         self.aliases = dict(aliases or {})
         self.stale_after_s = stale_after_s
@@ -322,15 +336,20 @@ class PolytuiApp(ConsoleActions):
     def on_resize(self, event: events.Resize) -> None:
         footer = self.query_one(Footer)
         footer.show_command_palette = event.size.width >= FOOTER_PALETTE_MIN
-        footer.compact = event.size.width < HEADER_TINY  # tighter keys so q and ? still fit
+        footer.compact = event.size.width < FOOTER_COMPACT
         self.query_one(StatusBar).set_class(event.size.width < HEADER_TINY, "-tiny")
         self._show_panes()
         self._draw_tabs()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # Under a dialog, console keys belong to the dialog (tab moves inside it, etc.).
-        if action in self.CONSOLE_ACTIONS and isinstance(self.screen, ModalScreen):
+        # Under a dialog or another screen (Whales), console keys belong to it: x must never
+        # reject a trade the trader cannot see.
+        if action in self.CONSOLE_ACTIONS and (
+            not self.screen_stack or self.screen is not self.screen_stack[0]
+        ):
             return False
+        if action == "hide_keys_panel":
+            return bool(self.screen.query("HelpPanel"))
         # p is Pause while running and Resume while paused (one binding shows at a time).
         if action == "toggle_pause":
             return not self.paused
@@ -419,9 +438,15 @@ def run_app(loaded: Any, live: bool, demo: bool = False) -> int:
         log.debug("engine build failed", exc_info=True)
         print(f"polytui: cannot start the engine: {exc}", file=sys.stderr)
         return 1
+    from polytui.tui.whales import LocalWhales
+
+    whales: WhalesBackend = LocalWhales(loaded, engine)
+    if demo:  # the simulator's wallets; the trader's own config.toml is never written
+        whales = FixedWatchList(whales, "the demo watches the simulator's wallets only")
     app = PolytuiApp(
-        engine, run_engine=engine.run, hints=first_run_hints(loaded, demo), **_app_options(loaded)
-    )
+        engine, run_engine=engine.run, hints=first_run_hints(loaded, demo), whales=whales,
+        **_app_options(loaded),
+    )  # fmt: skip
     try:
         app.run()
     finally:
@@ -441,10 +466,13 @@ def run_attach(loaded: Any) -> int:
     if problem:
         print(f"polytui attach: {problem}", file=sys.stderr)
         return 3
+    from polytui.tui.whales import LocalWhales
+
     app = PolytuiApp(
         remote,
         run_engine=getattr(remote, "run", None),
         connect=getattr(remote, "connect", None),
+        whales=LocalWhales(loaded),  # watch-list changes reach the daemon by SIGHUP
         **_app_options(loaded),
     )
     app.run()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from textual.pilot import Pilot
 
@@ -45,9 +46,9 @@ class Console:
         return [n.message for n in self.app._notifications]
 
 
-def make_app(engine: FakeEngine, clock: FakeClock) -> PolytuiApp:
+def make_app(engine: FakeEngine, clock: FakeClock, whales: Any = None) -> PolytuiApp:
     """The console over ``engine`` with a frozen clock and no background tick."""
-    return PolytuiApp(engine, clock=clock, aliases=ALIASES, tick_s=3600)
+    return PolytuiApp(engine, clock=clock, aliases=ALIASES, tick_s=3600, whales=whales)
 
 
 @asynccontextmanager
@@ -55,11 +56,13 @@ async def console(
     size: tuple[int, int] = (120, 40),
     engine: FakeEngine | None = None,
     clock: FakeClock | None = None,
+    whales: Any = None,
 ) -> AsyncIterator[Console]:
-    """Run the console on the seeded scenario (or ``engine``) at ``size``."""
+    """Run the console on the seeded scenario (or ``engine``) at ``size``; ``whales`` is the
+    Whales screen's backend."""
     clock = clock or FakeClock(SCENARIO_START)
     engine = engine or build_scenario(clock)
-    app = make_app(engine, clock)
+    app = make_app(engine, clock, whales)
     async with app.run_test(size=size) as pilot:
         c = Console(app, engine, clock, pilot)
         await c.settle()

@@ -10,7 +10,7 @@ from polytui.tui.app import PolytuiApp
 from tests.conftest import REPO
 
 README = (REPO / "README.md").read_text()
-KEY_NAMES = {"slash": "/", "question_mark": "?"}
+KEY_NAMES = {"slash": "/", "question_mark": "?", "escape": "esc"}
 
 
 def test_readme_key_table_lists_every_binding() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 from polytui.model import IntentStatus
 from polytui.tui.fixtures import WALLETS
@@ -293,3 +294,44 @@ async def test_p_reads_resume_in_the_footer_while_paused() -> None:
         await c.press("p")
         assert c.engine.command_names() == ["pause", "resume"]
         assert "Pause" in await footer_line(c, "Pause")
+
+
+async def test_escape_closes_the_keys_side_panel() -> None:
+    async with console() as c:
+        c.app.action_show_help_panel()
+        await c.settle()
+        assert c.app.screen.query("HelpPanel")
+        await c.press("escape")
+        assert not c.app.screen.query("HelpPanel")
+        # With the panel gone, esc is the pane's again: it clears a signal filter.
+        await c.press("slash", *"eth", "enter")
+        assert "/eth" in screen_text(c.app)
+        await c.press("escape")
+        assert "/eth" not in screen_text(c.app)
+
+
+async def test_w_opens_the_whales_screen_and_its_keys_belong_to_it(tmp_path: Path) -> None:
+    from polytui.config import load_settings
+    from polytui.tui.whales import LocalWhales, WhalesScreen
+    from tests.whales.test_commands import write_config
+
+    backend = LocalWhales(load_settings(write_config(tmp_path)))
+    async with console(whales=backend) as c:
+        assert "w Whales" in await footer_line(c, "Whales")
+        await c.press("w")
+        assert isinstance(c.app.screen, WhalesScreen)
+        assert "ranked by copy edge" in screen_text(c.app)
+        # The console's keys do not reach the trades hidden under the screen.
+        c.arm()
+        await c.press("x", "p")
+        assert c.engine.commands == []
+        await c.press("escape")
+        assert not isinstance(c.app.screen, WhalesScreen)
+        await c.press("question_mark")
+        assert "Whales" in screen_text(c.app)
+
+
+async def test_whales_key_and_q_both_fit_the_80_column_footer() -> None:
+    async with console(size=(80, 24)) as c:
+        last = await footer_line(c, "Whales")
+        assert "w Whales" in last and "q Quit" in last, last
