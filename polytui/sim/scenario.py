@@ -12,6 +12,7 @@ import hashlib
 import math
 import random
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import ROUND_FLOOR, Decimal
 
 TICK = Decimal("0.01")
@@ -114,9 +115,11 @@ def _token(rng: random.Random) -> str:
     return str(rng.randrange(10**75, 10**77))
 
 
+# ``{end_date}`` / ``{end_time}`` are filled from the market's end on the sim's own clock
+# (see :func:`dated_question`), so a demo started today never asks about a past date.
 QUESTIONS = [
-    ("Will BTC be above $98,000 at 12:15 UTC?", "btc-updown-15m"),
-    ("Will Spain win on 2026-11-24?", "fifwc-esp"),
+    ("Will BTC be above $98,000 at {end_time} UTC?", "btc-updown-15m"),
+    ("Will Spain win on {end_date}?", "fifwc-esp"),
     ("Will the Fed cut rates in December?", "fed-dec-cut"),
     ("Will ETH close the day above $4,000?", "eth-4000"),
     ("Will it rain in London tomorrow?", "london-rain"),
@@ -142,6 +145,15 @@ END_TIMES = {
 }
 
 SCENARIOS = tuple(END_TIMES)
+
+
+def dated_question(template: str, end_wall: float) -> str:
+    """``template`` with ``{end_date}`` (``2026-12-01``) and ``{end_time}`` (``17:05``) of the
+    market's end, a unix time; other text, braces included, is left as it is."""
+    if "{end_" not in template:
+        return template
+    end = datetime.fromtimestamp(end_wall, UTC)
+    return template.replace("{end_date}", f"{end:%Y-%m-%d}").replace("{end_time}", f"{end:%H:%M}")
 
 
 def build_scenario(name: str = "demo", seed: int = 7, horizon_s: float = 3600.0) -> Scenario:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from typing import Any
 
-from polytui.sim.scenario import Scenario, SimMarket, scenario_token_price
+from polytui.sim.scenario import Scenario, SimMarket, dated_question, scenario_token_price
 from polytui.sim.wire import book_event, stable_hash
 from polytui.sim.worlds.legacy import world_book
 
@@ -27,9 +28,26 @@ class SimWorld:
         self.scenario = scenario
         self.speed = speed
         self.t0 = time.monotonic()
-        self.wall0 = time.time()
         self.resolved: set[int] = set()
-        self._tokens = scenario.token_index()
+        self._templates = [m.question for m in scenario.markets]
+        self._wall0 = 0.0
+        self.wall0 = time.time()
+
+    @property
+    def wall0(self) -> float:
+        """Wall-clock unix time of sim time 0."""
+        return self._wall0
+
+    @wall0.setter
+    def wall0(self, value: float) -> None:
+        # Questions that name their end ("... on {end_date}?") follow the clock they run on:
+        # the demo's start, or a backtest's epoch.
+        self._wall0 = value
+        self.scenario.markets = [
+            replace(m, question=dated_question(template, self.wall(m.end_s)))
+            for m, template in zip(self.scenario.markets, self._templates, strict=True)
+        ]
+        self._tokens = self.scenario.token_index()
 
     def start(self) -> None:
         """Sim time 0 is now."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -12,8 +13,9 @@ import websockets
 from polytui.feeds.activity import trade_from_rtds
 from polytui.feeds.chain import decode_order_filled
 from polytui.feeds.gamma import market_from_gamma
-from polytui.sim.scenario import book_levels, build_scenario
+from polytui.sim.scenario import book_levels, build_scenario, dated_question
 from polytui.sim.server import SimServer
+from polytui.sim.wire import rtds_frame
 
 
 def test_same_seed_same_scenario_other_seed_differs() -> None:
@@ -94,6 +96,28 @@ async def test_rtds_gamma_and_chain_agree_on_a_whale_trade() -> None:
             )
         market = market_from_gamma(reply.json()[0])
         assert market.outcome_for(trade.token_id) is not None
+
+
+async def test_demo_questions_name_the_end_on_the_demos_own_clock() -> None:
+    # A demo started today asked "Will Spain win on 2026-11-24?" of a market ending today.
+    async with SimServer("demo", seed=7) as sim, httpx.AsyncClient() as client:
+        reply = await client.get(f"{sim.urls['gamma_url']}/markets")
+        records = {r["slug"].rsplit("-", 1)[0]: r for r in reply.json()}
+        rtds = rtds_frame(sim.scenario, sim.scenario.trades[0], sim.wall(1), 0)
+    spain, btc = records["fifwc-esp"], records["btc-updown-15m"]
+    assert spain["question"] == f"Will Spain win on {spain['endDate'][:10]}?"
+    assert btc["question"] == f"Will BTC be above $98,000 at {btc['endDate'][11:16]} UTC?"
+    assert all("{" not in r["question"] for r in records.values())
+    titles = {m.question for m in sim.scenario.markets}
+    assert rtds["payload"]["title"] in titles  # the feeds carry the same dated question
+
+
+def test_dated_question_fills_only_its_own_fields() -> None:
+    end = datetime(2026, 12, 1, 17, 5, 30, tzinfo=UTC).timestamp()
+    assert dated_question("Spain on {end_date} at {end_time}?", end) == (
+        "Spain on 2026-12-01 at 17:05?"
+    )
+    assert dated_question("Will event {n} happen? {x}", end) == "Will event {n} happen? {x}"
 
 
 async def test_faults_drop_silence_and_garbage() -> None:
