@@ -22,7 +22,15 @@ import orjson
 
 from polytui.feeds.books import BookStore, OrderBook
 from polytui.feeds.connection import WsFeed
-from polytui.model import BadValue, FeedStatus, PriceLevel, Side, parse_price, parse_shares
+from polytui.model import (
+    ZERO,
+    BadValue,
+    FeedStatus,
+    PriceLevel,
+    Side,
+    parse_price,
+    parse_shares,
+)
 
 log = logging.getLogger(__name__)
 
@@ -362,7 +370,10 @@ class ClobMarketFeed:
     def _last_trade(self, event: dict[str, Any]) -> None:
         token = self._token(event)
         price = self._price(event["price"])
-        size = self._size(event.get("size", "0"))
+        # The wire sends "" for an absent value ([TS] parses size as optional): no size, not a
+        # bad frame — the price is still the last trade's.
+        raw_size = event.get("size", "")
+        size = ZERO if raw_size == "" else self._size(raw_size)
         book = self.books.get(token)
         if book is not None:
             book.last_trade_price = price

@@ -305,3 +305,27 @@ def test_a_bad_change_after_good_ones_leaves_the_book_untrusted_until_rebuilt() 
     assert book.stale, "half a frame applied: the book must not be trusted"
     feed.handle_frame(json.dumps(snapshot))
     assert not book.stale and book.best_bid == D("0.40")
+
+
+LAST_TRADE = load_sample("ws_market_last_trade_price.docs.json")["message"]
+
+
+async def test_last_trade_with_an_empty_size_keeps_its_price(server: ReplayServer) -> None:
+    # The wire sends "" for an absent value; the frame is a trade at a price with no size.
+    books = BookStore()
+    seen: list[tuple[str, D, D]] = []
+    feed = fast_feed(
+        server.url, books, on_trade_price=lambda t, p, s, side, at: seen.append((t, p, s))
+    )
+    token = LAST_TRADE["asset_id"]
+    feed.subscribe([token])
+    task = await run_feed(feed)
+    await server.wait_for(lambda: not books.get(token).stale)  # type: ignore[union-attr]
+    await server.broadcast(json.dumps(dict(LAST_TRADE, size="")))
+    await server.broadcast(json.dumps([LAST_TRADE]))
+    await server.wait_for(lambda: len(seen) == 2)
+    assert seen == [(token, D("0.456"), D(0)), (token, D("0.456"), D("219.217767"))]
+    assert books.get(token).last_trade_price == D("0.456")  # type: ignore[union-attr]
+    assert feed.status().rejected == 0
+    await feed.stop()
+    task.cancel()
