@@ -8,6 +8,12 @@ whose ``outcomePrices`` has a "1" names its winner, unless ``umaResolutionStatus
 records: the last entry of ``umaResolutionStatuses``) says the result is not final yet; a void
 settles at "0.5" on each side. Closed markets are only listed with ``closed=true`` (since
 2026-04-09).
+
+``orderMinSize`` is read as **shares**, whatever the Market Details page says ("minimum order
+size in USDC"): the CLOB refuses a limit order below it with "Size (1.08) lower than the
+minimum: 5" (py-clob-client #301, 2026-03) and the docs' Place Orders page gives the book's
+``min_order_size`` in shares. Amount-based market orders have a separate $1 minimum
+(nautilus_trader #3874); the official docs are still asked to settle it (py-sdk #302).
 """
 
 from __future__ import annotations
