@@ -392,6 +392,7 @@ def _validate(s: Settings, source: str, text: str) -> None:
     for ping, silence in (("clob_ping_s", "clob_silence_s"), ("rtds_ping_s", "rtds_silence_s")):
         seconds(f, "feeds", ping, HOUR_S)
         within(f"feeds.{silence}", getattr(f, silence), getattr(f, ping), DAY_S, low_open=True)
+    within("feeds.rtds_quiet_retry_max_s", f.rtds_quiet_retry_max_s, f.rtds_silence_s, DAY_S)
     seconds(f, "feeds", "chain_silence_s", DAY_S)
     seconds(f, "feeds", "http_timeout_s", HOUR_S)
     seconds(f, "feeds", "market_cache_ttl_s", DAY_S, zero_ok=True)

@@ -55,6 +55,9 @@ class FeedSettings:
     rtds_ping_s: float = 5.0
     clob_silence_s: float = 60.0
     rtds_silence_s: float = 15.0
+    # RTDS activity/trades is best effort (no longer documented): after two connections in a
+    # row with no data the retries slow down, doubling from rtds_silence_s up to this.
+    rtds_quiet_retry_max_s: float = 900.0
     chain_silence_s: float = 60.0
     http_timeout_s: float = 10.0
     market_cache_ttl_s: float = 300.0

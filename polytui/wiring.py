@@ -304,6 +304,7 @@ def _attach_feeds(engine: Any, settings: Any, books: Any, tap: Tap | None, trans
             on_trade=stream.offer,
             ping_interval_s=feeds_cfg.rtds_ping_s,
             silence_s=feeds_cfg.rtds_silence_s,
+            quiet_retry_max_s=feeds_cfg.rtds_quiet_retry_max_s,
             backoff_initial_s=feeds_cfg.backoff_initial_s,
             backoff_cap_s=feeds_cfg.backoff_cap_s,
             tap=tap_for("rtds"),

@@ -4,12 +4,19 @@ Wire facts (PROTOCOL.md §1c): subscribe with ``{"action": "subscribe", "subscri
 [{"topic": "activity", "type": "trades"}]}``; the client must send ``PING`` about every 5 s or the
 server silently stops after ~6 min; the server answers ``""`` (not data) and the first frame may
 be empty; there is no server-side wallet filter, so ``proxyWallet`` (which can arrive
-checksummed) is lower-cased and filtered here. ``payload.timestamp`` is unix seconds.
+checksummed) is lower-cased and filtered here. ``payload.timestamp`` is unix seconds, the
+envelope's ``timestamp`` milliseconds. A frame may be an array of messages.
+
+Best effort: since 2026-01-16 the official docs list only comments and crypto prices on RTDS and
+no official client subscribes to ``activity/trades``; third-party captures still saw it in
+August 2026. The chain feed and the data-api are the primary whale sources. When connections in
+a row bring no data the reconnects slow down (``rtds_quiet_retry_max_s``) instead of flapping.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -31,6 +38,11 @@ from polytui.text import clean_text
 # A trade stamped further than this ahead of our clock is bad input (counted and dropped): a
 # match cannot happen in the future, and a trusted future stamp would defeat every age bound.
 MAX_FUTURE_SKEW_S = 10.0
+
+BEST_EFFORT = "best effort (undocumented since 2026-01-16); chain + data-api are primary"
+
+# The keys that make a payload a trade when the envelope has no topic/type.
+TRADE_KEYS = frozenset({"proxyWallet", "asset", "side", "price", "size", "transactionHash"})
 
 SUBSCRIBE = orjson.dumps(
     {"action": "subscribe", "subscriptions": [{"topic": "activity", "type": "trades"}]}
@@ -113,6 +125,7 @@ class ActivityFeed:
         backoff_cap_s: float = 30.0,
         tap: Callable[[str], None] | None = None,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        quiet_retry_max_s: float = 900.0,
     ) -> None:
         self.wallets = {w.lower() for w in wallets}
         self.on_trade = on_trade
@@ -129,6 +142,7 @@ class ActivityFeed:
             backoff_initial_s=backoff_initial_s,
             backoff_cap_s=backoff_cap_s,
             tap=tap,
+            quiet_retry_max_s=quiet_retry_max_s,
         )
 
     async def run(self) -> None:
@@ -140,44 +154,60 @@ class ActivityFeed:
         await self.ws.stop()
 
     def status(self) -> FeedStatus:
-        """Connection counters (no I/O)."""
-        return self.ws.status()
+        """Connection counters (no I/O); the detail says the source is best effort."""
+        status = self.ws.status()
+        detail = f"{status.detail}; {BEST_EFFORT}" if status.detail else BEST_EFFORT
+        return replace(status, detail=detail)
 
     def handle_frame(self, frame: str) -> None:
-        """Parse a frame; emit trades of watched wallets (or big ones when discovering)."""
+        """Parse a frame (one message or an array of them); emit trades of watched wallets (or
+        big ones when discovering)."""
         try:
             data = orjson.loads(frame)
         except orjson.JSONDecodeError:
             self.ws.count_rejected("malformed JSON", frame)
             return
+        messages = data if isinstance(data, list) else [data]
+        # A bad frame is counted once, by its first bad message; the good ones still count.
+        reasons = [self._message(message) for message in messages] or ["empty array"]
+        bad = next((r for r in reasons if r), "")
+        if bad:
+            self.ws.count_rejected(bad, frame)
+
+    def _message(self, data: object) -> str:
+        """Handle one message; "" when it was used or skipped, else why it was rejected."""
         if not isinstance(data, dict):
-            self.ws.count_rejected("not an object", frame)
-            return
-        if data.get("topic") != "activity" or data.get("type") != "trades":
-            return  # other topics/types share the socket; not errors
+            return "not an object"
         payload = data.get("payload")
+        topic, kind = data.get("topic"), data.get("type")
+        if topic is None and kind is None:
+            # Control answers ({"status": "success", ...}) carry no payload. A trade whose
+            # envelope lost topic/type (reported in 2026) is known by its payload's keys.
+            if not isinstance(payload, dict) or not payload.keys() >= TRADE_KEYS:
+                return ""
+        elif topic != "activity" or kind != "trades":
+            return ""  # other topics/types share the socket; not errors
         if not isinstance(payload, dict):
-            self.ws.count_rejected("missing payload", frame)
-            return
+            return "missing payload"
         wallet = str(payload.get("proxyWallet") or "").lower()
         watched = wallet in self.wallets
         if not watched and self.discovery_min_usd is None:
-            return
+            return ""
         try:
             trade = trade_from_rtds(payload, self.wall_clock())
         except (ActivityError, BadValue) as exc:
-            self.ws.count_rejected(str(exc).split(":")[0], frame)
-            return
+            return str(exc).split(":")[0]
         if (
             not watched
             and self.discovery_min_usd is not None
             and trade.usd < self.discovery_min_usd
         ):
-            return
-        ts_ms = data.get("timestamp")
-        if isinstance(ts_ms, int) and not isinstance(ts_ms, bool):
-            self.ws.note_latency(
-                (trade.received_at.timestamp() * 1000) - trade.match_time.timestamp() * 1000
-            )
+            return ""
+        # Delivery latency from the envelope's millisecond stamp (when RTDS sent the message);
+        # the payload's stamp is whole seconds of the match, up to a second off.
+        sent_ms = data.get("timestamp")
+        if isinstance(sent_ms, int) and not isinstance(sent_ms, bool) and sent_ms > 0:
+            self.ws.note_latency(trade.received_at.timestamp() * 1000 - sent_ms)
         self.matched += 1
         self.on_trade(trade)
+        return ""

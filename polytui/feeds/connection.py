@@ -51,6 +51,7 @@ class WsFeed:
         tap: Callable[[str], None] | None = None,
         redacted_url: str | None = None,
         expect_data: Callable[[], bool] = lambda: True,
+        quiet_retry_max_s: float | None = None,
     ) -> None:
         self.name = name
         self.url = url
@@ -71,6 +72,12 @@ class WsFeed:
         # A feed with nothing subscribed legitimately receives nothing; silence is only a fault
         # while data is expected.
         self.expect_data = expect_data
+        # A source that may stop for good (RTDS activity/trades): after two connections in a row
+        # that brought no data, the next try waits silence_s × 2^(n−1), at most this long,
+        # instead of reconnecting every silence_s for ever. None: the normal backoff only.
+        self.quiet_retry_max_s = quiet_retry_max_s
+        self.quiet_sessions = 0
+        self._session_data = 0
         # counters
         self.messages = 0
         self.rejected = 0
@@ -108,7 +115,7 @@ class WsFeed:
                 break
             self.state = FeedState.DOWN if self._attempt >= 3 else FeedState.DEGRADED
             self.reconnects += 1
-            delay = self._backoff()
+            delay = max(self._backoff(), self._quiet_delay())
             await asyncio.sleep(delay)
         self.state = FeedState.DOWN
 
@@ -178,6 +185,20 @@ class WsFeed:
 
     # --- internals ------------------------------------------------------------------------------
 
+    def _quiet_delay(self) -> float:
+        """The wait after a run of connections that brought no data (0 when not quiet)."""
+        if self.quiet_retry_max_s is None or self.quiet_sessions < 2:
+            return 0.0
+        exponent = min(self.quiet_sessions - 1, 30)
+        delay = min(self.quiet_retry_max_s, self.silence_s * 2**exponent)
+        self.state = FeedState.DOWN
+        self.detail = (
+            f"{self.name}: no data on {self.quiet_sessions} connections in a row; "
+            f"next try in {delay:.0f} s"
+        )
+        log.info("%s", self.detail)
+        return delay
+
     def _backoff(self) -> float:
         self._attempt += 1
         # Capped exponent: after ~1,000 failed attempts 2**n overflowed the float and run() died.
@@ -208,6 +229,7 @@ class WsFeed:
             timeout=self.open_timeout_s + 1,
         )
         self._ws = ws
+        self._session_data = 0
         self.connections += 1
         self.max_connections_seen = max(self.max_connections_seen, self.connections)
         for message in self.subscribe_messages():
@@ -223,6 +245,7 @@ class WsFeed:
             await self._read(ws)
         finally:
             pinger.cancel()
+            self.quiet_sessions = 0 if self._session_data else self.quiet_sessions + 1
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await pinger
 
@@ -259,6 +282,7 @@ class WsFeed:
             self.last_data_at = now
             self._recent.append(now)
             self.messages += 1
+            self._session_data += 1
             self._attempt = 0
             try:
                 self.on_frame(frame)

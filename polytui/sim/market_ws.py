@@ -36,6 +36,8 @@ class MarketChannel:
         self.sent_rtds = 0
         # Like the real channel in early 2026: markets resolve but no market_resolved is sent.
         self.drop_resolved = False
+        # Like RTDS activity/trades after it left the docs: sockets open, PING answered, no trades.
+        self.rtds_trades_gone = False
 
     async def ws_clob(self, request: web.Request) -> web.WebSocketResponse:
         """``/ws/market``."""
@@ -57,12 +59,18 @@ class MarketChannel:
             market = world.scenario.market(trade.market)
             event = last_trade_event(market, trade, world.ms(trade.t))
             await self.broadcast([event], {trade.token_id})
+        due: list[dict[str, Any]] = []
         while self.sent_rtds < len(trades) and trades[self.sent_rtds].t + RTDS_DELAY_S <= t:
             trade = trades[self.sent_rtds]
             self.sent_rtds += 1
-            text = dumps(rtds_frame(world.scenario, trade, world.wall(trade.t), world.ms(t)))
-            for client in self.hub.of_kind("rtds"):
-                await self.hub.send(client, text)
+            due.append(rtds_frame(world.scenario, trade, world.wall(trade.t), world.ms(t)))
+        if not due or self.rtds_trades_gone:
+            return
+        # Messages due together go out as one array, as the official client expects RTDS to
+        # batch them (rs-clob-client-v2 parse_messages reads arrays and single objects).
+        text = dumps(due[0] if len(due) == 1 else due)
+        for client in self.hub.of_kind("rtds"):
+            await self.hub.send(client, text)
 
     async def publish_resolutions(self, t: float) -> None:
         """Mark markets past their end resolved and announce it."""

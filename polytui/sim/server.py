@@ -209,6 +209,11 @@ class SimServer:
         ``fd`` and the matching engine) keeps charging the market's own schedule."""
         self.rest.gamma_fees[condition_id] = fee
 
+    def stop_rtds_trades(self, gone: bool = True) -> None:
+        """RTDS keeps accepting and answering ``PING`` but sends no ``activity/trades`` (the
+        topic the docs no longer list, gone for good)."""
+        self.market.rtds_trades_gone = gone
+
     def drop_market_resolved(self, drop: bool = True) -> None:
         """Resolve markets without sending ``market_resolved`` (REST still reports them)."""
         self.market.drop_resolved = drop

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
+from typing import Any
 
 from polytui.feeds.activity import ActivityFeed, trade_from_rtds
 from polytui.feeds.dataapi import trade_from_dataapi
 from polytui.feeds.stream import WhaleStream
-from polytui.model import Market, Outcome, Side, TradeSource, WhaleTrade
+from polytui.model import FeedState, Market, Outcome, Side, TradeSource, WhaleTrade
 from tests.conftest import load_sample
 from tests.feeds.wsserver import ReplayServer
 
@@ -129,3 +131,95 @@ async def test_unknown_token_waits_for_metadata_instead_of_dropping() -> None:
         await asyncio.sleep(0.05)
     assert len(out) == 1 and calls == 3
     task.cancel()
+
+
+# --- RTDS as a best-effort source -----------------------------------------------------------
+
+SENT_MS = int(NOW.timestamp() * 1000) - 250
+
+
+def envelope(row: dict[str, object], **change: object) -> dict[str, object]:
+    message: dict[str, object] = {
+        "connection_id": "c",
+        "payload": dict(row, timestamp=int(NOW.timestamp()) - 3),
+        "timestamp": SENT_MS,
+        "topic": "activity",
+        "type": "trades",
+    }
+    message.update(change)
+    return {k: v for k, v in message.items() if v is not None}
+
+
+async def replay_rtds(frames: list[str], wallets: set[str]) -> tuple[ActivityFeed, list[Any]]:
+    got: list[WhaleTrade] = []
+    async with ReplayServer(lambda: frames, reply=lambda t: "" if t == "PING" else None) as srv:
+        feed = ActivityFeed(
+            srv.url,
+            wallets=wallets,
+            on_trade=got.append,
+            ping_interval_s=0.05,
+            wall_clock=lambda: NOW,
+        )
+        task = asyncio.create_task(feed.run())
+        await srv.wait_for(lambda: feed.ws.messages >= len(frames) - frames.count(""))
+        await feed.stop()
+        task.cancel()
+    return feed, got
+
+
+async def test_rtds_array_frames_and_envelopes_without_topic_are_read() -> None:
+    a, b = ROWS[0], dict(ROWS[1], proxyWallet=WALLET, transactionHash="0x" + "ab" * 32)
+    frames = [
+        "",
+        json.dumps([envelope(a), envelope(b, topic=None, type=None)]),
+        json.dumps({"status": "success", "message": "subscribed"}),  # a control answer
+    ]
+    feed, got = await replay_rtds(frames, {WALLET})
+    assert [t.tx_hash for t in got] == [a["transactionHash"].lower(), b["transactionHash"]]
+    assert feed.status().rejected == 0
+
+
+async def test_rtds_latency_is_read_from_the_envelope_milliseconds() -> None:
+    feed, got = await replay_rtds(["", json.dumps(envelope(ROWS[0]))], {WALLET})
+    assert len(got) == 1
+    # Sent 250 ms before receipt; the match (payload, whole seconds) was 3 s before.
+    assert feed.status().latency_ms == 250
+    assert "chain + data-api are primary" in feed.status().detail
+
+
+async def test_a_topic_that_yields_nothing_backs_off_instead_of_flapping() -> None:
+    from polytui.sim.server import SimServer
+
+    async with SimServer("demo", seed=7, speed=20) as sim:
+        sim.stop_rtds_trades()  # sockets open, PING answered, no trades: the topic is gone
+        feed = ActivityFeed(
+            sim.urls["rtds_ws_url"],
+            wallets=set(sim.whale_wallets),
+            on_trade=lambda t: None,
+            ping_interval_s=0.05,
+            silence_s=0.2,
+            backoff_initial_s=0.01,
+            backoff_cap_s=0.02,
+            quiet_retry_max_s=0.8,
+        )
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        task = asyncio.create_task(feed.run())
+        await wait_until(lambda: feed.ws.quiet_sessions >= 4, 10.0)
+        elapsed = loop.time() - start
+        await wait_until(lambda: feed.status().state is FeedState.DOWN, 3.0)
+        status = feed.status()
+        await feed.stop()
+        task.cancel()
+    # Flapping reconnects every silence_s (four empty connections in ~0.85 s); backing off
+    # waits 0.4 s, then 0.8 s (the cap) before the third and fourth.
+    assert elapsed >= 1.6
+    assert "no data on 4 connections in a row; next try in 1 s" in status.detail
+    assert "chain + data-api are primary" in status.detail
+
+
+async def wait_until(check: Callable[[], bool], timeout: float) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached"
+        await asyncio.sleep(0.02)

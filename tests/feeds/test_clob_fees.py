@@ -36,7 +36,9 @@ def test_clob_fd_gives_rate_exponent_and_taker_only() -> None:
     schedule = schedule_from_clob(clob_record(r=0.07, e=1, to=True))
     assert schedule == FeeSchedule(rate=D("0.07"), exponent=1, taker_only=True)
     assert schedule_from_clob(clob_record(r="0.25", e="2")) == FeeSchedule(
-        D("0.25"), 2, taker_only=False  # "to" is left out when false
+        D("0.25"),
+        2,
+        taker_only=False,  # "to" is left out when false
     )
 
 
@@ -59,7 +61,9 @@ def test_fractional_exponent_is_kept_not_truncated() -> None:
     assert schedule is not None and schedule.exponent == D("1.5")
     # 100 × 0.25 × (0.5·0.5)^1.5 = 25 × 0.125
     assert taker_fee(D(100), D("0.5"), schedule) == D("3.125")
-    assert schedule_from_clob(clob_record(r=0.25, e=1.5, to=True)) == FeeSchedule(D("0.25"), D("1.5"))
+    assert schedule_from_clob(clob_record(r=0.25, e=1.5, to=True)) == FeeSchedule(
+        D("0.25"), D("1.5")
+    )
 
 
 def test_reconcile_keeps_gamma_when_they_agree_and_the_clob_curve_when_not() -> None:
