@@ -446,6 +446,12 @@ async def test_sell_after_settlement_and_sell_without_shares(sim: SimServer) -> 
     await _post(client, buy, OrderType.FAK)
     await _trade_statuses(ws, {"MINED"})
     after_buy = await _balance(client)
+    # The CLOB knows a token's approval only once it is refreshed for that token.
+    with pytest.raises(PolyApiException) as err:
+        await _post(client, OrderArgsV2(token_id=token, price=0.01, size=10, side="SELL"), "FAK")
+    assert err.value.error_msg == {"error": "not enough balance / allowance"}
+    refresh = BalanceAllowanceParams(asset_type=AssetType.CONDITIONAL, token_id=token)
+    await asyncio.to_thread(client.update_balance_allowance, refresh)
     sell = OrderArgsV2(token_id=token, price=_limit(sim, token, "SELL"), size=10, side="SELL")
     reply = await _post(client, sell, OrderType.FAK)
     await _trade_statuses(ws, {"MINED"})

@@ -20,17 +20,11 @@ from typing import Any
 
 import httpx
 
-from polytui import redaction
 from polytui.clock import Clock
 from polytui.execution.broker import ExecutionReport
-from polytui.execution.live.clob_rest import (
-    CANCEL_ALL,
-    CANCEL_ORDER,
-    ClobRest,
-    definite_refusal,
-    error_of,
-    json_or_none,
-)
+from polytui.execution.live.allowances import AllowanceSync, allowance_refusal
+from polytui.execution.live.cancels import Cancels
+from polytui.execution.live.clob_rest import ClobRest, definite_refusal, error_of, json_or_none
 from polytui.execution.live.credentials import LiveCredentials
 from polytui.execution.live.errors import plain_error, short
 from polytui.execution.live.reconcile import RECONCILE_ERRORS, OrderLookup
@@ -44,6 +38,7 @@ from polytui.model import (
     Order,
     OrderStatus,
     OrderType,
+    Side,
 )
 from polytui.settings import Settings
 
@@ -107,9 +102,14 @@ class LiveBroker:
         self.lookup = OrderLookup(
             self.clob, self.tracker, looks=reconcile_looks, gap_s=reconcile_gap_s
         )
+        self.cancels = Cancels(
+            self.clob, self.tracker, self.lookup, emit=self._emit, record=self._record
+        )
+        self.allowances = AllowanceSync(self.clob, settings.feeds.http_timeout_s)
         self._checks = StartChecks(
             self.live, self.clob, settings.feeds.data_api_url, self.tracker.applied, self.name
         )
+        self._checks.allowances = self.allowances
 
     # --- wiring -------------------------------------------------------------------------------
 
@@ -194,6 +194,39 @@ class LiveBroker:
         if isinstance(priced, str):
             return refuse(priced)
         assert market is not None  # price_order refuses an order without a market
+        if order.side is Side.SELL:  # the CLOB's cache knows a token's approval once refreshed
+            await self.allowances.before_sell(order.token_id)
+        prices = (sized_price, whale_price, source)
+        retry = exit_order and order.side is Side.SELL
+        sent = await self._send(order, market, priced, history, entered, prices, retry)
+        if sent is None:
+            # An exit refused "not enough balance / allowance": the CLOB's cache may be stale.
+            # Refreshed, then signed and sent once more (a refusal took nothing: no double).
+            await self.allowances.refresh("CONDITIONAL", order.token_id)
+            reason = "CLOB: not enough balance / allowance; allowance refreshed, sending again"
+            self._emit(replace(order, status=OrderStatus.NEW, reason=reason), history)
+            sent = await self._send(order, market, priced, history, entered, prices, False)
+        assert sent is not None  # no second retry
+        return sent
+
+    async def _send(
+        self,
+        order: Order,
+        market: Market,
+        priced: PricedOrder,
+        history: list[Order],
+        entered: float,
+        prices: tuple[Decimal, Decimal, str],
+        may_retry: bool,
+    ) -> ExecutionReport | None:
+        """Sign, record, POST once and follow; None: refused for allowance, may be retried."""
+        order_type = order.order_type
+        sized_price, whale_price, source = prices
+
+        def refuse(reason: str) -> ExecutionReport:
+            self._emit(replace(order, status=OrderStatus.REJECTED, reason=reason), history)
+            return ExecutionReport(history, [], reason)
+
         expiration = 0
         if order_type is OrderType.GTD:
             expiration = int(self.signer.now_s()) + GTD_SECURITY_S + self.live.exit_gtd_s
@@ -229,7 +262,7 @@ class LiveBroker:
         self.tracker.track(tracked)
         self._record_signed(tracked, signed, priced)
         try:
-            return await self._post_and_follow(tracked, signed, entered)
+            return await self._post_and_follow(tracked, signed, entered, may_retry)
         finally:
             tracked.waiting = False
 
@@ -263,8 +296,8 @@ class LiveBroker:
         return ExecutionReport(tracked.history, [], reason)
 
     async def _post_and_follow(
-        self, tracked: TrackedOrder, signed: SignedOrder, entered: float
-    ) -> ExecutionReport:
+        self, tracked: TrackedOrder, signed: SignedOrder, entered: float, may_retry: bool
+    ) -> ExecutionReport | None:
         text = json.dumps(signed.body, separators=(",", ":"))
         started = time.perf_counter()
         try:
@@ -283,6 +316,9 @@ class LiveBroker:
         if response.status_code != 200 or not isinstance(answer, dict):
             error = error_of(response)
             if definite_refusal(response.status_code, error):
+                if may_retry and allowance_refusal(error):
+                    tracked.closed = True  # refused: nothing of it is on the book
+                    return None
                 reason = f"CLOB refused the order: HTTP {response.status_code}: {error}"
                 return self._close(tracked, OrderStatus.REJECTED, reason)
             # A 5xx (but the documented "order timed out"), a 425 or a 200 that is not JSON:
@@ -411,73 +447,13 @@ class LiveBroker:
         return True
 
     async def _cancel_one(self, tracked: TrackedOrder) -> None:
-        """Cancel a resting order at its timeout; ``not_canceled`` is reported, not hidden."""
-        tracked.cancel_tried = True
-        data: Any = None
-        with contextlib.suppress(*RECONCILE_ERRORS):
-            data = await self.clob.json("DELETE", CANCEL_ORDER, body={"orderID": tracked.clob_id})
-        data = data if isinstance(data, dict) else {}
-        canceled = {str(c).lower() for c in data.get("canceled") or []}
-        refused = {str(k).lower(): str(v) for k, v in dict(data.get("not_canceled") or {}).items()}
-        self._record(
-            "clob",
-            tracked.order.id,
-            {
-                "event": "cancel",
-                "clob_id": tracked.clob_id,
-                "canceled": tracked.clob_id in canceled,
-                "not_canceled": refused.get(tracked.clob_id, ""),
-            },
-        )
-        if tracked.clob_id in canceled:
-            tracked.closed = True
-            self._emit(
-                replace(
-                    tracked.order,
-                    status=OrderStatus.CANCELLED,
-                    reason=f"resting {self.live.confirm_timeout_s:g} s; remainder cancelled",
-                ),
-                tracked.history,
-            )
-            return
-        why = refused.get(tracked.clob_id) or ("no answer" if not data else "not in the answer")
-        self._emit(
-            replace(
-                tracked.order,
-                status=OrderStatus.UNKNOWN,
-                reason=f"cancel after {self.live.confirm_timeout_s:g} s not done: "
-                f"{redaction.redact(why)[:120]}; still followed",
-            ),
-            tracked.history,
-        )
-        with contextlib.suppress(*RECONCILE_ERRORS):
-            await self.lookup.refresh(tracked)
+        await self.cancels.cancel_one(tracked, self.live.confirm_timeout_s)
 
     # --- kill switch ----------------------------------------------------------------------------
 
     async def cancel_all(self) -> int:
         """``DELETE /cancel-all``: every open order of this account, ours or not."""
-        data = await self.clob.json("DELETE", CANCEL_ALL)
-        data = data if isinstance(data, dict) else {}
-        canceled = [str(c).lower() for c in data.get("canceled") or []]
-        not_canceled = {str(k): str(v) for k, v in dict(data.get("not_canceled") or {}).items()}
-        for clob_id in canceled:
-            tracked = self.tracker.get(clob_id)
-            if tracked is not None and not tracked.closed:
-                tracked.closed = True
-                self._emit(
-                    replace(tracked.order, status=OrderStatus.CANCELLED, reason="kill switch"),
-                    tracked.history,
-                )
-                tracked.changed.set()
-        self._record(
-            "clob",
-            "cancel-all",
-            {"event": "cancel_all", "canceled": canceled, "not_canceled": not_canceled},
-        )
-        if not_canceled:
-            log.warning("cancel-all: %d order(s) not cancelled", len(not_canceled))
-        return len(canceled)
+        return await self.cancels.cancel_all()
 
     # --- plumbing -------------------------------------------------------------------------------
 

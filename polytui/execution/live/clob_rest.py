@@ -22,6 +22,7 @@ from polytui.execution.live.signer import OrderSigner
 # CLOB REST paths (py-clob-client-v2 endpoints.py); the HMAC signs the path without query.
 TIME = "/time"
 BALANCE_ALLOWANCE = "/balance-allowance"
+BALANCE_ALLOWANCE_UPDATE = "/balance-allowance/update"
 POST_ORDER = "/order"
 CANCEL_ORDER = "/order"
 CANCEL_ALL = "/cancel-all"

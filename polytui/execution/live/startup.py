@@ -1,6 +1,7 @@
 """Start-up checks and the journal reconciliation: nothing trades until these pass.
 
-Server clock skew (``/time``), pUSD balance and allowances (``/balance-allowance``), then open
+Server clock skew (``/time``), pUSD balance and allowances (``/balance-allowance``, after
+``/balance-allowance/update`` refreshed the CLOB's cache), then open
 orders (``/data/orders``), unsettled trades and positions (data-api ``/positions``) compared
 with the journal. Differences are reported, never silently fixed.
 """
@@ -15,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from polytui.amounts import SHARE_STEP
+from polytui.execution.live.allowances import AllowanceSync
 from polytui.execution.live.clob_rest import (
     BALANCE_ALLOWANCE,
     OPEN_ORDERS,
@@ -70,6 +72,7 @@ class StartChecks:
         self.data_api = data_api.rstrip("/")
         self.applied = applied
         self.broker = broker
+        self.allowances: AllowanceSync | None = None
 
     async def run(
         self, report: StartReport, positions: Mapping[str, Decimal], journal: Any
@@ -108,7 +111,17 @@ class StartChecks:
         return skew_ok
 
     async def _collateral(self, report: StartReport) -> tuple[bool, bool]:
-        # Collateral: pUSD balance and the exchanges' allowances, in micro-units.
+        # Collateral: pUSD balance and the exchanges' allowances, in micro-units. The CLOB
+        # answers from its cache: refreshed from the chain first, so a wallet funded or
+        # approved since the CLOB last looked is not read as 0.
+        if self.allowances is not None and not await self.allowances.refresh("COLLATERAL"):
+            report.notices.append(
+                (
+                    "warning",
+                    "live: the CLOB's balance / allowance cache could not be refreshed "
+                    "(GET /balance-allowance/update); the figures below may be stale",
+                )
+            )
         data = await self.clob.json(
             "GET",
             BALANCE_ALLOWANCE,

@@ -24,7 +24,11 @@ Endpoints (prefix ``/clob``):
   ``POLY_API_KEY``, ``POLY_PASSPHRASE``; anything wrong: 401 ``Unauthorized/Invalid api key``):
   ``GET /auth/api-keys``; ``GET /balance-allowance?asset_type=COLLATERAL|CONDITIONAL&token_id=``
   → ``{"balance": "<6-dp base units>", "allowances": {<exchange>: "<base units>", …}}`` (every
-  address starts with ``default_balance`` pUSD); ``GET /balance-allowance/update``;
+  address starts with ``default_balance`` pUSD); the allowances are the CLOB's *cached* view:
+  a token's conditional approval reads 0 until ``GET /balance-allowance/update?asset_type=
+  CONDITIONAL&token_id=`` refreshes it (so a first SELL without it is refused ``not enough
+  balance / allowance``), and a collateral allowance made stale by the ``stale_allowance`` knob
+  reads 0, and refuses BUYs, until an update for COLLATERAL;
   ``POST /order``, ``POST /orders``; ``DELETE /order`` ``{"orderID"}``, ``DELETE /orders``
   ``[ids]``, ``DELETE /cancel-all``, ``DELETE /cancel-market-orders`` → ``{canceled,
   not_canceled}``; ``GET /data/orders`` (open orders), ``GET /data/order/{id}``,
@@ -87,6 +91,8 @@ keyword arguments, for a simulator in another process):
 - ``delay_next_match(seconds, rest=False)``: the next marketable order replies ``status:
   "delayed"`` and is matched ``seconds`` (wall) later; with ``rest``, the next order is placed on
   the book ``seconds`` later without matching.
+- ``stale_allowance(address, token_id="")``: the CLOB's cached pUSD allowance (or the token's
+  conditional approval) of the address reads 0 until ``/balance-allowance/update`` refreshes it.
 - ``seed_open_order(address, token_id, side, price, size, order_type="GTC")`` → order id: a LIVE
   order of that address (owned by its nonce-0 API key) that no client placed.
 - ``seed_position(address, token_id, size, avg_price)``, ``set_balance(address, usd)``,
@@ -153,6 +159,7 @@ class Exchange:
             "unmatch_next": self.unmatch_next,
             "complement_next_maker_fill": self.complement_next_maker_fill,
             "set_balance": self.set_balance,
+            "stale_allowance": self.stale_allowance,
             "link_wallet": self.link_wallet,
             "seed_position": self.seed_position,
             "seed_open_order": self.seed_open_order,
@@ -218,6 +225,11 @@ class Exchange:
     def set_balance(self, address: str, usd: Decimal | str | int) -> None:
         """Set an address's pUSD balance."""
         self.ledger.set_balance(address, usd)
+
+    def stale_allowance(self, address: str, token_id: str = "") -> None:
+        """The CLOB's cache shows no pUSD allowance (or no approval of ``token_id``) for the
+        address until ``/balance-allowance/update`` refreshes it."""
+        self.ledger.stale_allowance(address, token_id)
 
     def link_wallet(self, signer: str, funder: str) -> None:
         """Bind a proxy / safe / deposit wallet (maker) to its signer EOA."""

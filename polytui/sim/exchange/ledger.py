@@ -30,6 +30,14 @@ class Ledger:
         self.confirmed_after_s = 4.0
         self.retry_after_s = 2.0
         self.accounts: dict[str, SimAccount] = {}
+        # The CLOB's cached view of each account's approvals, which only
+        # ``/balance-allowance/update`` refreshes from the chain (where everything is approved):
+        # collateral is cached at an account's first sight and stays stale once made so (the
+        # ``stale_allowance`` knob); a token's conditional approval is unknown — read as none —
+        # until it is refreshed for that token ("refresh the conditional-token allowance for
+        # each token before its first sell order", docs trading/deposit-wallets).
+        self.stale_collateral: set[str] = set()
+        self.conditional_synced: set[tuple[str, str]] = set()
 
     def account(self, address: str) -> SimAccount:
         """The account of a maker address (created with the default balance)."""
@@ -52,6 +60,30 @@ class Ledger:
         account.cost[token_id] = account.cost.get(token_id, Decimal(0)) + shares * Decimal(
             str(avg_price)
         )
+
+    # --- the CLOB's cached allowances ---------------------------------------------------------
+
+    def collateral_allowed(self, address: str) -> bool:
+        """Whether the CLOB's cache shows the exchanges approved to spend this account's pUSD."""
+        return lower(address) not in self.stale_collateral
+
+    def conditional_allowed(self, address: str, token: str) -> bool:
+        """Whether the CLOB's cache shows this account's shares of ``token`` approved."""
+        return (lower(address), token) in self.conditional_synced
+
+    def refresh_allowance(self, address: str, asset_type: str, token: str = "") -> None:
+        """``/balance-allowance/update``: the cache reads the chain again."""
+        if asset_type == "COLLATERAL":
+            self.stale_collateral.discard(lower(address))
+        elif token:
+            self.conditional_synced.add((lower(address), token))
+
+    def stale_allowance(self, address: str, token: str = "") -> None:
+        """The cache forgets an approval (as for one made after the CLOB cached the account)."""
+        if token:
+            self.conditional_synced.discard((lower(address), token))
+        else:
+            self.stale_collateral.add(lower(address))
 
     # --- what is free ---------------------------------------------------------------------------
 

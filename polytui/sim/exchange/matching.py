@@ -160,11 +160,16 @@ class Matcher:
             raise ApiError(400, f"order {order_id} is invalid. Duplicated.")
         account = self.ledger.account(order.maker)
         orders = self.orders.values()
+        # Balance as the ledger has it; allowance as the CLOB has it cached (maybe stale).
         if buy:
             need = Decimal(usd_micro) * MICRO + taker_fee(market, shares, price)
-            if need > self.ledger.free_usd(account, orders):
+            if need > self.ledger.free_usd(account, orders) or not (
+                self.ledger.collateral_allowed(order.maker)
+            ):
                 raise ApiError(400, "not enough balance / allowance")
-        elif shares > self.ledger.free_shares(account, token, orders):
+        elif shares > self.ledger.free_shares(
+            account, token, orders
+        ) or not self.ledger.conditional_allowed(order.maker, token):
             raise ApiError(400, "not enough balance / allowance")
         return SimOrder(
             id=order_id,

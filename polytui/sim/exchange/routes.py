@@ -73,7 +73,7 @@ class ExchangeRoutes:
             web.get(f"{p}/auth/derive-api-key", self._derive_api_key),
             web.get(f"{p}/auth/api-keys", self._api_keys),
             web.get(f"{p}/balance-allowance", self._balance_allowance),
-            web.get(f"{p}/balance-allowance/update", self._balance_allowance),
+            web.get(f"{p}/balance-allowance/update", self._update_balance_allowance),
             web.post(f"{p}/order", self._post_order),
             web.post(f"{p}/orders", self._post_orders),
             web.delete(f"{p}/order", self._cancel_order),
@@ -220,23 +220,32 @@ class ExchangeRoutes:
     async def _api_keys(self, request: web.Request) -> web.Response:
         return await self._authed(request, lambda creds, r, _: {"apiKeys": [creds.key]})
 
-    async def _balance_allowance(self, request: web.Request) -> web.Response:
-        def build(creds: ApiKey, r: web.Request, _: str) -> dict[str, Any]:
-            maker = self.auth.maker_for(creds, int(r.query.get("signature_type", "0") or 0))
-            account = self.ledger.account(maker)
-            asset_type = r.query.get("asset_type", "COLLATERAL").upper()
-            if asset_type == "COLLATERAL":
-                free = account.balance
-            elif asset_type in ("CONDITIONAL", "CONDITIONAL-V2"):
-                free = account.positions.get(r.query.get("token_id", ""), Decimal(0))
-            else:
-                raise ApiError(400, "Invalid asset type")
-            allowances = dict.fromkeys(
-                (EXCHANGE_V2, NEG_RISK_EXCHANGE_V2, NEG_RISK_ADAPTER), MAX_ALLOWANCE
-            )
-            return {"balance": str(int(free / MICRO)), "allowances": allowances}
+    def _balances(self, creds: ApiKey, r: web.Request, *, update: bool) -> dict[str, Any]:
+        maker = self.auth.maker_for(creds, int(r.query.get("signature_type", "0") or 0))
+        account = self.ledger.account(maker)
+        asset_type = r.query.get("asset_type", "COLLATERAL").upper()
+        token = r.query.get("token_id", "")
+        if asset_type not in ("COLLATERAL", "CONDITIONAL", "CONDITIONAL-V2"):
+            raise ApiError(400, "Invalid asset type")
+        if update:  # the CLOB reads the chain again
+            self.ledger.refresh_allowance(maker, asset_type, token)
+        if asset_type == "COLLATERAL":
+            free, allowed = account.balance, self.ledger.collateral_allowed(maker)
+        else:
+            free = account.positions.get(token, Decimal(0))
+            allowed = self.ledger.conditional_allowed(maker, token)
+        allowances = dict.fromkeys(
+            (EXCHANGE_V2, NEG_RISK_EXCHANGE_V2, NEG_RISK_ADAPTER), MAX_ALLOWANCE if allowed else "0"
+        )
+        return {"balance": str(int(free / MICRO)), "allowances": allowances}
 
-        return await self._authed(request, build)
+    async def _balance_allowance(self, request: web.Request) -> web.Response:
+        """What the CLOB has cached (allowances may be stale until an update)."""
+        return await self._authed(request, lambda c, r, _: self._balances(c, r, update=False))
+
+    async def _update_balance_allowance(self, request: web.Request) -> web.Response:
+        """Refresh the cache from the chain; answers the refreshed view (clients re-read it)."""
+        return await self._authed(request, lambda c, r, _: self._balances(c, r, update=True))
 
     # --- orders ---------------------------------------------------------------------------------
 
