@@ -28,7 +28,7 @@ PRIVATE_KEY_RE = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
 SECRET_KEY_NAMES = ("private_key", "secret", "passphrase", "api_key", "password", "mnemonic")
 POLICIES = ("manual", "auto", "observe")
 ORDER_TYPES = ("FAK", "FOK", "GTC", "GTD")
-SIGNATURE_TYPES = ("EOA", "POLY_PROXY", "POLY_GNOSIS_SAFE")
+SIGNATURE_TYPES = ("EOA", "POLY_PROXY", "POLY_GNOSIS_SAFE", "POLY_1271")
 # Bounds of what the engine can run with: a duration beyond these (or inf / NaN) would overflow a
 # datetime or never fire; money beyond MAX_USD cannot be held to the micro-dollar.
 HOUR_S = 3600.0

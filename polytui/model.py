@@ -101,6 +101,9 @@ class Market:
     # What one share of each outcome paid (index-aligned with ``outcomes``), once Gamma reports
     # the market closed with a final UMA status: 1 and 0, or 0.5 each for a void.
     settle_prices: tuple[Decimal, ...] | None = None
+    # Gamma's ``version``: "v2" markets are Polymarket Protocol V2 (ExchangeV3, signing domain
+    # "3", position ids), which the live broker does not sign for.
+    version: str = "v1"
 
     def outcome_for(self, token_id: str) -> Outcome | None:
         """The outcome traded by ``token_id``, if it belongs to this market."""

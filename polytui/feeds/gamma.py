@@ -173,6 +173,7 @@ def market_from_gamma(record: dict[str, Any]) -> Market:
         accepting_orders=bool(record.get("acceptingOrders", not closed)),
         winning_token_id=winner,
         settle_prices=settled,
+        version=clean_text(record.get("version") or "v1").lower(),
     )
 
 

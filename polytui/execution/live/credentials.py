@@ -12,7 +12,11 @@ from polytui import redaction
 from polytui.execution.live.errors import LiveError
 from polytui.settings import Settings
 
-SIGNATURE_TYPES = {"EOA": 0, "POLY_PROXY": 1, "POLY_GNOSIS_SAFE": 2}
+# Order signature types (PROTOCOL.md §7). POLY_1271 is a deposit wallet (new polymarket.com
+# accounts): the wallet is maker and signer, the key signs for it (ERC-7739-style wrapping,
+# done by py-clob-client-v2).
+SIGNATURE_TYPES = {"EOA": 0, "POLY_PROXY": 1, "POLY_GNOSIS_SAFE": 2, "POLY_1271": 3}
+DEPOSIT_WALLET = "POLY_1271"
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,6 +82,11 @@ def price_order(
     refusal = market_refusal(market)
     if refusal is not None or market is None:
         return refusal or "no market metadata for this token"
+    if market.version == "v2":
+        return (
+            'a Protocol V2 market (Gamma version "v2", ExchangeV3): polytui signs CLOB V2 '
+            "orders for ExchangeV2 only, so it is not sent"
+        )
     tick = clob_tick(market.tick_size)
     if tick is None:
         return f"unsupported tick size {market.tick_size}"
@@ -144,7 +149,7 @@ class OrderSigner:
 
     @property
     def funder(self) -> str:
-        """The address holding the funds: the proxy/safe, or the EOA itself."""
+        """The address holding the funds: the proxy/safe/deposit wallet, or the EOA itself."""
         return self.live.funder or self._address
 
     def now_s(self) -> float:
@@ -171,13 +176,16 @@ class OrderSigner:
         exchange = contracts.neg_risk_exchange_v2 if neg_risk else contracts.exchange_v2
         builder = ExchangeOrderBuilderV2(exchange, self.live.chain_id, self._signer)
         signed_ms = int(time.time() * 1000 + self.skew_s * 1000)
+        # A deposit wallet (POLY_1271) is maker and signer; the client wraps the key's signature
+        # for it. Otherwise the signer is the key's EOA and the maker the funder (or the EOA).
+        signer = self.funder if self.signature_type == SignatureTypeV2.POLY_1271 else self._address
         data = OrderDataV2(
             maker=self.funder,
             tokenId=token_id,
             makerAmount=str(maker),
             takerAmount=str(taker),
             side=ClobSide.BUY if side is Side.BUY else ClobSide.SELL,
-            signer=self._address,
+            signer=signer,
             signatureType=SignatureTypeV2(self.signature_type),
             timestamp=str(signed_ms),
             metadata=BYTES32_ZERO,

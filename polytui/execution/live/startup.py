@@ -26,6 +26,7 @@ from polytui.execution.live.clob_rest import (
     int_of,
     micro_usd,
 )
+from polytui.execution.live.credentials import DEPOSIT_WALLET
 from polytui.execution.live.errors import LiveError, short
 from polytui.execution.live.tracking import TERMINAL_TRADE, trade_status
 from polytui.model import ZERO, BadValue, parse_decimal
@@ -82,7 +83,10 @@ class StartChecks:
         report.address = await asyncio.to_thread(self.signer.load)
         report.funder = self.signer.funder
         if lv.signature_type != "EOA" and not lv.funder:
-            raise LiveError(f"signature_type {lv.signature_type} needs [live] funder")
+            wallet = "deposit wallet" if lv.signature_type == DEPOSIT_WALLET else "proxy / safe"
+            raise LiveError(
+                f"signature_type {lv.signature_type} needs [live] funder (the {wallet} address)"
+            )
         skew_ok = await self._clock(report)
         funded, allowed = await self._collateral(report)
         await self._reconcile(report, positions, journal)
