@@ -361,6 +361,8 @@ def _validate(s: Settings, source: str, text: str) -> None:
         f"ahead and ends the order 1 minute early), got {lv.exit_gtd_s}",
     )
     within("live.exit_gtd_s", lv.exit_gtd_s, MIN_EXIT_GTD_S, int(MAX_DURATION_S))
+    # The CLOB cancels every open order after 10 s without a heartbeat: beat well within that.
+    within("live.heartbeat_s", lv.heartbeat_s, 0, 8)
     need(
         lv.slippage_cap is None or 0 <= lv.slippage_cap <= 1,
         "live.slippage_cap",

@@ -175,6 +175,9 @@ class LiveSettings:
     # A GTD exit lives this long: the CLOB ends a GTD order a minute before the expiry it is
     # signed with, so the expiry is now + 60 + this (at least 150: the CLOB wants 3 minutes).
     exit_gtd_s: int = 300
+    # POST /v1/heartbeats this often while live: once they start, the CLOB cancels every open
+    # order of the account when none comes for 10 s (a crash leaves nothing resting). 0: off.
+    heartbeat_s: float = 5.0
     # A live order's limit is at most this much worse per share than the price it was sized
     # on (entries: above, exits: below the bid); the CLOB never fills past it. None: the value
     # of ``paper.slippage_cap``, which set live limits before live had its own key.

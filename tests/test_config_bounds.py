@@ -72,6 +72,7 @@ BAD: dict[str, list[Any]] = {
     "live.confirm_timeout_s": [0.0, 1e12],
     "live.max_clock_skew_s": [0.0, 1e12],
     "live.exit_gtd_s": [-1, 0, 119, 149, 10**12],
+    "live.heartbeat_s": [-1.0, 8.5, 10.0, 60.0],
     "history.copy_delays_s": [[0.0], [-1.0], [2.0, 1e9], []],
     "history.source_latency_s": [0.0, -1.0, 1e9],
     "history.min_resolved": [0, 10**7],

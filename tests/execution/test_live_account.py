@@ -198,3 +198,48 @@ async def test_a_protocol_v2_market_is_refused_before_signing(
         assert h.sim_orders() == [] and not [
             e for e in h.journal.events(kinds=["clob"]) if e.payload["event"] == "signed"
         ]
+
+
+async def test_heartbeats_keep_resting_orders_alive_and_a_crash_cancels_them(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    import asyncio
+    import time
+
+    from tests.execution.live_helpers import wait_until
+
+    sim.exchange.heartbeat_timeout_s = 1.5  # the CLOB's 10 s, shortened for the test
+    async with Harness(sim, tmp_path, heartbeat_s=0.3, confirm_timeout_s=30.0) as h:
+        assert (await h.broker.start({}, h.journal)).ok
+        market, token, ask = await h.market()
+        entry = await h.broker.execute(
+            h.order(token, Side.BUY, "10", ask + D("0.03")),
+            market,
+            sized_price=ask,
+            whale_price=ask,
+        )
+        assert entry.filled_shares == D(10), entry.reason
+        exit_task = asyncio.create_task(
+            h.broker.execute(
+                h.order(token, Side.SELL, "10", D("0.99"), intent=""),
+                market,
+                sized_price=ask,
+                whale_price=ask,
+            )
+        )
+        await wait_until(
+            lambda: any(o.side == "SELL" and o.status == "LIVE" for o in h.sim_orders()), 5
+        )
+        (resting,) = [o for o in h.sim_orders() if o.side == "SELL" and o.status == "LIVE"]
+        # Beating: well past the timeout the order still rests (a stale id is set right too).
+        h.broker.heartbeat.heartbeat_id = "not-the-current-id"
+        await asyncio.sleep(2.5)
+        assert resting.status == "LIVE" and h.broker.heartbeat.accepted >= 5
+        assert not h.broker.heartbeat.failing
+        # A crash: no heartbeat, no cancel, nobody following the order.
+        assert h.broker.heartbeat.task is not None
+        h.broker.heartbeat.task.cancel()
+        exit_task.cancel()
+        crashed = time.monotonic()
+        await wait_until(lambda: resting.status == "CANCELED", 5)
+        assert 1.0 < time.monotonic() - crashed < 3.5

@@ -27,6 +27,7 @@ from polytui.execution.live.cancels import Cancels
 from polytui.execution.live.clob_rest import ClobRest, definite_refusal, error_of, json_or_none
 from polytui.execution.live.credentials import LiveCredentials
 from polytui.execution.live.errors import plain_error, short
+from polytui.execution.live.heartbeat import Heartbeat
 from polytui.execution.live.reconcile import RECONCILE_ERRORS, OrderLookup
 from polytui.execution.live.signer import OrderSigner, PricedOrder, SignedOrder, price_order
 from polytui.execution.live.startup import StartChecks, StartReport
@@ -106,6 +107,7 @@ class LiveBroker:
             self.clob, self.tracker, self.lookup, emit=self._emit, record=self._record
         )
         self.allowances = AllowanceSync(self.clob, settings.feeds.http_timeout_s)
+        self.heartbeat = Heartbeat(self.clob, self.live.heartbeat_s, settings.feeds.http_timeout_s)
         self._checks = StartChecks(
             self.live, self.clob, settings.feeds.data_api_url, self.tracker.applied, self.name
         )
@@ -157,6 +159,8 @@ class LiveBroker:
             report.ok = False
             report.notices.append(("error", f"live start-up failed: {plain_error(exc)}"))
         self._blocked = None if report.ok else "live start-up checks failed (see notices)"
+        if report.ok:
+            self.heartbeat.start()  # from now on a crash cancels our resting orders in ~10 s
         if not report.ok and not any(level == "error" for level, _ in report.notices):
             report.notices.append(("error", "live orders refused until the checks pass"))
         ready.set()
@@ -473,7 +477,8 @@ class LiveBroker:
             self.on_fill(fill)
 
     async def close(self) -> None:
-        """Stop the user channel and close the HTTP client."""
+        """Stop the heartbeats and the user channel, and close the HTTP client."""
+        await self.heartbeat.stop()
         await self.feed.stop()
         if self._own_http:
             await self.clob.http.aclose()

@@ -32,7 +32,9 @@ Endpoints (prefix ``/clob``):
   ``POST /order``, ``POST /orders``; ``DELETE /order`` ``{"orderID"}``, ``DELETE /orders``
   ``[ids]``, ``DELETE /cancel-all``, ``DELETE /cancel-market-orders`` → ``{canceled,
   not_canceled}``; ``GET /data/orders`` (open orders), ``GET /data/order/{id}``,
-  ``GET /data/trades`` (the key owner's trades) → ``{data, next_cursor: "LTE=", limit, count}``.
+  ``GET /data/trades`` (the key owner's trades) → ``{data, next_cursor: "LTE=", limit, count}``;
+  ``POST /v1/heartbeats`` ``{"heartbeat_id"}`` (:mod:`.heartbeats`: once one is accepted, the
+  account's open orders are all cancelled when none comes for ``heartbeat_timeout_s``, 10 s).
 REST statuses are the prefixed constants (``ORDER_STATUS_LIVE``, ``TRADE_STATUS_CONFIRMED``); the
 user channel sends the plain values (``LIVE``, ``CONFIRMED``).
 
@@ -115,6 +117,7 @@ from typing import Any
 from aiohttp import web
 
 from polytui.sim.exchange.auth import Auth
+from polytui.sim.exchange.heartbeats import Heartbeats
 from polytui.sim.exchange.ledger import Ledger
 from polytui.sim.exchange.matching import Matcher
 from polytui.sim.exchange.records import ApiKey, SimAccount, SimFill, SimOrder
@@ -140,8 +143,9 @@ class Exchange:
         self.ledger = Ledger(world)
         self.channel = UserChannel(self.auth, hub)
         self.matcher = Matcher(world, self.auth, self.ledger, self.channel)
+        self.heartbeats = Heartbeats(world.scenario.seed)
         self.http = ExchangeRoutes(
-            world, self.auth, self.ledger, self.matcher, self.channel, self.knobs()
+            world, self.auth, self.ledger, self.matcher, self.channel, self.knobs(), self.heartbeats
         )
         self.accounts = self.ledger.accounts
         self.orders = self.matcher.orders
@@ -179,7 +183,10 @@ class Exchange:
         return await self.channel.close_all()
 
     async def tick(self) -> None:
-        """Fill resting orders the book has come to (as maker); expire GTD orders."""
+        """Fill resting orders the book has come to (as maker); expire GTD orders; cancel the
+        open orders of accounts whose heartbeats stopped."""
+        for address in self.heartbeats.expired():
+            await self.matcher.cancel_all_of(address)
         await self.matcher.tick()
 
     def book(self, token: str, t: float) -> dict[str, Any]:
@@ -299,6 +306,15 @@ class Exchange:
     @confirmed_after_s.setter
     def confirmed_after_s(self, value: float) -> None:
         self.ledger.confirmed_after_s = value
+
+    @property
+    def heartbeat_timeout_s(self) -> float:
+        """Wall seconds without a heartbeat before an account's open orders are cancelled."""
+        return self.heartbeats.timeout_s
+
+    @heartbeat_timeout_s.setter
+    def heartbeat_timeout_s(self, value: float) -> None:
+        self.heartbeats.timeout_s = value
 
     @property
     def retry_after_s(self) -> float:

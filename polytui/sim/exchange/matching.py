@@ -378,6 +378,16 @@ class Matcher:
                 await self.channel.order_update(order, "CANCELLATION")
         return {"canceled": canceled, "not_canceled": not_canceled}
 
+    async def cancel_all_of(self, address: str) -> list[str]:
+        """Cancel every open order placed with ``address``'s keys (the heartbeat switch)."""
+        canceled = []
+        for order in list(self.orders.values()):
+            if order.address == lower(address) and order.open:
+                order.status = "CANCELED"
+                canceled.append(order.id)
+                await self.channel.order_update(order, "CANCELLATION")
+        return canceled
+
     def open_orders(self, creds: ApiKey) -> list[SimOrder]:
         """The key's LIVE and DELAYED orders."""
         address = lower(creds.address)

@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from polytui.sim.exchange.auth import Auth, lower
+from polytui.sim.exchange.heartbeats import Heartbeats
 from polytui.sim.exchange.ledger import Ledger
 from polytui.sim.exchange.matching import Matcher
 from polytui.sim.exchange.records import ApiKey
@@ -48,6 +49,7 @@ class ExchangeRoutes:
         matcher: Matcher,
         channel: UserChannel,
         knobs: dict[str, Callable[..., Any]],
+        heartbeats: Heartbeats,
     ) -> None:
         self.world = world
         self.auth = auth
@@ -55,6 +57,7 @@ class ExchangeRoutes:
         self.matcher = matcher
         self.channel = channel
         self.knobs = knobs
+        self.heartbeats = heartbeats
         self.response_delay = 0.0
         self.response_fault: tuple[int, str] | None = None
 
@@ -83,6 +86,7 @@ class ExchangeRoutes:
             web.get(f"{p}/data/orders", self._open_orders),
             web.get(f"{p}/data/order/{{order_id}}", self._get_order),
             web.get(f"{p}/data/trades", self._trades),
+            web.post(f"{p}/v1/heartbeats", self._heartbeat),
             web.get("/ws/user", self.channel.ws),
             web.post("/sim/exchange/{knob}", self._knob),
         ]
@@ -96,7 +100,7 @@ class ExchangeRoutes:
             if inspect.isawaitable(result):
                 result = await result
         except ApiError as err:
-            return json_response({"error": err.message}, status=err.status)
+            return json_response({"error": err.message, **err.extra}, status=err.status)
         except ValueError:
             return json_response({"error": INVALID}, status=400)
         return json_response(result)
@@ -360,6 +364,13 @@ class ExchangeRoutes:
                 and q.get("asset_id") in (None, "", (row := trade_json(f))["asset_id"])
             ]
             return page(list(reversed(rows)))
+
+        return await self._authed(request, build)
+
+    async def _heartbeat(self, request: web.Request) -> web.Response:
+        def build(creds: ApiKey, r: web.Request, text: str) -> dict[str, Any]:
+            body = _json(text, dict) if text else {}
+            return self.heartbeats.beat(creds.address, str(body.get("heartbeat_id") or ""))
 
         return await self._authed(request, build)
 

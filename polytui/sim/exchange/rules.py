@@ -8,6 +8,7 @@ exchange's (PROTOCOL.md §6), a test against the simulator fails instead of agre
 from __future__ import annotations
 
 from decimal import ROUND_CEILING, ROUND_DOWN, Decimal, InvalidOperation
+from typing import Any
 
 from polytui.sim.scenario import SimMarket
 
@@ -27,10 +28,11 @@ ORDER_TYPES = ("GTC", "GTD", "FOK", "FAK")
 class ApiError(Exception):
     """An error reply ``{"error": message}`` with an HTTP status."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, extra: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.extra = extra or {}
 
 
 def num(value: Decimal) -> str:
