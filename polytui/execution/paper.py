@@ -18,11 +18,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from decimal import Decimal
 
-from polytui.amounts import floor_shares
+from polytui.amounts import CENT, floor_shares, floor_to
 from polytui.clock import Clock
 from polytui.execution.broker import ExecutionReport, fill_of
 from polytui.execution.fees import schedule_or_fallback, taker_fee
-from polytui.execution.rules import below_minimum, market_refusal, round_to_tick
+from polytui.execution.rules import (
+    MIN_MARKETABLE_BUY_USD,
+    below_minimum,
+    market_refusal,
+    round_to_tick,
+)
 from polytui.feeds.books import BookStore
 from polytui.model import ZERO, Market, Order, OrderStatus, OrderType, Side
 from polytui.settings import PaperSettings
@@ -94,7 +99,12 @@ class PaperBroker:
         tick = market.tick_size
         limit = round_to_tick(order.limit_price, tick, order.side)
         shares = floor_shares(order.shares)
-        if (small := below_minimum(shares, market)) is not None:
+        # As the CLOB: the share minimum is for orders that may rest; a marketable (FAK/FOK)
+        # buy needs only 1 pUSD of notional, in whole cents.
+        market_buy = order.side is Side.BUY and order.order_type in (OrderType.FAK, OrderType.FOK)
+        if market_buy and floor_to(shares * limit, CENT) < MIN_MARKETABLE_BUY_USD:
+            return refuse(f"a marketable buy must be worth at least {MIN_MARKETABLE_BUY_USD} pUSD")
+        if not market_buy and (small := below_minimum(shares, market)) is not None:
             return refuse(small)
         walk = book.walk(order.side, shares, limit_price=limit)
         if walk.shares <= 0:
@@ -102,7 +112,7 @@ class PaperBroker:
         if order.order_type is OrderType.FOK and not walk.complete:
             return refuse(f"FOK: only {walk.shares} of {shares} available within {limit}")
         filled = floor_shares(walk.shares)
-        if filled < market.min_order_size:
+        if not market_buy and filled < market.min_order_size:
             return refuse(f"only {filled} shares available, below the minimum size")
         walk = book.walk(order.side, filled, limit_price=limit)
         avg = walk.cost_usd / walk.shares

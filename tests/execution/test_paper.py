@@ -118,11 +118,20 @@ def test_limit_rounds_to_tick_and_shares_to_two_decimals() -> None:
     assert report.fills[0].avg_price == D("0.52")
 
 
-def test_below_minimum_size_is_refused() -> None:
-    report = broker().fill_now(
+def test_minimum_sizes_are_the_clobs() -> None:
+    # A marketable buy needs 1 pUSD, not the share minimum (that is for orders that may rest).
+    small = broker().fill_now(
         order("4", "0.60"), market(), sized_price=D("0.52"), whale_price=D("0.5")
     )
-    assert not report.fills and "minimum" in report.reason
+    assert small.fills and small.fills[0].shares == D(4), small.reason
+    tiny = broker().fill_now(
+        order("1.8", "0.53"), market(), sized_price=D("0.52"), whale_price=D("0.5")
+    )
+    assert not tiny.fills and "at least 1 pUSD" in tiny.reason
+    sell = broker().fill_now(
+        order("4", "0.40", Side.SELL), market(), sized_price=D("0.48"), whale_price=D("0.5")
+    )
+    assert not sell.fills and "minimum" in sell.reason
 
 
 def test_slippage_over_the_cap_is_refused() -> None:
