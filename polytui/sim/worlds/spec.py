@@ -40,6 +40,8 @@ class MarketGroup:
     refill_s: float
     info: float
     prior: tuple[float, float]
+    tape_s: float = 2.0
+    category: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,7 @@ class WorldSpec:
     step_s: float
     markets: tuple[MarketGroup, ...]
     whales: tuple[WhaleGroup, ...]
+    history_hours: float = 0.0
 
 
 def builtin_names() -> tuple[str, ...]:
@@ -181,6 +184,7 @@ def parse_spec(data: dict[str, Any], default_name: str = "world") -> WorldSpec:
     seed = int(top.number("seed", 7, 0, 2**63, integer=True))
     hours = top.number("hours", 24.0, 0.01, 24 * 365)
     step_s = top.number("step_s", 2.0, 0.1, 60.0)
+    history_hours = top.number("history_hours", 0.0, 0.0, 24 * 90)
     raw_markets = top._get("markets", None)
     raw_whales = top._get("whales", [])
     top.done()
@@ -193,7 +197,7 @@ def parse_spec(data: dict[str, Any], default_name: str = "world") -> WorldSpec:
     if len(set(names)) != len(names):
         raise SpecError("markets.name: every [[markets]] group needs its own name")
     whales = tuple(_whale(w, i, set(names)) for i, w in enumerate(raw_whales))
-    return WorldSpec(name, description, seed, hours, step_s, markets, whales)
+    return WorldSpec(name, description, seed, hours, step_s, markets, whales, history_hours)
 
 
 def _market(raw: Any, i: int) -> MarketGroup:
@@ -212,6 +216,8 @@ def _market(raw: Any, i: int) -> MarketGroup:
         refill_s=t.number("refill_s", 60.0, 0.1, 86400.0),
         info=t.number("info", 1.0, 0.01, 100.0),
         prior=t.pair("prior", (0.1, 0.9), 0.01, 0.99),
+        tape_s=t.number("tape_s", 2.0, 0.1, 86400.0),
+        category=t.string("category", ""),
     )
     t.done()
     return group
