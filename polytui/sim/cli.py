@@ -22,7 +22,8 @@ def run_sim(
 ) -> int:
     """Run until Ctrl-C; print the endpoints, a config snippet and the env line."""
     from polytui.sim.scenario import SCENARIOS
-    from polytui.sim.worlds import SpecError, build_world, builtin_names, builtin_spec, load_spec
+    from polytui.sim.worlds import SpecError, builtin_names, builtin_spec, load_spec
+    from polytui.sim.worlds.past import build_world_with_past
 
     if speed <= 0:
         print("polytui sim: --speed must be positive", file=sys.stderr)
@@ -44,8 +45,9 @@ def run_sim(
         print(f"polytui sim: {detail}; built-in: {', '.join(choices)}", file=sys.stderr)
         return 2
     if spec is not None:
-        print(f"building world '{spec.name}' (seed {seed}) …", flush=True)
-        world = build_world(spec, seed=seed, hours=hours)
+        past = f", {spec.history_hours:g} h of history" if spec.history_hours else ""
+        print(f"building world '{spec.name}' (seed {seed}{past}) …", flush=True)
+        world = build_world_with_past(spec, seed=seed, hours=hours)
     try:
         asyncio.run(_serve(scenario, seed, speed, write_config, world, truth))
     except KeyboardInterrupt:
@@ -73,12 +75,14 @@ async def _serve(
     from polytui.config import write_config as write
     from polytui.settings import Settings
     from polytui.sim.server import SimServer
+    from polytui.sim.worlds.past import truth_with_history
 
     async with SimServer(scenario, seed=seed, speed=speed, world=world) as sim:
         name = scenario if world is None else world.spec.name
         print(f"simulator '{name}' (seed {seed}, speed {speed}×) on 127.0.0.1:{sim.port}")
         if world is not None and truth is not None:
-            truth.write_text(json.dumps(world.truth(origin_unix=sim.world.wall0), indent=1))
+            document = truth_with_history(world, origin_unix=sim.world.wall0)
+            truth.write_text(json.dumps(document, indent=1))
             print(f"  truth            {truth}")
         for name, url in sim.urls.items():
             print(f"  {name:16} {url}")

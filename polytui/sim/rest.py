@@ -42,15 +42,19 @@ class RestRoutes:
         # rate change Gamma has not caught up with; None: Gamma shows no schedule).
         self.gamma_fees: dict[str, dict[str, object] | None] = {}
 
-    def routes(self) -> list[web.RouteDef]:
-        """The routes (mounted by the server)."""
-        return [
-            web.get("/gamma/markets", self._gamma_markets),
+    def routes(self, history: bool = False) -> list[web.RouteDef]:
+        """The routes (mounted by the server); with ``history`` the data-api's trades,
+        activity, leaderboard and resolutions are left to :mod:`polytui.sim.history`."""
+        data = [
             web.get("/data/trades", self._data_trades),
             web.get("/data/activity", self._data_trades),
-            web.get("/data/positions", self._data_positions),
             web.get("/data/v1/leaderboard", self._data_leaderboard),
             web.get("/data/v2/resolutions", self._data_resolutions),
+        ]
+        return [
+            web.get("/gamma/markets", self._gamma_markets),
+            *([] if history else data),
+            web.get("/data/positions", self._data_positions),
             web.get("/clob/book", self._clob_book),
             web.post("/clob/books", self._clob_books),
             web.get("/clob/time", self._clob_time),

@@ -25,6 +25,8 @@ from typing import Any
 from aiohttp import web
 
 from polytui.sim.exchange import Exchange
+from polytui.sim.history import HistoryRoutes
+from polytui.sim.history_ranks import RankRoutes
 from polytui.sim.hub import Hub
 from polytui.sim.market_ws import RTDS_DELAY_S, MarketChannel
 from polytui.sim.rest import DATAAPI_DELAY_S, RestRoutes
@@ -72,6 +74,10 @@ class SimServer:
         self.market = MarketChannel(self.world, self.hub, self.exchange.book)
         self.chain = ChainRpc(self.world, self.hub, self.exchange_address)
         self.rest = RestRoutes(self.world, self.exchange.book, self.exchange)
+        # A world's history (past and present) on the data-api's history endpoints.
+        self.history: HistoryRoutes | None = None
+        if world is not None:
+            self.history = HistoryRoutes(self.world, world, self.exchange)
         self.connections = self.hub.connections
         self.max_connections = self.hub.max_connections
         self.ground_truth: list[SimTrade] = self.market.ground_truth
@@ -95,7 +101,12 @@ class SimServer:
                 web.get("/ws/market", self.market.ws_clob),
                 web.get("/rtds", self.market.ws_rtds),
                 web.get("/rpc", self.chain.ws),
-                *self.rest.routes(),
+                *self.rest.routes(history=self.history is not None),
+                *(
+                    self.history.routes(RankRoutes(self.history.data).handlers())
+                    if self.history
+                    else []
+                ),
                 *self.exchange.routes(),
             ]
         )
@@ -139,7 +150,7 @@ class SimServer:
     @property
     def http_requests(self) -> int:
         """Gamma, data-api and CLOB book requests answered."""
-        return self.rest.requests
+        return self.rest.requests + (self.history.requests if self.history else 0)
 
     # --- configuration for clients --------------------------------------------------------------
 

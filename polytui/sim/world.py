@@ -28,7 +28,8 @@ class SimWorld:
         self.scenario = scenario
         self.speed = speed
         self.t0 = time.monotonic()
-        self.resolved: set[int] = set()
+        # A market that ended before the start (a world's past) is already settled.
+        self.resolved: set[int] = {m.index for m in scenario.markets if m.end_s <= 0}
         self._templates = [m.question for m in scenario.markets]
         self._wall0 = 0.0
         self.wall0 = time.time()
