@@ -208,7 +208,7 @@ async def test_heartbeats_keep_resting_orders_alive_and_a_crash_cancels_them(
 
     from tests.execution.live_helpers import wait_until
 
-    sim.exchange.heartbeat_timeout_s = 1.5  # the CLOB's 10 s, shortened for the test
+    sim.exchange.heartbeat_timeout_s = 2.5  # the CLOB's 10 s, shortened for the test
     async with Harness(sim, tmp_path, heartbeat_s=0.3, confirm_timeout_s=30.0) as h:
         assert (await h.broker.start({}, h.journal)).ok
         market, token, ask = await h.market()
@@ -233,7 +233,7 @@ async def test_heartbeats_keep_resting_orders_alive_and_a_crash_cancels_them(
         (resting,) = [o for o in h.sim_orders() if o.side == "SELL" and o.status == "LIVE"]
         # Beating: well past the timeout the order still rests (a stale id is set right too).
         h.broker.heartbeat.heartbeat_id = "not-the-current-id"
-        await asyncio.sleep(2.5)
+        await asyncio.sleep(3.5)
         assert resting.status == "LIVE" and h.broker.heartbeat.accepted >= 5
         assert not h.broker.heartbeat.failing
         # A crash: no heartbeat, no cancel, nobody following the order.
@@ -241,5 +241,5 @@ async def test_heartbeats_keep_resting_orders_alive_and_a_crash_cancels_them(
         h.broker.heartbeat.task.cancel()
         exit_task.cancel()
         crashed = time.monotonic()
-        await wait_until(lambda: resting.status == "CANCELED", 5)
-        assert 1.0 < time.monotonic() - crashed < 3.5
+        await wait_until(lambda: resting.status == "CANCELED", 8)
+        assert 2.0 < time.monotonic() - crashed < 6.0
