@@ -396,6 +396,8 @@ def _validate(s: Settings, source: str, text: str) -> None:
         within(f"feeds.{silence}", getattr(f, silence), getattr(f, ping), DAY_S, low_open=True)
     within("feeds.rtds_quiet_retry_max_s", f.rtds_quiet_retry_max_s, f.rtds_silence_s, DAY_S)
     seconds(f, "feeds", "chain_silence_s", DAY_S)
+    within("feeds.clob_max_assets_per_connection", f.clob_max_assets_per_connection, 1, 10_000)
+    seconds(f, "feeds", "clob_idle_unsubscribe_s", 30 * DAY_S)
     seconds(f, "feeds", "http_timeout_s", HOUR_S)
     seconds(f, "feeds", "market_cache_ttl_s", DAY_S, zero_ok=True)
     seconds(f, "feeds", "resolution_poll_s", DAY_S)

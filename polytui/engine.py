@@ -137,7 +137,6 @@ class Engine:
         self._stopping = asyncio.Event()
         self._last_feed_status = 0.0
         self._last_equity = 0.0
-        self._subscribed_tokens: set[str] = set()
         # Conditions already settled this run: every source may report the same result.
         self._resolved: set[str] = set()
         self.resolutions_repeated = 0
@@ -390,8 +389,8 @@ class Engine:
                 trade.source.value,
             )
         market = await self._market_for(trade.token_id)
-        self._watch_book(trade.token_id, market)
-        await self._await_book(trade.token_id)
+        if self._watch_book(trade.token_id, market):
+            await self._await_book(trade.token_id)
         result = self.strategy.on_trade(
             trade,
             market,
@@ -551,6 +550,13 @@ class Engine:
         )
         self._journal_records(records)
         self._persist_state()
+        if self.clob is not None:  # a settled market's books are not needed any more
+            tokens = {token for token, _value in resolution.payouts}
+            for token in self.books.tokens():
+                book = self.books.get(token)
+                if book is not None and book.condition_id == condition_id:
+                    tokens.add(token)
+            self.clob.unsubscribe(sorted(tokens))
         self.bus.publish(ev.MarketResolved(condition_id, winning_token_id, at))
         self._publish_portfolio()
 
@@ -808,8 +814,13 @@ class Engine:
     # --- views --------------------------------------------------------------------------------
 
     def feed_statuses(self) -> tuple[FeedStatus, ...]:
-        """Every feed's counters (never touches the network)."""
-        return tuple(feed.status() for feed in self.feeds.values())
+        """Every feed's counters (never touches the network); a feed with several connections
+        (the market channel, past 200 assets) gives one row per connection."""
+        rows: list[FeedStatus] = []
+        for feed in self.feeds.values():
+            many = getattr(feed, "statuses", None)
+            rows.extend(many() if many is not None else (feed.status(),))
+        return tuple(rows)
 
     def risk_snapshot(self) -> Any:
         """RiskGuard's limits and their use."""
@@ -864,15 +875,27 @@ class Engine:
             return None
         return market
 
-    def _watch_book(self, token_id: str, market: Market | None) -> None:
-        if self.clob is None or token_id in self._subscribed_tokens:
-            return
+    def _watch_book(self, token_id: str, market: Market | None) -> bool:
+        """Ask the market channel for the book of a traded market (each trade renews the
+        interest; the channel drops tokens nobody wants any more). False for a closed or
+        settled market: its book is not needed and is not asked for."""
+        if self.clob is None:
+            return False
         tokens = [token_id]
         if market is not None:
+            if market.closed or market.condition_id in self._resolved:
+                return False
             tokens = [o.token_id for o in market.outcomes] or tokens
-        new = [t for t in tokens if t not in self._subscribed_tokens]
-        self._subscribed_tokens.update(new)
-        self.clob.subscribe(new)
+        self.clob.subscribe(tokens)
+        return True
+
+    def book_tokens_in_use(self) -> set[str]:
+        """Tokens whose book the engine needs whatever their age: held positions, orders in
+        flight and trades awaiting approval (the market channel keeps these subscribed)."""
+        tokens = {p.token_id for p in self.portfolio.positions_by_resolution(self.clock.now())}
+        tokens.update(token for _cid, token, _usd in self._pending_buys.values())
+        tokens.update(intent.token_id for intent in self.strategy.approvals.pending())
+        return tokens
 
     def _remember_signal(self, signal: Signal) -> None:
         if signal.id not in self._signals:

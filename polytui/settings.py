@@ -54,6 +54,12 @@ class FeedSettings:
     clob_ping_s: float = 10.0
     rtds_ping_s: float = 5.0
     clob_silence_s: float = 60.0
+    # Market-channel connections hold at most this many tokens each (more have stalled
+    # silently); past it a second connection opens, with its own watchdog and health row.
+    clob_max_assets_per_connection: int = 200
+    # A token nobody traded in this long, not held, ordered or awaiting approval, is
+    # unsubscribed (tokens of settled or closed markets at once).
+    clob_idle_unsubscribe_s: float = 1800.0
     rtds_silence_s: float = 15.0
     # RTDS activity/trades is best effort (no longer documented): after two connections in a
     # row with no data the retries slow down, doubling from rtds_silence_s up to this.

@@ -265,6 +265,11 @@ def _attach_feeds(engine: Any, settings: Any, books: Any, tap: Tap | None, trans
         http_client=client,
         tap=tap_for("clob"),
         wall_clock=clock.now,
+        max_assets_per_connection=feeds_cfg.clob_max_assets_per_connection,
+        idle_unsubscribe_s=feeds_cfg.clob_idle_unsubscribe_s,
+        keep=engine.book_tokens_in_use,
+        closed=lambda token: bool((m := markets.cached(token)) is not None and m.closed),
+        monotonic=clock.monotonic,
     )
     engine.clob = clob
     engine.feeds["clob"] = clob

@@ -34,6 +34,8 @@ BAD: dict[str, list[Any]] = {
     "feeds.rtds_silence_s": [-1.0, 5.0],  # not above rtds_ping_s (5)
     "feeds.rtds_quiet_retry_max_s": [0.0, 5.0, 1e9],  # below rtds_silence_s (15)
     "feeds.chain_silence_s": [0.0, -1.0, 1e9],
+    "feeds.clob_max_assets_per_connection": [0, -1, 10**6],
+    "feeds.clob_idle_unsubscribe_s": [0.0, -1.0, 1e9],
     "feeds.http_timeout_s": [0.0, 1e9],
     "feeds.market_cache_ttl_s": [-1.0, 1e9],
     "feeds.resolution_poll_s": [0.0, -1.0, 1e9],

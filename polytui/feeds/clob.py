@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -21,7 +22,14 @@ from typing import Any
 import orjson
 
 from polytui.feeds.books import BookStore, OrderBook
+from polytui.feeds.clob_pool import (
+    MAX_ASSETS_PER_CONNECTION,
+    Shard,
+    ShardPool,
+    combined_status,
+)
 from polytui.feeds.connection import WsFeed
+from polytui.feeds.wirenum import NumberCache, ms_time
 from polytui.model import (
     ZERO,
     BadValue,
@@ -36,40 +44,12 @@ log = logging.getLogger(__name__)
 
 SIDES = {"BUY": Side.BUY, "SELL": Side.SELL, "buy": Side.BUY, "sell": Side.SELL}
 REST_REFILL_AFTER_S = 3.0
+PRUNE_EVERY_S = 30.0
 LATENCY_EVERY = 16
 
 
 class FrameError(ValueError):
     """A frame that cannot be applied; the message names the kind for the counters."""
-
-
-class _NumberCache:
-    """Wire strings repeat endlessly ("0.52", "100"); parse each once."""
-
-    def __init__(self, parse: Callable[[object], Decimal], limit: int = 50_000) -> None:
-        self._parse = parse
-        self.cache: dict[str, Decimal] = {}
-        self._limit = limit
-
-    def __call__(self, raw: object) -> Decimal:
-        if isinstance(raw, str):
-            value = self.cache.get(raw)
-            if value is None:
-                value = self._parse(raw)
-                if len(self.cache) < self._limit:
-                    self.cache[raw] = value
-            return value
-        return self._parse(raw)
-
-
-def _ts(raw: object) -> datetime | None:
-    try:
-        ms = int(str(raw))
-    except (TypeError, ValueError):
-        return None
-    if ms <= 0:
-        return None
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
 class ClobMarketFeed:
@@ -93,6 +73,11 @@ class ClobMarketFeed:
         http_client: Any = None,
         tap: Callable[[str], None] | None = None,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        max_assets_per_connection: int = MAX_ASSETS_PER_CONNECTION,
+        idle_unsubscribe_s: float | None = None,
+        keep: Callable[[], set[str]] | None = None,
+        closed: Callable[[str], bool] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.books = books
         self.on_book_changed = on_book_changed
@@ -103,6 +88,15 @@ class ClobMarketFeed:
         self.rest_url = rest_url
         self.http_client = http_client
         self.wall_clock = wall_clock
+        # Relevance (see prune): a token nobody asked for in idle_unsubscribe_s, that is not in
+        # keep() (held, ordered, awaiting approval), or whose market closed() is unsubscribed.
+        self.idle_unsubscribe_s = idle_unsubscribe_s
+        self.keep = keep
+        self.closed = closed
+        self.monotonic = monotonic
+        self.wanted_at: dict[str, float] = {}
+        self.unsubscribed = 0
+        self._last_prune = monotonic()
         self.tokens: set[str] = set()
         self.unknown_events = 0
         self.events = 0
@@ -110,85 +104,141 @@ class ClobMarketFeed:
         self.crossed_books = 0
         self._frames = 0  # counts down to the next frame whose timestamp is converted
         self._sampled = 0
-        self._price = _NumberCache(parse_price)
-        self._size = _NumberCache(parse_shares)
-        self._connected_at: float | None = None
-        self.ws = WsFeed(
-            "clob",
-            url,
-            on_frame=self.handle_frame,
-            subscribe_messages=self._subscribe_messages,
-            ping_interval_s=ping_interval_s,
-            silence_s=silence_s,
-            backoff_initial_s=backoff_initial_s,
-            backoff_cap_s=backoff_cap_s,
-            on_connect=self._on_connect,
-            on_disconnect=self.books.mark_all_stale,
-            tap=tap,
-            expect_data=lambda: bool(self.tokens),
-        )
+        self._price = NumberCache(parse_price)
+        self._size = NumberCache(parse_shares)
+
+        def make_ws(shard: Shard) -> WsFeed:
+            return WsFeed(
+                shard.name,
+                url,
+                on_frame=lambda frame: self._frame_on(shard, frame),
+                subscribe_messages=lambda: self._subscribe_messages(shard),
+                ping_interval_s=ping_interval_s,
+                silence_s=silence_s,
+                backoff_initial_s=backoff_initial_s,
+                backoff_cap_s=backoff_cap_s,
+                on_connect=lambda: self._on_connect(shard),
+                on_disconnect=lambda: self._on_disconnect(shard),
+                tap=tap,
+                expect_data=lambda: bool(shard.tokens),
+            )
+
+        self.pool = ShardPool("clob", make_ws, max_assets=max_assets_per_connection)
+        # The first connection: frames handed in directly (tests, the backtest) count here.
+        self.ws = self.pool.shards[0].ws
+        self._active = self.ws
 
     # --- lifecycle ------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Run the connection loop and the REST refill of stale books."""
+        """Run every connection, the REST refill of stale books and the pruning."""
         refill = asyncio.create_task(self._refill_loop())
         try:
-            await self.ws.run()
+            await self.pool.run()
         finally:
             refill.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await refill
 
     async def stop(self) -> None:
-        """Close the connection."""
-        await self.ws.stop()
+        """Close every connection."""
+        await self.pool.stop()
+
+    def statuses(self) -> tuple[FeedStatus, ...]:
+        """One health row per connection (no I/O)."""
+        return tuple(shard.ws.status() for shard in self.pool.shards)
 
     def status(self) -> FeedStatus:
-        """Counters of the connection (no I/O)."""
-        return self.ws.status()
+        """Every connection's counters summed into one row (no I/O)."""
+        return combined_status("clob", self.statuses())
 
     # --- subscriptions --------------------------------------------------------------------------
 
-    def _subscribe_messages(self) -> list[str]:
-        if not self.tokens:
+    def _subscribe_messages(self, shard: Shard) -> list[str]:
+        if not shard.tokens:
             return []
-        body = {"assets_ids": sorted(self.tokens), "type": "market", "custom_feature_enabled": True}
+        body = {
+            "assets_ids": sorted(shard.tokens),
+            "type": "market",
+            "custom_feature_enabled": True,
+        }
         return [orjson.dumps(body).decode()]
 
-    def _on_connect(self) -> None:
-        self._connected_at = self.ws.monotonic()
+    def _on_connect(self, shard: Shard) -> None:
+        shard.connected_at = shard.ws.monotonic()
+
+    def _on_disconnect(self, shard: Shard) -> None:
+        # Only this connection's books are untrusted; the others still get their frames.
+        for token in shard.tokens:
+            book = self.books.get(token)
+            if book is not None:
+                book.mark_stale()
 
     def subscribe(self, tokens: list[str]) -> None:
-        """Start watching tokens without reconnecting."""
-        new = [t for t in tokens if t not in self.tokens]
+        """Watch tokens without reconnecting (a token already watched is wanted again now)."""
+        now = self.monotonic()
+        for token in tokens:
+            self.wanted_at[token] = now
+        new = [t for t in dict.fromkeys(tokens) if t not in self.tokens]
         if not new:
             return
         self.tokens.update(new)
         for token in new:
             self.books.ensure(token)
-        body = {"operation": "subscribe", "assets_ids": new, "custom_feature_enabled": True}
-        self.ws.send_soon(orjson.dumps(body).decode())
+        for shard, added in self.pool.add(new):
+            body = {"operation": "subscribe", "assets_ids": added, "custom_feature_enabled": True}
+            shard.ws.send_soon(orjson.dumps(body).decode())
 
     def unsubscribe(self, tokens: list[str]) -> None:
         """Stop watching tokens without reconnecting."""
-        gone = [t for t in tokens if t in self.tokens]
+        gone = [t for t in dict.fromkeys(tokens) if t in self.tokens]
         if not gone:
             return
         self.tokens.difference_update(gone)
+        self.unsubscribed += len(gone)
         for token in gone:
             self.books.discard(token)
-        body = {"operation": "unsubscribe", "assets_ids": gone, "custom_feature_enabled": True}
-        self.ws.send_soon(orjson.dumps(body).decode())
+            self.wanted_at.pop(token, None)
+        for shard, left in self.pool.remove(gone):
+            body = {"operation": "unsubscribe", "assets_ids": left, "custom_feature_enabled": True}
+            shard.ws.send_soon(orjson.dumps(body).decode())
+
+    def prune(self) -> list[str]:
+        """Unsubscribe what is no longer relevant: tokens of closed markets, and tokens nobody
+        asked for in ``idle_unsubscribe_s`` that ``keep()`` does not hold. Returns them."""
+        now = self.monotonic()
+        keep = self.keep() if self.keep is not None else set()
+        idle_s = self.idle_unsubscribe_s
+        gone = [
+            token
+            for token in sorted(self.tokens)
+            if (self.closed is not None and self.closed(token))
+            or (
+                idle_s is not None
+                and token not in keep
+                and now - self.wanted_at.get(token, now) > idle_s
+            )
+        ]
+        if gone:
+            log.info("clob: unsubscribed %d tokens no longer relevant", len(gone))
+            self.unsubscribe(gone)
+        return gone
 
     # --- frames ---------------------------------------------------------------------------------
+
+    def _frame_on(self, shard: Shard, frame: str) -> None:
+        self._active = shard.ws  # rejects and latency count on the connection that sent it
+        try:
+            self.handle_frame(frame)
+        finally:
+            self._active = self.ws
 
     def handle_frame(self, frame: str) -> None:
         """Apply one text frame (one event, an array of events, or ``[]``)."""
         try:
             data = orjson.loads(frame)
         except orjson.JSONDecodeError:
-            self.ws.count_rejected("malformed JSON", frame)
+            self._active.count_rejected("malformed JSON", frame)
             return
         items = data if type(data) is list else (data,)
         for item in items:
@@ -199,9 +249,9 @@ class ClobMarketFeed:
                 else:
                     self._apply(item)
             except (FrameError, BadValue) as exc:
-                self.ws.count_rejected(str(exc).split(":")[0], frame)
+                self._active.count_rejected(str(exc).split(":")[0], frame)
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                self.ws.count_rejected(f"malformed {type(exc).__name__}", frame)
+                self._active.count_rejected(f"malformed {type(exc).__name__}", frame)
 
     def _apply(self, event: Any) -> None:
         if not isinstance(event, dict):
@@ -230,7 +280,7 @@ class ClobMarketFeed:
             if not isinstance(winner, str) or not isinstance(market, str) or not winner:
                 raise FrameError("market_resolved without market or winner")
             if self.on_market_resolved is not None:
-                self.on_market_resolved(market, winner, _ts(event.get("timestamp")))
+                self.on_market_resolved(market, winner, ms_time(event.get("timestamp")))
         elif kind == "new_market":
             if self.on_new_market is not None:
                 self.on_new_market(event)
@@ -253,7 +303,7 @@ class ClobMarketFeed:
 
     def _book(self, event: dict[str, Any]) -> None:
         token = self._token(event)
-        at = _ts(event.get("timestamp"))
+        at = ms_time(event.get("timestamp"))
         bids, asks = self._levels(event.get("bids")), self._levels(event.get("asks"))
         book = self.books.ensure(token, str(event.get("market") or ""))
         book.apply_snapshot(bids, asks, at=at, hash_=str(event.get("hash") or ""))
@@ -346,7 +396,7 @@ class ClobMarketFeed:
             # The first LATENCY_EVERY frames are all sampled so a new feed shows latency at once.
             self._sampled += 1
             self._frames = LATENCY_EVERY if self._sampled >= LATENCY_EVERY else 1
-            at = _ts(raw_ts)
+            at = ms_time(raw_ts)
             for book in touched.values():
                 if at is not None:
                     book.updated_at = at
@@ -362,7 +412,7 @@ class ClobMarketFeed:
             return False
         book.mark_stale()
         self.crossed_books += 1
-        self.ws.count_rejected(
+        self._active.count_rejected(
             "crossed book", f"{book.token_id}: bid {book.best_bid} >= ask {book.best_ask}"
         )
         return True
@@ -379,22 +429,30 @@ class ClobMarketFeed:
             book.last_trade_price = price
         if self.on_trade_price is not None:
             side = str(event.get("side", ""))
-            self.on_trade_price(token, price, size, side, _ts(event.get("timestamp")))
+            self.on_trade_price(token, price, size, side, ms_time(event.get("timestamp")))
 
     def _note_latency(self, at: datetime | None) -> None:
         if at is not None:
-            self.ws.note_latency((self.wall_clock().timestamp() - at.timestamp()) * 1000)
+            self._active.note_latency((self.wall_clock().timestamp() - at.timestamp()) * 1000)
 
     # --- REST fallback --------------------------------------------------------------------------
 
     async def _refill_loop(self) -> None:
         while True:
             await asyncio.sleep(1.0)
-            if self.http_client is None or self.rest_url is None or self._connected_at is None:
+            if self.monotonic() - self._last_prune >= PRUNE_EVERY_S:
+                self._last_prune = self.monotonic()
+                self.prune()
+            if self.http_client is None or self.rest_url is None:
                 continue
-            if self.ws.monotonic() - self._connected_at < REST_REFILL_AFTER_S:
-                continue
-            stale = [t for t in self.tokens if (b := self.books.get(t)) is not None and b.stale]
+            stale: list[str] = []
+            for shard in self.pool.shards:
+                at = shard.connected_at
+                if at is None or shard.ws.monotonic() - at < REST_REFILL_AFTER_S:
+                    continue
+                stale += [
+                    t for t in shard.tokens if (b := self.books.get(t)) is not None and b.stale
+                ]
             if stale:
                 await self.refill(stale)
 
@@ -419,7 +477,9 @@ class ClobMarketFeed:
                     continue
                 book: OrderBook = self.books.ensure(token, str(raw.get("market", "")))
                 book.apply_snapshot(
-                    self._levels(raw["bids"]), self._levels(raw["asks"]), at=_ts(raw["timestamp"])
+                    self._levels(raw["bids"]),
+                    self._levels(raw["asks"]),
+                    at=ms_time(raw["timestamp"]),
                 )
                 if self._refuse_crossed(book):
                     continue
@@ -427,5 +487,5 @@ class ClobMarketFeed:
                 if self.on_book_changed is not None:
                     self.on_book_changed(token)
             except (KeyError, TypeError, ValueError, FrameError, BadValue):
-                self.ws.count_rejected("bad REST book", str(raw)[:200])
+                self._active.count_rejected("bad REST book", str(raw)[:200])
         return done

@@ -19,6 +19,7 @@ from polytui.sim.wire import dumps, last_trade_event, price_change_event, resolv
 from polytui.sim.world import SimWorld
 
 RTDS_DELAY_S = 1.9
+STALL_ABOVE_ASSETS = 200
 
 Book = Callable[[str, float], dict[str, Any]]
 Levels = tuple[dict[str, str], dict[str, str]]
@@ -38,6 +39,14 @@ class MarketChannel:
         self.drop_resolved = False
         # Like RTDS activity/trades after it left the docs: sockets open, PING answered, no trades.
         self.rtds_trades_gone = False
+        # Like the real channel: a connection holding more assets than this stalls silently —
+        # the socket stays open and PING is answered, but no data frame comes (nautilus_trader
+        # caps its connections at 200 for this reason). None: never.
+        self.stall_above: int | None = STALL_ABOVE_ASSETS
+
+    def stalled(self, client: Client) -> bool:
+        """Whether this market-channel connection holds too many assets to get data."""
+        return self.stall_above is not None and len(client.tokens) > self.stall_above
 
     async def ws_clob(self, request: web.Request) -> web.WebSocketResponse:
         """``/ws/market``."""
@@ -87,6 +96,8 @@ class MarketChannel:
     async def publish_book_updates(self, t: float) -> None:
         """One ``price_change`` per market per subscriber with what moved since its last frame."""
         for client in self.hub.of_kind("clob"):
+            if self.stalled(client):
+                continue
             by_market: dict[str, tuple[SimMarket, list[tuple[str, str, str, str]]]] = {}
             for token in sorted(client.tokens):
                 found = self.world.token(token)
@@ -104,7 +115,7 @@ class MarketChannel:
     async def broadcast(self, events: list[dict[str, Any]], tokens: set[str]) -> None:
         """Send events to every market-channel client subscribed to one of ``tokens``."""
         for client in self.hub.of_kind("clob"):
-            if client.tokens & tokens:
+            if client.tokens & tokens and not self.stalled(client):
                 await self.hub.send(client, dumps(events))
 
     # --- what clients send ----------------------------------------------------------------------
@@ -128,6 +139,8 @@ class MarketChannel:
             return
         new = [t for t in tokens if t not in client.tokens]
         client.tokens.update(new)
+        if self.stalled(client):
+            return
         if new:
             await self._send_books(client, new, self.world.now())
         elif "operation" not in message:

@@ -220,6 +220,11 @@ class SimServer:
         ``fd`` and the matching engine) keeps charging the market's own schedule."""
         self.rest.gamma_fees[condition_id] = fee
 
+    def stall_connections_above(self, assets: int | None) -> None:
+        """A market-channel connection holding more than ``assets`` tokens gets no data frames
+        (200 by default, like the real channel; None: never)."""
+        self.market.stall_above = assets
+
     def stop_rtds_trades(self, gone: bool = True) -> None:
         """RTDS keeps accepting and answering ``PING`` but sends no ``activity/trades`` (the
         topic the docs no longer list, gone for good)."""
