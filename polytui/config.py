@@ -25,7 +25,9 @@ from polytui.text import clean_text
 APP_NAME = "polytui"
 WALLET_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
 PRIVATE_KEY_RE = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
-SECRET_KEY_NAMES = ("private_key", "secret", "passphrase", "api_key", "password", "mnemonic")
+SECRET_KEY_NAMES = (
+    "private_key", "secret", "passphrase", "api_key", "password", "mnemonic", "token",
+)
 POLICIES = ("manual", "auto", "observe")
 ORDER_TYPES = ("FAK", "FOK", "GTC", "GTD")
 SIGNATURE_TYPES = ("EOA", "POLY_PROXY", "POLY_GNOSIS_SAFE", "POLY_1271")
@@ -403,6 +405,9 @@ def _validate(s: Settings, source: str, text: str) -> None:
     seconds(f, "feeds", "resolution_poll_s", DAY_S)
     seconds(f, "feeds", "catch_up_s", MAX_DURATION_S, zero_ok=True)
     _validate_history(s, need, within)
+    from polytui.remote.config import validate_remote
+
+    validate_remote(s, need, within)
 
 
 def _validate_history(s: Settings, need: Any, within: Any) -> None:
@@ -477,6 +482,7 @@ def redacted_view(settings: Settings) -> str:
         "api_key": settings.live.api_key_env,
         "api_secret": settings.live.api_secret_env,
         "api_passphrase": settings.live.api_passphrase_env,
+        "telegram_bot_token": settings.telegram.bot_token_env,
     }
     view["secrets_from_environment"] = {
         name: f"{env} is {'set' if os.environ.get(env) else 'unset'}"

@@ -46,7 +46,7 @@ EXIT_CONFIG = 78  # sysexits.h EX_CONFIG
 LOG_BACKLOG = 5_000
 QUIET_LOGGERS = ("websockets", "httpx", "httpcore", "web3", "asyncio")
 # What SIGHUP cannot change: these are read once, when feeds, broker, journal and socket start.
-RESTART_SECTIONS = ("mode", "feeds", "storage", "paper", "live")
+RESTART_SECTIONS = ("mode", "feeds", "storage", "paper", "live", "telegram", "metrics")
 RESTART_KEYS = ("daemon.socket_path", "daemon.log_file", "daemon.stop_timeout_s")
 
 
@@ -254,9 +254,12 @@ class EventLog:
 class Daemon:
     """Runs one engine and its control server until a signal says stop."""
 
-    def __init__(self, loaded: Any, engine: Any, socket_path: Path) -> None:
+    def __init__(
+        self, loaded: Any, engine: Any, socket_path: Path, services: Any = None
+    ) -> None:
         self.loaded = loaded
         self.engine = engine
+        self.services = services  # polytui.remote: the Telegram bot and /metrics, if configured
         self.socket_path = socket_path
         self.stop_timeout_s = float(loaded.settings.daemon.stop_timeout_s)
         self.server: Any = None
@@ -307,6 +310,8 @@ class Daemon:
                     "fields": {"pid": os.getpid(), "version": __version__, **info},
                 },
             )
+            if self.services is not None:
+                await self.services.start()
         stop_wait = asyncio.create_task(self._stop.wait())
         await asyncio.wait({engine_task, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
         stop_wait.cancel()
@@ -314,6 +319,8 @@ class Daemon:
             code = self._engine_ended(engine_task)
         else:
             code = max(code, await self._stop_engine(engine_task))
+        if self.services is not None:
+            await self.services.stop()
         await self.server.close("daemon stopping")
         log_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -568,7 +575,13 @@ def run_daemon(loaded: Any, live: bool, yes_live: bool) -> int:
             )
         except OSError as exc:
             return _fail(f"cannot start the engine: {exc}", EXIT_ERROR, "engine_failed")
-        daemon = Daemon(loaded, engine, socket_path_for(settings))
+        from polytui.remote.services import RemoteError, remote_services
+
+        try:
+            services = remote_services(settings, engine)
+        except RemoteError as exc:
+            return _fail(str(exc), EXIT_CONFIG, "remote_refused")
+        daemon = Daemon(loaded, engine, socket_path_for(settings), services)
         return asyncio.run(daemon.run())
     finally:
         lock.release()

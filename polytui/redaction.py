@@ -34,6 +34,7 @@ def secret_env_names(settings: Settings) -> list[str]:
         live.api_key_env,
         live.api_secret_env,
         live.api_passphrase_env,
+        settings.telegram.bot_token_env,
     ]
 
 

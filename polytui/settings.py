@@ -211,6 +211,42 @@ class HistorySettings:
     discover_limit: int = 20
 
 
+# What ``[telegram] events`` may name: each one is a kind of message the bot sends.
+TELEGRAM_EVENTS = ("approvals", "fills", "risk", "halts", "feeds", "summary")
+TELEGRAM_API_URL = "https://api.telegram.org"
+
+
+@dataclass(slots=True)
+class TelegramSettings:
+    """``[telegram]``: alerts, approvals and commands through a Telegram bot (off by default).
+
+    The bot token is a secret and comes only from the environment variable named here. Only the
+    listed chats may use the bot; everything from any other chat or user is refused and logged.
+    """
+
+    enabled: bool = False
+    bot_token_env: str = "POLYTUI_TELEGRAM_TOKEN"
+    allowed_chat_ids: list[int] = field(default_factory=list)
+    api_base_url: str = TELEGRAM_API_URL
+    events: list[str] = field(default_factory=lambda: list(TELEGRAM_EVENTS))
+    # A feed down (or degraded) longer than this is reported once, and again when it is back.
+    feed_down_alert_s: float = 120.0
+    # The daily summary goes out at this UTC time ("HH:MM").
+    summary_at_utc: str = "20:00"
+    # Seconds one getUpdates call waits for news (Telegram's long polling).
+    poll_timeout_s: int = 25
+    # Messages waiting to be sent; past this the oldest waiting one is dropped and counted.
+    queue_size: int = 200
+
+
+@dataclass(slots=True)
+class MetricsSettings:
+    """``[metrics]``: a Prometheus endpoint, off while ``listen`` is empty."""
+
+    # "127.0.0.1:9464" serves /metrics there; "" (the default) serves nothing.
+    listen: str = ""
+
+
 @dataclass(slots=True)
 class Settings:
     """The whole configuration."""
@@ -228,6 +264,8 @@ class Settings:
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
     live: LiveSettings = field(default_factory=LiveSettings)
     history: HistorySettings = field(default_factory=HistorySettings)
+    telegram: TelegramSettings = field(default_factory=TelegramSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
 
     @property
     def order_slippage_cap(self) -> Decimal:

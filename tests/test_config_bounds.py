@@ -83,6 +83,10 @@ BAD: dict[str, list[Any]] = {
     "history.positions_per_10s": [0, 10**9],
     "history.tape_pages": [0, 1000],
     "history.discover_limit": [0, 10**6],
+    "telegram.allowed_chat_ids": [["me"], [1.5], [0], [True]],
+    "telegram.feed_down_alert_s": [0.0, -1.0, 1e9],
+    "telegram.poll_timeout_s": [0, 51, -1],
+    "telegram.queue_size": [0, 10**9],
 }
 
 

@@ -438,13 +438,22 @@ def run_app(loaded: Any, live: bool, demo: bool = False) -> int:
         log.debug("engine build failed", exc_info=True)
         print(f"polytui: cannot start the engine: {exc}", file=sys.stderr)
         return 1
+    from polytui.remote.services import RemoteError, remote_services
+
+    try:  # the Telegram bot and /metrics run beside a hosted engine, as in the daemon
+        services = remote_services(_settings_of(loaded), engine)
+    except RemoteError as exc:
+        engine.journal.close()
+        print(f"polytui: {exc}", file=sys.stderr)
+        return 1
     from polytui.tui.whales import LocalWhales
 
     whales: WhalesBackend = LocalWhales(loaded, engine)
     if demo:  # the simulator's wallets; the trader's own config.toml is never written
         whales = FixedWatchList(whales, "the demo watches the simulator's wallets only")
     app = PolytuiApp(
-        engine, run_engine=engine.run, hints=first_run_hints(loaded, demo), whales=whales,
+        engine, run_engine=services.wrap(engine.run), hints=first_run_hints(loaded, demo),
+        whales=whales,
         **_app_options(loaded),
     )  # fmt: skip
     try:

@@ -1,0 +1,80 @@
+"""Validation of ``[telegram]`` and ``[metrics]``, called by ``polytui.config`` with its helpers.
+
+Errors name the dotted key, like every other config error; the token is never a setting, only
+the name of the environment variable that holds it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Protocol
+
+from polytui.settings import TELEGRAM_EVENTS, Settings
+
+DAY_S = 86400.0
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+HHMM_RE = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
+class Check(Protocol):
+    """``need(ok, key, problem)`` from ``polytui.config``."""
+
+    def __call__(self, ok: bool, key: str, problem: str) -> None: ...
+
+
+class Range(Protocol):
+    """``within(key, value, low, high, ...)`` from ``polytui.config``."""
+
+    def __call__(self, key: str, value: Any, low: Any, high: Any, **kw: bool) -> None: ...
+
+
+def split_listen(listen: str) -> tuple[str, int] | None:
+    """``"HOST:PORT"`` → (host, port), or None when it is not of that form."""
+    host, _, port = listen.rpartition(":")
+    host = host.strip("[]")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        return None
+    return host, int(port)
+
+
+def validate_remote(s: Settings, need: Check, within: Range) -> None:
+    """Refuse ``[telegram]`` and ``[metrics]`` values the remote services cannot run with."""
+    t = s.telegram
+    need(
+        bool(ENV_NAME_RE.match(t.bot_token_env)),
+        "telegram.bot_token_env",
+        "must name an environment variable (the token itself never goes in config.toml)",
+    )
+    need(
+        not t.enabled or bool(t.allowed_chat_ids),
+        "telegram.allowed_chat_ids",
+        "is required when [telegram] is enabled: list the chat ids allowed to use the bot",
+    )
+    for i, chat in enumerate(t.allowed_chat_ids):
+        need(chat != 0, f"telegram.allowed_chat_ids[{i}]", "0 is not a Telegram chat id")
+    need(
+        t.api_base_url.startswith(("http://", "https://")),
+        "telegram.api_base_url",
+        "must be an http(s) URL",
+    )
+    for i, name in enumerate(t.events):
+        need(
+            name in TELEGRAM_EVENTS,
+            f"telegram.events[{i}]",
+            f"unknown event {name!r}; one of {', '.join(TELEGRAM_EVENTS)}",
+        )
+    within("telegram.feed_down_alert_s", t.feed_down_alert_s, 0, DAY_S, low_open=True)
+    need(
+        bool(HHMM_RE.match(t.summary_at_utc)),
+        "telegram.summary_at_utc",
+        f"must be a UTC time as HH:MM, got {t.summary_at_utc!r}",
+    )
+    within("telegram.poll_timeout_s", t.poll_timeout_s, 1, 50)
+    within("telegram.queue_size", t.queue_size, 1, 100_000)
+    listen = s.metrics.listen
+    if listen:
+        need(
+            split_listen(listen) is not None,
+            "metrics.listen",
+            f"must be HOST:PORT (e.g. 127.0.0.1:9464) or empty, got {listen!r}",
+        )
