@@ -50,5 +50,6 @@ async def engine(sim: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> A
     await asyncio.sleep(0)
     yield built
     await built.stop()
-    await asyncio.wait_for(task, 20)
+    # Generous: a loaded machine stops an engine that is still connecting its feeds slowly.
+    await asyncio.wait_for(task, 60)
     built.journal.close()
