@@ -17,7 +17,7 @@ import typer
 from polytui import __version__
 
 app = typer.Typer(
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=False,
     invoke_without_command=True,
     pretty_exceptions_enable=False,
