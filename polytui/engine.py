@@ -877,13 +877,13 @@ class Engine:
 
     def _watch_book(self, token_id: str, market: Market | None) -> bool:
         """Ask the market channel for the book of a traded market (each trade renews the
-        interest; the channel drops tokens nobody wants any more). False for a closed or
-        settled market: its book is not needed and is not asked for."""
+        interest; the channel drops tokens nobody wants any more). False for a closed,
+        settled or unsupported market: its book is not needed and is not asked for."""
         if self.clob is None:
             return False
         tokens = [token_id]
         if market is not None:
-            if market.closed or market.condition_id in self._resolved:
+            if market.closed or market.unsupported or market.condition_id in self._resolved:
                 return False
             tokens = [o.token_id for o in market.outcomes] or tokens
         self.clob.subscribe(tokens)

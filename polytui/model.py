@@ -80,6 +80,12 @@ class Outcome:
     token_id: str
 
 
+PROTOCOL_V2_UNSUPPORTED = (
+    'a Protocol V2 market (Gamma version "v2"): its fills settle through ExchangeV3, which the '
+    "chain feed does not watch, and live orders are signed for ExchangeV2 only"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Market:
     """Market metadata as Gamma reports it, parsed."""
@@ -104,6 +110,13 @@ class Market:
     # Gamma's ``version``: "v2" markets are Polymarket Protocol V2 (ExchangeV3, signing domain
     # "3", position ids), which the live broker does not sign for.
     version: str = "v1"
+
+    @property
+    def unsupported(self) -> str:
+        """Why trades in this market are not copied ("" when they are)."""
+        if self.version == "v2":
+            return PROTOCOL_V2_UNSUPPORTED
+        return ""
 
     def outcome_for(self, token_id: str) -> Outcome | None:
         """The outcome traded by ``token_id``, if it belongs to this market."""

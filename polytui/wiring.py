@@ -290,6 +290,7 @@ def _attach_feeds(engine: Any, settings: Any, books: Any, tap: Tap | None, trans
     stream = WhaleStream(
         markets.get_by_token,
         engine.submit_trade,
+        lookup_condition=markets.get_by_condition,
         on_retract=engine.submit_retraction,
         monotonic=clock.monotonic,
     )

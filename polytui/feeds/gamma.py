@@ -9,6 +9,11 @@ records: the last entry of ``umaResolutionStatuses``) says the result is not fin
 settles at "0.5" on each side. Closed markets are only listed with ``closed=true`` (since
 2026-04-09).
 
+Protocol V2 markets (``version: "v2"``) trade, book and subscribe by ``positionIds`` (a plain
+array of decimal strings), never by ``clobTokenIds``, even when both are present; an unknown
+version or a non-decimal id is a bad record. They settle through ExchangeV3, whose fill event
+the chain feed does not watch, so copying them is not supported (``Market.unsupported``).
+
 ``orderMinSize`` is read as **shares**, whatever the Market Details page says ("minimum order
 size in USDC"): the CLOB refuses a limit order below it with "Size (1.08) lower than the
 minimum: 5" (py-clob-client #301, 2026-03) and the docs' Place Orders page gives the book's
@@ -87,6 +92,11 @@ def _fee_schedule(record: dict[str, Any]) -> FeeSchedule | None:
     )
 
 
+# Gamma ``version`` → the field holding each outcome's trading id (docs: Protocol V2 API
+# migration): "Choose the ID field by version, even when both fields are present". A record
+# without ``version`` predates Protocol V2 and is a CTF ("v1") market.
+ID_FIELDS = {"v1": "clobTokenIds", "v2": "positionIds"}
+
 FINAL_UMA_STATUSES = frozenset({"resolved", "settled"})
 HALF = Decimal("0.5")
 
@@ -134,9 +144,15 @@ def market_from_gamma(record: dict[str, Any]) -> Market:
     if not isinstance(condition_id, str) or not condition_id:
         raise GammaError("conditionId missing")
     names = _json_list(record.get("outcomes"), "outcomes")
-    tokens = _json_list(record.get("clobTokenIds"), "clobTokenIds")
+    version = clean_text(record.get("version") or "v1").lower()
+    if version not in ID_FIELDS:
+        raise GammaError(f"unsupported market version {version[:20]!r}")
+    id_field = ID_FIELDS[version]
+    tokens = _json_list(record.get(id_field), id_field)
     if len(names) != len(tokens) or not tokens:
-        raise GammaError("outcomes and clobTokenIds differ in length")
+        raise GammaError(f"outcomes and {id_field} differ in length")
+    if not all(isinstance(t, str | int) and str(t).isdecimal() for t in tokens):
+        raise GammaError(f"{id_field} holds an id that is not a decimal string")
     outcomes = tuple(
         Outcome(i, clean_text(n), str(t))
         for i, (n, t) in enumerate(zip(names, tokens, strict=True))
@@ -173,7 +189,7 @@ def market_from_gamma(record: dict[str, Any]) -> Market:
         accepting_orders=bool(record.get("acceptingOrders", not closed)),
         winning_token_id=winner,
         settle_prices=settled,
-        version=clean_text(record.get("version") or "v1").lower(),
+        version=version,
     )
 
 
@@ -234,7 +250,16 @@ class MarketDirectory:
         future: asyncio.Future[Market | None] = asyncio.get_running_loop().create_future()
         self._inflight[token_id] = future
         try:
-            ok, market = await self._lookup([("clob_token_ids", token_id)], closed_first=False)
+            # A known market is refreshed by its condition id: that finds a Protocol V2 market
+            # too, whose position ids are not clobTokenIds.
+            query = (
+                ("clob_token_ids", token_id)
+                if hit is None
+                else ("condition_ids", hit[0].condition_id)
+            )
+            ok, market = await self._lookup([query], closed_first=False)
+            if market is not None and market.outcome_for(token_id) is None:
+                market = None
             if not ok and hit is not None:
                 market = hit[0]
             elif market is None:

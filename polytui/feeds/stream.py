@@ -32,6 +32,7 @@ class WhaleStream:
         lookup: Callable[[str], Awaitable[Market | None]],
         on_trade: Callable[[WhaleTrade], None],
         *,
+        lookup_condition: Callable[[str], Awaitable[Market | None]] | None = None,
         on_retract: Callable[[object], None] | None = None,
         on_latency: Callable[[object, str, int], None] | None = None,
         wait_for_metadata_s: float = 10.0,
@@ -39,6 +40,9 @@ class WhaleStream:
     ) -> None:
         self.name = "stream"
         self.lookup = lookup
+        # A token Gamma cannot find by clobTokenIds (a Protocol V2 position id) is looked up by
+        # the trade's own condition id once.
+        self.lookup_condition = lookup_condition
         self.on_trade = on_trade
         self.on_retract = on_retract
         self.on_latency = on_latency
@@ -134,6 +138,7 @@ class WhaleStream:
 
     async def _market(self, trade: WhaleTrade, queued_at: float) -> Market | None:
         delay = 0.25
+        by_condition = bool(trade.condition_id)
         while True:
             try:
                 market = await self.lookup(trade.token_id)
@@ -142,6 +147,15 @@ class WhaleStream:
                 market = None
             if market is not None:
                 return market
+            if by_condition and self.lookup_condition is not None:
+                by_condition = False
+                try:
+                    market = await self.lookup_condition(trade.condition_id)
+                except Exception:
+                    log.exception("whale stream: market lookup by condition failed")
+                    market = None
+                if market is not None and market.outcome_for(trade.token_id) is not None:
+                    return market
             if self.monotonic() - queued_at + delay > self.wait_for_metadata_s:
                 return None
             await asyncio.sleep(delay)

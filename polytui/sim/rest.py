@@ -6,6 +6,7 @@ the data-api merges the scenario's trades with the exchange's settled fills for 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -88,6 +89,7 @@ class RestRoutes:
             end_wall=self.world.wall(market.end_s),
             resolved=self.world.is_resolved(market),
             yes_mid=market.yes_price(self.world.now()),
+            protocol_v2=market.condition_id in self.world.protocol_v2,
         )
 
     async def _gamma_markets(self, request: web.Request) -> web.Response:
@@ -98,13 +100,19 @@ class RestRoutes:
         # Gamma since 2026-04-09: closed markets are left out unless closed=true is sent, and
         # closed=true lists closed markets only.
         want_closed = request.query.get("closed", "false").lower() == "true"
-        found = [
-            self._gamma(m)
+        records = [
+            (m, self._gamma(m))
             for m in self.world.scenario.markets
-            if (not tokens or tokens & {m.yes_token, m.no_token})
-            and (not conditions or m.condition_id in conditions)
+            if (not conditions or m.condition_id in conditions)
             and (slug is None or m.slug == slug)
             and self.world.is_resolved(m) == want_closed
+        ]
+        # clob_token_ids matches the record's clobTokenIds: a Protocol V2 market's position ids
+        # are not found that way.
+        found = [
+            record
+            for _m, record in records
+            if not tokens or tokens & set(json.loads(record["clobTokenIds"]))
         ]
         return json_response(found)
 

@@ -56,6 +56,9 @@ class ChainRpc:
         while self.sent < len(trades) and trades[self.sent].t + CHAIN_DELAY_S <= t:
             trade = trades[self.sent]
             self.sent += 1
+            market = self.world.scenario.market(trade.market)
+            if market.condition_id in self.world.protocol_v2:
+                continue  # settled through ExchangeV3: no CTFExchangeV2 OrderFilled for it
             entry = order_filled_log(
                 trade,
                 exchange=self.exchange_address,

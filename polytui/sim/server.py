@@ -220,6 +220,12 @@ class SimServer:
         ``fd`` and the matching engine) keeps charging the market's own schedule."""
         self.rest.gamma_fees[condition_id] = fee
 
+    def serve_as_protocol_v2(self, condition_id: str) -> None:
+        """Serve a market as Polymarket Protocol V2: Gamma ``version: "v2"`` with its trading
+        ids in ``positionIds`` (``clobTokenIds`` holds other ids), and no CTFExchangeV2
+        ``OrderFilled`` on chain for its trades (they settle through ExchangeV3)."""
+        self.world.protocol_v2.add(condition_id)
+
     def stall_connections_above(self, assets: int | None) -> None:
         """A market-channel connection holding more than ``assets`` tokens gets no data frames
         (200 by default, like the real channel; None: never)."""

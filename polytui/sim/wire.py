@@ -122,10 +122,24 @@ def resolved_event(market: SimMarket, ts_ms: int) -> dict[str, Any]:
     }
 
 
+def ctf_token_id(position_id: str) -> str:
+    """The CTF token id a Protocol V2 market's record also lists (not its trading id)."""
+    return str(int(position_id) + 1)
+
+
 def gamma_record(
-    market: SimMarket, *, end_wall: float, resolved: bool, yes_mid: Decimal
+    market: SimMarket,
+    *,
+    end_wall: float,
+    resolved: bool,
+    yes_mid: Decimal,
+    protocol_v2: bool = False,
 ) -> dict[str, Any]:
-    """A Gamma ``/markets`` record with the 2026 fee fields."""
+    """A Gamma ``/markets`` record with the 2026 fee fields.
+
+    A Protocol V2 market has ``version: "v2"`` and its trading ids in ``positionIds`` (a plain
+    array); its ``clobTokenIds`` then hold other ids, as "choose the ID field by version, even
+    when both fields are present" warns."""
     if resolved:
         prices = ["1", "0"] if market.yes_wins else ["0", "1"]
     else:
@@ -140,6 +154,7 @@ def gamma_record(
         "outcomes": json.dumps(["Yes", "No"]),
         "outcomePrices": json.dumps(prices),
         "clobTokenIds": json.dumps([market.yes_token, market.no_token]),
+        "version": "v1",
         "active": True,
         "closed": resolved,
         "acceptingOrders": not resolved,
@@ -155,6 +170,12 @@ def gamma_record(
         record["feeType"] = market.fee_type
     if resolved:
         record["umaResolutionStatus"] = "resolved"
+    if protocol_v2:
+        record["version"] = "v2"
+        record["positionIds"] = [market.yes_token, market.no_token]
+        record["clobTokenIds"] = json.dumps(
+            [ctf_token_id(market.yes_token), ctf_token_id(market.no_token)]
+        )
     return record
 
 

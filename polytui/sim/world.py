@@ -30,6 +30,9 @@ class SimWorld:
         self.t0 = time.monotonic()
         # A market that ended before the start (a world's past) is already settled.
         self.resolved: set[int] = {m.index for m in scenario.markets if m.end_s <= 0}
+        # Markets served as Polymarket Protocol V2 (Gamma version "v2", traded by position id,
+        # settled through ExchangeV3): condition ids.
+        self.protocol_v2: set[str] = set()
         self._templates = [m.question for m in scenario.markets]
         self._wall0 = 0.0
         self.wall0 = time.time()

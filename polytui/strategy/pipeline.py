@@ -240,6 +240,8 @@ class Strategy:
             return None, f"unwatched wallet, trade below {min_usd} USD"
         if market is None:
             return None, "no market metadata yet"
+        if market.unsupported:
+            return None, f"not supported: {market.unsupported}"
         if book is None or book.stale or book.best_ask is None:
             return None, "no live order book"
         left = time_left_s(market, now)
