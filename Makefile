@@ -1,12 +1,16 @@
 # polytui developer tasks. `make test` works on a brand-new machine: it creates the venv,
-# installs the package with pinned test dependencies and anvil (a real EVM node), then runs
-# the suite.
+# installs the package with pinned test dependencies, anvil (a real EVM node) and headless
+# Chromium, then runs the suite.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 ANVIL_VERSION := 1.7.1
 ANVIL := .tools/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
 STAMP := $(VENV)/.installed
+# Headless Chromium for the browser test of `polytui serve`: Debian's package, like anvil
+# installed when missing (as root here and in CI; through sudo elsewhere).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: test lint typecheck bench reliability screenshots clean install
 
@@ -22,7 +26,11 @@ $(STAMP): $(BIN)/python pyproject.toml requirements-test.txt constraints.txt
 $(ANVIL):
 	npm install --no-audit --no-fund --prefix .tools @foundry-rs/anvil-linux-amd64@$(ANVIL_VERSION)
 
-install: $(STAMP) $(ANVIL)
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+
+install: $(STAMP) $(ANVIL) $(CHROMIUM)
 
 lint: $(STAMP)
 	$(BIN)/ruff check polytui tests bench

@@ -263,6 +263,20 @@ def attach(config: ConfigOpt = None) -> None:
     _dispatch("attach", "polytui.tui.app:run_attach", _load(config))
 
 
+@app.command()
+def serve(
+    host: Annotated[
+        str | None,
+        typer.Option(help="Address to listen on; default 127.0.0.1. Any other is reachable "
+                     "from other machines: use an SSH tunnel or an authenticating proxy."),
+    ] = None,
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+    config: ConfigOpt = None,
+) -> None:
+    """The console attached to the running daemon, in a browser (behind a one-time token URL)."""
+    _dispatch("serve", "polytui.remote.serve:run_serve", _load(config), host, port)
+
+
 def _one_shot(command: str, args: dict[str, str], as_json: bool, config: Path | None) -> None:
     _dispatch(command, "polytui.control:one_shot", _load(config), command, args, as_json)
 
