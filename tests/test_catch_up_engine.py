@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 from collections import Counter
 from datetime import UTC, datetime
 from decimal import Decimal as D
@@ -86,5 +87,9 @@ async def test_a_restart_catches_up_the_downtime_once_and_says_so(tmp_path: Path
             assert key in late, f"missed trade {key} has no signal"
         # Honest latency: a caught-up trade was seen seconds after its match, not ~2 s.
         assert max(late[(t.tx_hash.lower(), t.wallet)] for t in missed) >= 1_000
-        assert said[0].startswith(f"caught up {engine.caught_up} whale trades missed while down")
+        # The notice counts what the catch-up sources brought; a trade matched just before the
+        # restart can still arrive on a live source afterwards and is counted as caught up too.
+        announced = re.match(r"caught up (\d+) whale trades missed while down", said[0])
+        assert announced is not None, said[0]
+        assert 0 < int(announced.group(1)) <= engine.caught_up
         assert engine.caught_up >= len(missed)

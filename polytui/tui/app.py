@@ -283,8 +283,10 @@ class PolytuiApp(ConsoleActions):
             self._apply(self.state.apply(self._sub.drain()))
 
     def log_line(self, level: str, message: str, component: str = "console") -> None:
-        """Write one line to the log pane."""
-        self.query_one(LogPane).write(self.clock.now(), level, message, component)
+        """Write one line to the log pane (after the last screen is gone, only to the log)."""
+        panes = self.query(LogPane) if self.screen_stack else ()
+        for pane in panes:
+            pane.write(self.clock.now(), level, message, component)
 
     # --- panes and focus ----------------------------------------------------------------------
 

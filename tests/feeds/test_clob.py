@@ -245,7 +245,8 @@ events = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=400, deadline=None, derandomize=True)
+@pytest.mark.reliability
+@settings(max_examples=2_000 if FULL else 120, deadline=None, derandomize=True)
 @given(st.one_of(events, st.lists(events, max_size=3), json_values))
 def test_generated_frames_never_crash_the_handler(frame: object) -> None:
     books = BookStore()

@@ -150,13 +150,13 @@ async def run_until_settled(sim: SimServer, tmp_path: Path) -> list[Any]:
 
 
 async def test_a_dropped_market_resolved_still_settles_from_rest(tmp_path: Path) -> None:
-    async with SimServer("demo", seed=7, speed=10) as sim:
+    async with SimServer("demo", seed=7, speed=80) as sim:
         sim.drop_market_resolved()
         settlements = await run_until_settled(sim, tmp_path)
     assert settlements[0]["source"] == "gamma"
 
 
 async def test_the_websocket_and_the_resolver_settle_a_market_once(tmp_path: Path) -> None:
-    async with SimServer("demo", seed=7, speed=10) as sim:
+    async with SimServer("demo", seed=7, speed=80) as sim:
         settlements = await run_until_settled(sim, tmp_path)
     assert settlements[0]["source"] in ("ws", "gamma")

@@ -121,7 +121,12 @@ def test_demo_at_120x40_keeps_the_newest_signal_on_top_and_pnl_values_apart() ->
     with tmux_session([str(BINARY), "--demo"], size=(120, 40)) as tmux:
         tmux.wait_for(lambda s: "DEMO" in s and has_signal_row(s), timeout_s=40)
         time.sleep(60)
-        screen = tmux.capture()
+        # A capture can catch a frame half drawn (or a toast over the pane's title): read the
+        # first whole frame, one with the P&L pane's top border.
+        screen = tmux.wait_for(
+            lambda s: any("P&L ─" in line or "P&L ━" in line for line in s.splitlines()),
+            timeout_s=15,
+        )
         clock = CLOCK.search(screen)
         assert clock is not None, screen
         rows = [seconds_of(m) for m in ROW_TIME.finditer(screen)]
