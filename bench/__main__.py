@@ -24,6 +24,7 @@ BENCHMARKS = [
     "bench.backtest_speed",
     "bench.edge",
     "bench.whale_profile",
+    "bench.telegram_flood",
 ]
 RESULTS = Path(__file__).with_name("results.jsonl")
 

@@ -3,8 +3,8 @@
 Telegram allows about one message a second per chat (short bursts, then 429 with
 ``retry_after``) and about 30 a second across chats (HISTORY-MEMPOOL-REMOTE.md §3.1). ``put``
 is synchronous and returns at once, so the engine's bus consumer never waits on the network; a
-full queue drops its oldest non-urgent message and counts it. Approval prompts are urgent:
-their TTL is short, so they go before alerts waiting in the same queue.
+full queue drops its oldest non-urgent message and counts it. Approval prompts (and command
+replies, halts) are urgent: their TTL is short, so they go before alerts waiting in the queue.
 """
 
 from __future__ import annotations
@@ -62,7 +62,8 @@ class Outbox:
         self.per_chat_interval_s = per_chat_interval_s
         self.global_per_s = global_per_s
         self.clock = clock
-        self._queue: deque[Outgoing] = deque()
+        self._urgent: deque[Outgoing] = deque()
+        self._normal: deque[Outgoing] = deque()
         self._chat_free_at: dict[int, float] = {}
         self._recent: deque[float] = deque()
         self._wake = asyncio.Event()
@@ -72,40 +73,44 @@ class Outbox:
         self.flood_waits = 0
 
     def __len__(self) -> int:
-        return len(self._queue)
+        return len(self._urgent) + len(self._normal)
 
     def put(self, item: Outgoing) -> None:
-        """Queue ``item`` without waiting; a full queue drops (and counts) its oldest."""
-        if len(self._queue) >= self.maxsize:
-            victim = next((q for q in self._queue if not q.urgent), self._queue[0])
-            self._queue.remove(victim)
+        """Queue ``item`` without waiting; a full queue drops (and counts) its oldest alert."""
+        if len(self) >= self.maxsize:
+            (self._normal or self._urgent).popleft()
             self.dropped += 1
-        if item.urgent:
-            # After the urgent ones already waiting, before every alert.
-            at = next((i for i, q in enumerate(self._queue) if not q.urgent), len(self._queue))
-            self._queue.insert(at, item)
-        else:
-            self._queue.append(item)
+        (self._urgent if item.urgent else self._normal).append(item)
         self._wake.set()
 
+    def _requeue(self, item: Outgoing) -> None:
+        """Back to the head of its lane (a retry keeps its place)."""
+        (self._urgent if item.urgent else self._normal).appendleft(item)
+
     def _next(self, now: float) -> tuple[Outgoing | None, float]:
-        """The first item whose chat may send now, or how long until one may."""
+        """The first item whose chat may send now (urgent ones first), or how long until one may."""
         wait = 3600.0
         while self._recent and now - self._recent[0] >= 1.0:
             self._recent.popleft()
         if len(self._recent) >= self.global_per_s:
             return None, 1.0 - (now - self._recent[0])
-        for item in self._queue:
-            ready = max(self._chat_free_at.get(item.chat_id, 0.0), item.not_before)
-            if ready <= now:
-                return item, 0.0
-            wait = min(wait, ready - now)
+        blocked: set[int] = set()
+        for lane in (self._urgent, self._normal):
+            for item in lane:
+                if item.chat_id in blocked:
+                    continue  # an earlier message to this chat waits already: keep the order
+                ready = max(self._chat_free_at.get(item.chat_id, 0.0), item.not_before)
+                if ready <= now:
+                    lane.remove(item)
+                    return item, 0.0
+                wait = min(wait, ready - now)
+                blocked.add(item.chat_id)
         return None, wait
 
     async def run(self) -> None:
         """Send until cancelled; a failing API delays and retries, never raises out."""
         while True:
-            if not self._queue:
+            if not len(self):
                 self._wake.clear()
                 await self._wake.wait()
                 continue
@@ -115,13 +120,15 @@ class Outbox:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), max(wait, 0.01))
                 continue
-            self._queue.remove(item)
             await self._send(item)
 
-    async def _send(self, item: Outgoing) -> None:
-        now = self.clock()
+    def mark_sent(self, chat_id: int, now: float) -> None:
+        """Count one call to ``chat_id`` at ``now`` against both limits."""
         self._recent.append(now)
-        self._chat_free_at[item.chat_id] = now + self.per_chat_interval_s
+        self._chat_free_at[chat_id] = now + self.per_chat_interval_s
+
+    async def _send(self, item: Outgoing) -> None:
+        self.mark_sent(item.chat_id, self.clock())
         item.attempts += 1
         try:
             result = await self.api.call(item.method, item.params)
@@ -145,12 +152,12 @@ class Outbox:
             pause = min(exc.retry_after_s, MAX_RETRY_AFTER_S)
             self._chat_free_at[item.chat_id] = now + pause
             item.attempts -= 1
-            self._queue.appendleft(item)
+            self._requeue(item)
             log.warning("telegram flood control: chat %s waits %.0f s", item.chat_id, pause)
             return
         if exc.temporary and item.attempts < MAX_ATTEMPTS:
             item.not_before = now + RETRY_BACKOFF_S * item.attempts
-            self._queue.appendleft(item)
+            self._requeue(item)
             log.warning("telegram %s failed (%s); retrying", item.method, exc.description)
             return
         self.failed += 1

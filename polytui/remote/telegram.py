@@ -40,6 +40,7 @@ ANSWER_WITHIN_S = 0.8
 KILL_CONFIRM_S = 60.0
 STALE_COMMAND_S = 120.0
 SEEN_CALLBACKS = 1000
+EVENTS_PER_SLICE = 100
 POLL_BACKOFF_CAP_S = 30.0
 NOT_LIVE = (FeedState.DOWN, FeedState.DEGRADED, FeedState.CONNECTING)
 
@@ -92,12 +93,13 @@ class TelegramBot:
         self._fees_since_summary = ZERO
         self._next_summary = self._summary_after(self.started_at)
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.sub: Any = None  # the bus subscription while running (its ``dropped`` counts)
 
     # --- running ------------------------------------------------------------------------------
 
     async def run(self) -> None:
         """Subscribe, prompt what is pending already, then poll, send and watch until cancelled."""
-        sub = self.engine.subscribe(maxsize=2_000)
+        sub = self.sub = self.engine.subscribe(maxsize=2_000)
         snapshot = self.engine.snapshot()
         self._state = snapshot.state
         for intent in snapshot.intents:
@@ -111,11 +113,13 @@ class TelegramBot:
         tasks = [asyncio.create_task(j, name="telegram") for j in jobs]
         try:
             while not sub.closed:
-                for event in await sub.wait(timeout=1.0):
+                for n, event in enumerate(await sub.wait(timeout=1.0), 1):
                     try:
                         self.on_event(event)
                     except Exception:  # one bad event must not silence the bot
                         log.exception("telegram: cannot handle %s", type(event).__name__)
+                    if n % EVENTS_PER_SLICE == 0:
+                        await asyncio.sleep(0)  # a burst never holds the loop for long
         finally:
             sub.close()
             for task in (*tasks, *self._tasks):

@@ -84,21 +84,18 @@ def test_the_outbox_keeps_one_message_a_second_per_chat_and_thirty_overall() -> 
         box.put(Outgoing(chat, "sendMessage", {"chat_id": chat, "text": "x"}))
     first, _ = box._next(now[0])
     assert first is not None and first.chat_id == 1
-    box._queue.remove(first)
-    box._recent.append(now[0])
-    box._chat_free_at[1] = now[0] + 1.0
+    box.mark_sent(1, now[0])
     second, _ = box._next(now[0])
     assert second is not None and second.chat_id == 2  # chat 1 waits, chat 2 need not
-    box._queue.remove(second)
-    box._recent.append(now[0])
-    box._chat_free_at[2] = now[0] + 1.0
+    box.mark_sent(2, now[0])
     nothing, wait = box._next(now[0])
     assert nothing is None and wait == pytest.approx(1.0)
     now[0] += 1.0
     third, _ = box._next(now[0])
     assert third is not None and third.chat_id == 1
     # 30 sends in the last second: nobody, whatever chat, until the oldest is a second old.
-    box._recent.extend([now[0]] * 30)
+    for chat in range(100, 130):
+        box.mark_sent(chat, now[0])
     box.put(Outgoing(9, "sendMessage", {"chat_id": 9, "text": "x"}))
     blocked, wait = box._next(now[0] + 0.5)
     assert blocked is None and wait == pytest.approx(0.5)
@@ -110,7 +107,11 @@ def test_a_full_outbox_drops_the_oldest_alert_and_keeps_approvals_first() -> Non
         box.put(Outgoing(1, "sendMessage", {"chat_id": 1, "text": text}))
     box.put(Outgoing(1, "sendMessage", {"chat_id": 1, "text": "approve?"}, urgent=True))
     assert box.dropped == 1
-    assert [q.params["text"] for q in box._queue] == ["approve?", "alert-2", "alert-3"]
+    order = [q.params["text"] for q in (*box._urgent, *box._normal)]
+    assert order == ["approve?", "alert-2", "alert-3"]
+    box.put(Outgoing(1, "sendMessage", {"chat_id": 1, "text": "approve 2?"}, urgent=True))
+    first, _ = box._next(0.0)
+    assert first is not None and first.params["text"] == "approve?"  # urgent first, in order
 
 
 def test_telegram_config_needs_allowed_chats_and_known_events() -> None:
