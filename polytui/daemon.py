@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from polytui import __version__, redaction
+from polytui import __version__, display, redaction
 from polytui import events as ev
 from polytui.bus import Subscription
 from polytui.model import FeedState, IntentStatus
@@ -154,7 +154,7 @@ class EventLog:
             self._emit(
                 logging.INFO,
                 "fill",
-                f"filled {fill.side} {fill.shares} @ {fill.avg_price}",
+                "filled " + display.trade(fill.side.value, fill.shares, "", fill.avg_price),
                 id=fill.id,
                 order_id=fill.order_id,
                 intent_id=fill.intent_id,

@@ -22,7 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from polytui import datadir
+from polytui import datadir, display
 from polytui import events as ev
 from polytui.bus import EventBus, Subscription
 from polytui.clock import Clock, SystemClock
@@ -432,7 +432,11 @@ class Engine:
         task = asyncio.create_task(self._execute(intent), name=f"exec:{intent.id}")
         self._inflight.add(task)
         task.add_done_callback(self._inflight.discard)
-        return CommandResult(True, f"approved {intent.id}: {intent.shares} shares")
+        return CommandResult(
+            True,
+            f"approved {intent.id}: {display.shares(intent.shares)} shares · "
+            f"{intent.side.value} {intent.outcome} in {intent.market_question}",
+        )
 
     async def _execute(self, intent: TradeIntent) -> None:
         order = Order(
@@ -505,10 +509,7 @@ class Engine:
         self.journal.append("fill", _fill_payload(fill), ref=fill.id)
         self._persist_state()
         self.bus.publish(ev.FillReceived(fill))
-        self._notice(
-            "info",
-            f"filled {fill.side} {fill.shares} @ {fill.avg_price} (fee {fill.fee_usd})",
-        )
+        self._notice("info", display.fill_text(fill, market))
 
     async def on_market_resolved(
         self, condition_id: str, winning_token_id: str, at: datetime | None = None
@@ -526,15 +527,15 @@ class Engine:
         winning_token_id = resolution.winning_token_id
         at = resolution.at or self.clock.now()
         pays = resolution.payout
+        held = {
+            p.token_id: p
+            for p in self.portfolio.positions_by_resolution(at)
+            if p.condition_id == condition_id
+        }
         settled = self.portfolio.settle(condition_id, winning_token_id, pays)
         records = self.strategy.on_market_resolved(condition_id, winning_token_id, at, pays)
         if settled:
-            result = "void" if resolution.void else "resolved"
-            self._notice(
-                "info",
-                f"market {condition_id[:10]}… {result} ({resolution.source}): "
-                f"{len(settled)} settled",
-            )
+            self._notice("info", display.settlement_text(resolution, held, settled), "settlement")
         self.journal.append(
             "settlement",
             {
@@ -633,7 +634,7 @@ class Engine:
         if self.strategy.risk.killed:
             return CommandResult(False, "kill switch is on; no orders are sent")
         self._start_exit(order, "closed by operator")
-        return CommandResult(True, f"closing {order.shares} shares")
+        return CommandResult(True, f"closing {display.shares(order.shares)} shares")
 
     def _start_exit(self, order: Order, why: str) -> None:
         # One exit per token at a time: a second close while the first is in flight would sell
@@ -662,7 +663,8 @@ class Engine:
         running = settings_to_dict(self.settings)  # what a reload changes, as it runs now
         return CommandResult(
             True,
-            f"{self.mode}: equity {pnl.equity_usd}, cash {pnl.cash_usd}",
+            f"{self.mode}: equity {display.money(pnl.equity_usd)}, "
+            f"cash {display.money(pnl.cash_usd)}",
             {
                 "mode": self.mode,
                 "paused": self._state.paused,
@@ -938,9 +940,9 @@ class Engine:
         )
         self.bus.publish(ev.EngineStateChanged(self._state))
 
-    def _notice(self, level: str, message: str) -> None:
+    def _notice(self, level: str, message: str, component: str = "engine") -> None:
         getattr(log, level if level != "warn" else "warning")(message)
-        self.bus.publish(ev.Notice(level, message))
+        self.bus.publish(ev.Notice(level, message, component))
 
     def _journal_order(self, order: Order, *, durable: bool = True) -> None:
         self.journal.append(

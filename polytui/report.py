@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
+from polytui import display
 from polytui.model import ZERO
 
 
@@ -218,14 +219,6 @@ def run_report(loaded: Any, since: str | None, csv_path: Path | None) -> int:
 WIDE_REPORT = 120
 
 
-def _money(value: Decimal) -> str:
-    return f"${value:,.2f}"
-
-
-def _cents(value: Decimal) -> str:
-    return f"{'-' if value < 0 else '+'}{abs(value):.1f}¢"
-
-
 def _secs(value: Decimal | None) -> str:
     return "-" if value is None else f"{value:.1f}s"
 
@@ -268,10 +261,10 @@ def _report_cells(r: ParityRow, wide: bool) -> list[str]:
     when = r.filled_at[:19].replace("T", " ") if wide else r.filled_at[11:19]
     cells = [when, r.market or r.token_id[:12], f"{r.side} {r.outcome_name}".strip()]
     cells += [f"{r.shares:,.2f}", *((f"{r.whale_price:.3f}",) if wide else ())]
-    cells += [f"{r.our_price:.3f}", _cents(r.tax_cents)]
+    cells += [f"{r.our_price:.3f}", display.cents(r.tax_cents)]
     if wide:
         cells.append(f"{r.tax_pct:+.2f}%")
-    cells.append(_money(r.fee_usd))
+    cells.append(display.money(r.fee_usd))
     if wide:
         cells += [r.source, _secs(r.seen_s), _secs(r.to_fill_s)]
     else:
@@ -288,6 +281,6 @@ def summary_line(total: dict[str, Decimal | int]) -> str:
     fees = Decimal(total["fees_usd"])
     tax = Decimal(total["avg_tax_cents"])
     return (
-        f"{fills} fill{'s' if fills != 1 else ''} · fees {_money(fees)} · average tax"
-        f" {_cents(tax)} per share · won {total['won']} · lost {total['lost']}"
+        f"{fills} fill{'s' if fills != 1 else ''} · fees {display.money(fees)} · average tax"
+        f" {display.cents(tax)} per share · won {total['won']} · lost {total['lost']}"
     )

@@ -6,13 +6,12 @@ import asyncio
 import os
 import sys
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from polytui import codec
+from polytui import codec, display
 from polytui import events as ev
 from polytui.control.protocol import (
     EXIT_BUSY,
@@ -132,14 +131,14 @@ def _state_word(state: EngineState) -> str:
 
 def status_text(hello: dict[str, Any], snapshot: ev.Snapshot, data: dict[str, Any]) -> str:
     """What ``polytui status`` prints: a few lines a trader reads at a glance."""
-    pnl = snapshot.pnl
+    pnl, money = snapshot.pnl, display.money
     lines = [
         f"polytui daemon pid {hello.get('pid')} — {snapshot.state.mode} mode, "
         f"{_state_word(snapshot.state)}, up {_duration(float(data.get('uptime_s') or 0))}, "
         f"{_clients(data.get('clients'))}",
-        f"equity {_usd(pnl.equity_usd)}  cash {_usd(pnl.cash_usd)}  "
-        f"realized {_usd(pnl.realized_usd)}  unrealized {_usd(pnl.unrealized_usd)}  "
-        f"today {_usd(pnl.today_usd)}  fees {_usd(pnl.fees_usd)}",
+        f"equity {money(pnl.equity_usd)}  cash {money(pnl.cash_usd)}  "
+        f"realized {money(pnl.realized_usd)}  unrealized {money(pnl.unrealized_usd)}  "
+        f"today {money(pnl.today_usd)}  fees {money(pnl.fees_usd)}",
         f"positions: {len(snapshot.positions)} open · pending approvals: {len(snapshot.intents)}"
         f" · signals: {len(snapshot.signals)}",
     ]
@@ -147,8 +146,9 @@ def status_text(hello: dict[str, Any], snapshot: ev.Snapshot, data: dict[str, An
     for intent in snapshot.intents:
         left = max(0, int((intent.expires_at - now).total_seconds()))
         lines.append(
-            f"  {intent.id}  {intent.side.value} {intent.shares} {intent.outcome} @ "
-            f"{intent.limit_price}  ${intent.usd:,.2f}  {left}s left  {intent.market_question[:50]}"
+            f"  {intent.id}  "
+            f"{display.trade(intent.side.value, intent.shares, intent.outcome, intent.limit_price)}"
+            f"  {money(intent.usd)}  {left}s left  {intent.market_question[:50]}"
         )
     if snapshot.feeds:
         lines.append("feeds: " + ", ".join(f"{f.name} {f.state.value}" for f in snapshot.feeds))
@@ -156,7 +156,7 @@ def status_text(hello: dict[str, Any], snapshot: ev.Snapshot, data: dict[str, An
         if limit.unit == "count":  # a count has no cents
             lines.append(f"risk: {limit.name} {limit.used:,.0f} / {limit.limit:,.0f}")
         else:
-            lines.append(f"risk: {limit.name} {_usd(limit.used)} / {_usd(limit.limit)}")
+            lines.append(f"risk: {limit.name} {money(limit.used)} / {money(limit.limit)}")
     lines.append(f"socket: {data.get('socket', '')}")
     return "\n".join(lines)
 
@@ -165,11 +165,6 @@ def _clients(count: Any) -> str:
     if not count:
         return "nothing else attached"
     return f"{count} other client{'s' if count != 1 else ''} attached"
-
-
-def _usd(amount: Decimal) -> str:
-    sign = "-" if amount < 0 else ""
-    return f"{sign}${abs(amount):,.2f}"
 
 
 def _duration(seconds: float) -> str:

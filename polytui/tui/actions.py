@@ -129,7 +129,8 @@ class ConsoleActions(App[int]):
         self.pump_now()
         message = self._describe(name, result, sent)
         title = TITLES.get(name, name)
-        self.notify(message, title=title, severity="information" if result.ok else "error")
+        severity = "information" if result.ok else "error"
+        self.notify(message, title=title, severity=severity, markup=False)  # [x, y] is text
         self.log_line("info" if result.ok else "error", f"{title.lower()}: {message}")
         return result
 

@@ -64,6 +64,9 @@ HEADER_TINY = 72
 # Narrower than this, the footer packs its keys tighter so every label, q Quit last, fits.
 FOOTER_COMPACT = 90
 
+# Info notices worth a toast too, by component: a settlement moves realized P&L.
+TOASTED = {"settlement": "Market resolved"}
+
 EngineRunner = Callable[[], Awaitable[None]]
 
 
@@ -182,7 +185,7 @@ class PolytuiApp(ConsoleActions):
         self.log_line("info", f"console started ({self.state.engine.mode} mode, {where})")
         for hint in self.hints:
             self.log_line("warning", hint)
-            self.notify(hint, severity="warning", timeout=15)
+            self.notify(hint, severity="warning", timeout=15, markup=False)
 
     def _start_engine(self) -> None:
         if self.run_engine is not None:
@@ -239,7 +242,9 @@ class PolytuiApp(ConsoleActions):
             self.log_line(notice.level, notice.message, notice.component)
             if notice.level in ("warn", "warning", "error"):
                 severity = "error" if notice.level == "error" else "warning"
-                self.notify(notice.message, severity=severity)
+                self.notify(notice.message, severity=severity, markup=False)
+            elif notice.component in TOASTED:
+                self.notify(notice.message, title=TOASTED[notice.component], markup=False)
 
     def _log_feed_changes(self) -> None:
         """A feed that goes down or degraded says so in the log, with its error."""

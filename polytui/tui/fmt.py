@@ -5,52 +5,16 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+# The formats every screen shares (console, log lines, status, report) live in polytui.display;
+# the console's cells read them from here.
+from polytui.display import DASH as DASH
+from polytui.display import cents as cents
+from polytui.display import money as money
+from polytui.display import percent as percent
+from polytui.display import price as price
+from polytui.display import shares as shares
+from polytui.display import signed_money as signed_money
 from polytui.model import ZERO
-
-DASH = "—"
-
-
-def money(amount: Decimal | None) -> str:
-    """``$1,234.56`` (cents, half-even as Decimal rounds); a dash when unknown."""
-    if amount is None:
-        return DASH
-    sign = "-" if amount < 0 else ""
-    return f"{sign}${abs(amount):,.2f}"
-
-
-def signed_money(amount: Decimal | None) -> str:
-    """``+$1.20`` / ``-$0.35``: P&L always shows its sign."""
-    if amount is None:
-        return DASH
-    sign = "-" if amount < 0 else "+"
-    return f"{sign}${abs(amount):,.2f}"
-
-
-def price(value: Decimal | None) -> str:
-    """A probability price with three decimals (tick sizes go down to 0.001)."""
-    if value is None:
-        return DASH
-    return f"{value:.3f}"
-
-
-def shares(value: Decimal) -> str:
-    """Share counts with two decimals (the CLOB size increment)."""
-    return f"{value:,.2f}"
-
-
-def cents(value: Decimal | None) -> str:
-    """Signed cents per share, e.g. ``+1.5¢`` (positive = worse than the whale)."""
-    if value is None:
-        return DASH
-    sign = "-" if value < 0 else "+"
-    return f"{sign}{abs(value):.1f}¢"
-
-
-def percent(value: Decimal | None) -> str:
-    """A ratio in [0, 1] as a whole percentage."""
-    if value is None:
-        return DASH
-    return f"{value * 100:.0f}%"
 
 
 def countdown(seconds: float) -> str:
