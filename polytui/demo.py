@@ -3,6 +3,12 @@
 The simulator runs on its own event loop in a background thread (so a busy UI never slows the
 "exchange"), the engine and the TUI share the main loop, paper mode, a temporary data directory
 and manual approval. Nothing touches the real network.
+
+The demo serves the honest ``demo`` world (``polytui/sim/worlds/builtin/demo.toml``): prices are
+probabilities, whale fills move the book and fast traders chase them, and only some of the watched
+wallets are worth copying, so the P&L, fees and latency tax the console shows after ten minutes
+are what copying those wallets really earns. Its wallets trade for the first ``DEMO_HOURS`` sim
+hours (a longer horizon would only delay the first frame: the world is built before it).
 """
 
 from __future__ import annotations
@@ -20,13 +26,26 @@ from typing import Any
 
 DEMO_SCENARIO = "demo"
 DEMO_SEED = 7
+DEMO_HOURS = 4.0
 
 
 class SimThread:
-    """Runs a ``SimServer`` on its own loop in a daemon thread until stopped."""
+    """Runs a ``SimServer`` on its own loop in a daemon thread until stopped.
 
-    def __init__(self, scenario: str = DEMO_SCENARIO, seed: int = DEMO_SEED, speed: float = 1.0):
+    ``world=True`` serves the built-in world named ``scenario`` (``polytui.sim.worlds``) with its
+    wallets trading for ``hours``; otherwise the classic scenario of that name."""
+
+    def __init__(
+        self,
+        scenario: str = DEMO_SCENARIO,
+        seed: int = DEMO_SEED,
+        speed: float = 1.0,
+        *,
+        world: bool = False,
+        hours: float | None = None,
+    ):
         self.scenario, self.seed, self.speed = scenario, seed, speed
+        self.world, self.hours = world, hours
         self.sim: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready = threading.Event()
@@ -48,7 +67,14 @@ class SimThread:
         from polytui.sim.server import SimServer
 
         self._stop = asyncio.Event()
-        async with SimServer(self.scenario, seed=self.seed, speed=self.speed) as sim:
+        world = None
+        if self.world:
+            from polytui.sim.worlds import builtin_spec
+            from polytui.sim.worlds.past import build_world_with_past
+
+            spec = builtin_spec(self.scenario)
+            world = build_world_with_past(spec, seed=self.seed, hours=self.hours)
+        async with SimServer(self.scenario, seed=self.seed, speed=self.speed, world=world) as sim:
             self.sim = sim
             self._ready.set()
             await self._stop.wait()
@@ -82,7 +108,7 @@ def demo_environment(
     from polytui.config import LoadedConfig, apply_overrides
     from polytui.settings import Settings
 
-    sim_thread = sim_thread or SimThread(scenario, seed)
+    sim_thread = sim_thread or SimThread(scenario, seed, world=True, hours=DEMO_HOURS)
     sim = sim_thread.start()
     with tempfile.TemporaryDirectory(prefix="polytui-demo-") as data_dir:
         settings = apply_overrides(Settings(), sim.settings_overrides())
@@ -109,7 +135,7 @@ def demo_environment(
 def run_demo(config_path: Path | None) -> int:
     """Entry point of ``polytui --demo`` (the config file, if any, is not needed)."""
     del config_path  # the demo always runs against its own simulator
-    sim_thread = SimThread()
+    sim_thread = SimThread(world=True, hours=DEMO_HOURS)
     # The exchange starts in its thread while the console's modules load: the first frame
     # appears sooner than doing one after the other.
     sim_thread.begin()
