@@ -25,6 +25,9 @@ from polytui.text import clean_text
 APP_NAME = "polytui"
 WALLET_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
 PRIVATE_KEY_RE = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
+LIVE_HOLDERS = (
+    "[live] private_key_env / api_secret_env (default POLYTUI_PRIVATE_KEY, POLYTUI_API_SECRET)"
+)
 SECRET_KEY_NAMES = (
     "private_key", "secret", "passphrase", "api_key", "password", "mnemonic", "token",
 )
@@ -225,20 +228,19 @@ def _refuse_secrets(raw: Any, source: str, text: str, prefix: str) -> None:
             _refuse_secrets(value, source, text, dotted + ".")
             continue
         values = value if isinstance(value, list) else [value]
+        for i, table in enumerate(v for v in values if isinstance(v, dict)):  # [[tables]]
+            _refuse_secrets(table, source, text, f"{dotted}[{i}].")
         named_secret = any(name in key.lower() for name in SECRET_KEY_NAMES)
         if key.lower().endswith("_env"):
             named_secret = False
         for item in values:
             looks_like_key = isinstance(item, str) and bool(PRIVATE_KEY_RE.match(item.strip()))
-            if (named_secret and item not in ("", None)) or looks_like_key:
-                raise _fail(
-                    source,
-                    text,
-                    dotted,
-                    "looks like a secret; secrets never go in config.toml — put it in the "
-                    "environment variable named by [live] private_key_env / api_secret_env "
-                    "(default POLYTUI_PRIVATE_KEY, POLYTUI_API_SECRET)",
-                )
+            # Only text can be a secret: a count such as max_output_tokens is not one.
+            if (named_secret and isinstance(item, str) and item) or looks_like_key:
+                holder = "its api_key_env" if dotted.startswith("advisors") else LIVE_HOLDERS
+                problem = "looks like a secret; secrets never go in config.toml — put it in the"
+                where = f"{problem} environment variable named by {holder}"
+                raise _fail(source, text, dotted, where)
 
 
 # --- validation ----------------------------------------------------------------------------
@@ -408,6 +410,9 @@ def _validate(s: Settings, source: str, text: str) -> None:
     from polytui.remote.config import validate_remote
 
     validate_remote(s, need, within)
+    from polytui.advisors.checks import validate_advisors  # its own module: this one is full
+
+    validate_advisors(s, need, within)
 
 
 def _validate_history(s: Settings, need: Any, within: Any) -> None:
@@ -484,6 +489,8 @@ def redacted_view(settings: Settings) -> str:
         "api_passphrase": settings.live.api_passphrase_env,
         "telegram_bot_token": settings.telegram.bot_token_env,
     }
+    advisors = settings.advisors.entries
+    secrets.update({f"advisor {e.label}": e.api_key_env for e in advisors if e.api_key_env})
     view["secrets_from_environment"] = {
         name: f"{env} is {'set' if os.environ.get(env) else 'unset'}"
         for name, env in secrets.items()

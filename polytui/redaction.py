@@ -35,6 +35,7 @@ def secret_env_names(settings: Settings) -> list[str]:
         live.api_secret_env,
         live.api_passphrase_env,
         settings.telegram.bot_token_env,
+        *(e.api_key_env for e in settings.advisors.entries if e.api_key_env),
     ]
 
 

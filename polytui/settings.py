@@ -248,6 +248,52 @@ class MetricsSettings:
 
 
 @dataclass(slots=True)
+class AdvisorEntry:
+    """One ``[[advisors.entries]]`` table: a language model behind an official SDK."""
+
+    # "anthropic" (Messages API) or "openai" (chat completions: any OpenAI-compatible server,
+    # hosted or local, e.g. Ollama on http://localhost:11434/v1).
+    kind: str = "anthropic"
+    model: str = ""
+    # Shown in health and the journal; default "kind:model".
+    name: str = ""
+    # Empty: the SDK's default endpoint.
+    base_url: str = ""
+    # The environment variable holding the API key (never the key itself). Empty: a local
+    # server that wants none.
+    api_key_env: str = ""
+    # One request's HTTP timeout; an answer after advisors.budget_ms is journaled and ignored.
+    timeout_s: float = 10.0
+    weight: Decimal = Decimal(1)
+    # Prices in USD per million tokens, for the journal's cost and the daily cost cap.
+    usd_per_mtok_in: Decimal = Decimal(0)
+    usd_per_mtok_out: Decimal = Decimal(0)
+
+    @property
+    def label(self) -> str:
+        """The advisor's display name."""
+        return self.name or f"{self.kind}:{self.model}"
+
+
+@dataclass(slots=True)
+class AdvisorSettings:
+    """``[advisors]``: optional second opinions from language models (off by default)."""
+
+    enabled: bool = False
+    # A decision never waits longer than this for the advisors' answers.
+    budget_ms: int = 1500
+    # The consensus moves the strategy's win-probability estimate by at most this much.
+    max_shift: Decimal = Decimal("0.05")
+    # Answers further apart than this (max - min probability) move nothing: no consensus.
+    max_spread: Decimal = Decimal("0.25")
+    max_output_tokens: int = 600
+    # Calls stop for the UTC day once either is reached (0: no cap of that kind).
+    daily_token_cap: int = 200_000
+    daily_cost_cap_usd: Decimal = Decimal(1)
+    entries: list[AdvisorEntry] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class Settings:
     """The whole configuration."""
 
@@ -266,6 +312,7 @@ class Settings:
     history: HistorySettings = field(default_factory=HistorySettings)
     telegram: TelegramSettings = field(default_factory=TelegramSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    advisors: AdvisorSettings = field(default_factory=AdvisorSettings)
 
     @property
     def order_slippage_cap(self) -> Decimal:

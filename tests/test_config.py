@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import stat
 from decimal import Decimal as D
 from pathlib import Path
@@ -155,3 +156,64 @@ def test_redacted_view_shows_env_secrets_as_set_not_values(monkeypatch: pytest.M
 def test_overrides_are_validated() -> None:
     with pytest.raises(ConfigError, match=r"feeds\.clob_ws_url"):
         apply_overrides(Settings(), {"feeds": {"clob_ws_url": "http://x"}})
+
+
+# --- [advisors] ------------------------------------------------------------------------------
+
+
+def test_advisors_are_off_by_default() -> None:
+    from polytui.settings import Settings
+
+    s = Settings()
+    assert s.advisors.enabled is False and s.advisors.entries == []
+
+
+def test_advisor_entries_load_from_an_array_of_tables() -> None:
+    import tomllib
+
+    from polytui.config import settings_from_dict
+
+    raw = tomllib.loads(
+        '[advisors]\nenabled = true\nbudget_ms = 800\n'
+        '[[advisors.entries]]\nkind = "anthropic"\nmodel = "claude-x"\napi_key_env = "ANTHROPIC_API_KEY"\n'
+        '[[advisors.entries]]\nkind = "openai"\nmodel = "llama3.1"\nbase_url = "http://localhost:11434/v1"\nweight = "0.5"\n'
+    )
+    s = settings_from_dict(raw)
+    assert [e.label for e in s.advisors.entries] == ["anthropic:claude-x", "openai:llama3.1"]
+    assert s.advisors.entries[1].weight == D("0.5") and s.advisors.budget_ms == 800
+
+
+def test_advisor_key_in_the_file_is_refused_naming_api_key_env() -> None:
+    from polytui.config import ConfigError, settings_from_dict
+
+    raw = {"advisors": {"entries": [{"kind": "openai", "model": "m", "api_key": "sk-live-abcdef"}]}}
+    with pytest.raises(ConfigError, match=r"advisors\.entries\[0\]\.api_key.*api_key_env"):
+        settings_from_dict(raw)
+
+
+@pytest.mark.parametrize(
+    ("entry", "key"),
+    [
+        ({"kind": "gemini", "model": "m"}, "advisors.entries[0].kind"),
+        ({"kind": "openai", "model": ""}, "advisors.entries[0].model"),
+        ({"kind": "openai", "model": "m", "base_url": "localhost:11434"}, "advisors.entries[0].base_url"),
+        ({"kind": "openai", "model": "m", "weight": 0}, "advisors.entries[0].weight"),
+        ({"kind": "openai", "model": "m", "api_key_env": "sk-abc def"}, "advisors.entries[0].api_key_env"),
+    ],
+)
+def test_bad_advisor_entry_names_its_key(entry: dict, key: str) -> None:
+    from polytui.config import ConfigError, settings_from_dict
+
+    with pytest.raises(ConfigError, match=re.escape(key)):
+        settings_from_dict({"advisors": {"entries": [entry]}})
+
+
+def test_advisor_key_env_is_redacted_from_logs() -> None:
+    from polytui import redaction
+    from polytui.settings import AdvisorEntry, Settings
+
+    s = Settings()
+    s.advisors.entries = [AdvisorEntry(kind="openai", model="m", api_key_env="MY_LLM_KEY")]
+    assert "MY_LLM_KEY" in redaction.secret_env_names(s)
+    redaction.register_secrets(["sk-very-secret-value-42"])
+    assert "sk-very-secret" not in redaction.redact("calling with sk-very-secret-value-42")
