@@ -159,6 +159,8 @@ class Engine:
         self._journal_fault = ""  # the journal's last write failure, as last announced
         self.trades_not_copied = 0  # whale trades dropped while the journal could not be written
         self._group_commit: asyncio.Future[bool] | None = None
+        # Second opinions on pending buys (polytui.advisors.second_opinion), when [advisors] is on.
+        self.advisors: Any = None
 
     # --- EngineAPI ----------------------------------------------------------------------------
 
@@ -219,6 +221,9 @@ class Engine:
     async def _shutdown(self) -> None:
         if self._inflight:
             await asyncio.wait(self._inflight, timeout=10)
+        if self.advisors is not None:
+            with contextlib.suppress(Exception):
+                await self.advisors.stop()
         for feed in self.feeds.values():
             with contextlib.suppress(Exception):
                 await feed.stop()
@@ -407,8 +412,31 @@ class Engine:
             self.journal.append("intent", intent_to_record(intent), ref=intent.id)
             self._persist_state()
             self.bus.publish(ev.IntentUpdated(intent))
+            if self.advisors is not None and self.advisors.wants(intent):
+                # The decision waits for the review (at most advisors.budget_ms), never longer.
+                self.advisors.request(intent, market, self._on_review)
+                return
             if self.strategy.approvals.policy_for(intent.wallet) == "auto":
                 await self._approve(intent.id, by="policy")
+
+    def _on_review(self, review: Any) -> None:
+        self._enqueue(lambda: self._reconsidered(review))
+
+    async def _reconsidered(self, review: Any) -> None:
+        """The advisors' review of a pending buy, applied through the strategy's bounded hook."""
+        outcome = self.strategy.reconsider(
+            review.intent_id, review.adjust, review.note, self._portfolio_view()
+        )
+        self._journal_records(outcome.journal_records)
+        intent = outcome.intent
+        if intent is None or not outcome.journal_records:
+            return  # decided before the review came: the review is journaled, nothing more
+        self._persist_state()
+        self._publish_intent_if_known(intent.id)
+        if intent.status is IntentStatus.PENDING and (
+            self.strategy.approvals.policy_for(intent.wallet) == "auto"
+        ):
+            await self._approve(intent.id, by="policy")
 
     async def _approve(self, intent_id: str, *, by: str) -> CommandResult:
         if self._stopping.is_set():

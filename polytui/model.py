@@ -318,6 +318,8 @@ class TradeIntent:
     wallet: str = ""
     expected_fee_usd: Decimal = ZERO
     market_question: str = ""
+    # The advisors' consensus and what it did to the estimate (empty: advisors off / not asked).
+    advice: str = ""
 
 
 class OrderType(enum.StrEnum):

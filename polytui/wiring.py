@@ -96,6 +96,7 @@ def build_engine(
     tap: Tap | None = None,
     transport: Any = None,
     role: str = "",
+    advisor_clients: dict[str, Any] | None = None,
 ) -> Any:
     """Build an :class:`~polytui.engine.Engine` from a loaded config, paper unless ``live``.
 
@@ -162,6 +163,10 @@ def build_engine(
     _attach_feeds(engine, settings, books, tap, transport)
     if live:
         engine.feeds["user"] = broker.feed
+    if settings.advisors.enabled:
+        from polytui.advisors.wiring import attach_advisors
+
+        attach_advisors(engine, journal, advisor_clients)
     return engine
 
 

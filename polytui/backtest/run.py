@@ -203,6 +203,8 @@ def prepare_settings(loaded: Any, world: ScenarioWorld, data_dir: Path) -> tuple
     settings.feeds.dataapi_poll_enabled = False
     settings.feeds.activity_enabled = True
     settings.feeds.catch_up_s = 0.0
+    # A backtest never calls a model: advisors are off (README, "Advisors").
+    settings.advisors.enabled = False
     return settings, note
 
 

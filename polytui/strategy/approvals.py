@@ -108,6 +108,13 @@ class ApprovalQueue:
         self._deadline.pop(intent_id, None)
         return decided
 
+    def revise(self, intent_id: str, now: datetime, **changes: Any) -> TradeIntent:
+        """Change a pending intent's fields (size, advice), keeping its TTL and status."""
+        intent = self._require_pending(intent_id, now)
+        revised = replace(intent, **changes)
+        self._intents[intent_id] = revised
+        return revised
+
     def finish(self, intent_id: str, status: IntentStatus, reason: str) -> TradeIntent | None:
         """After execution: FILLED or FAILED (from APPROVED)."""
         intent = self._intents.get(intent_id)
@@ -177,6 +184,7 @@ def intent_to_record(i: TradeIntent) -> dict[str, Any]:
         "wallet": i.wallet,
         "expected_fee_usd": str(i.expected_fee_usd),
         "market_question": i.market_question,
+        "advice": i.advice,
     }
 
 
@@ -202,4 +210,5 @@ def intent_from_record(raw: dict[str, Any]) -> TradeIntent:
         wallet=raw.get("wallet", ""),
         expected_fee_usd=Decimal(raw.get("expected_fee_usd", "0")),
         market_question=raw.get("market_question", ""),
+        advice=raw.get("advice", ""),
     )

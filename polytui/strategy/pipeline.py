@@ -333,6 +333,20 @@ class Strategy:
             market_question=market.question,
         )
 
+    # --- second opinion (polytui.advisors) -----------------------------------------------------
+
+    def reconsider(
+        self,
+        intent_id: str,
+        adjust: Callable[[Decimal], Decimal],
+        note: str,
+        view: PortfolioView,
+    ) -> Outcome:
+        """Apply a second opinion to a pending buy (see ``polytui.strategy.reconsider``)."""
+        from polytui.strategy.reconsider import reconsider
+
+        return reconsider(self, intent_id, adjust, note, view)
+
     # --- approvals ----------------------------------------------------------------------------
 
     def approve(self, intent_id: str, view: PortfolioView) -> Outcome:

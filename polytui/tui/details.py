@@ -63,6 +63,7 @@ def intent_lines(
         ("expected fee", fmt.money(intent.expected_fee_usd)),
         ("headroom after", room_line(intent, state)),
         ("confidence", fmt.percent(intent.confidence)),
+        *([("second opinion", intent.advice)] if intent.advice else []),
         ("whale", whale_line(wallets, aliases or {})),
         ("expires in", fmt.countdown(left) if left > 0 else "expired"),
         ("intent", intent.id),

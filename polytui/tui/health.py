@@ -22,7 +22,8 @@ COLUMNS = (
     Column("latency", "Latency", 7, right=True, drop=2),
 )
 
-# Sources asked only when something needs them (market metadata): silence is not staleness.
+# Sources asked only when something needs them (market metadata, advisors): silence is not
+# staleness.
 ON_DEMAND = frozenset({"gamma"})
 
 # Matches RiskSettings.stale_feed_halt_s's default: data older than this is stale.
@@ -35,7 +36,7 @@ def is_stale(feed: FeedStatus, stale_after_s: float = STALE_AFTER_S) -> bool:
     requests fail."""
     if feed.state is FeedState.DISABLED:
         return False
-    if feed.name in ON_DEMAND:
+    if feed.name in ON_DEMAND or feed.name.startswith("advisor "):
         return feed.state in (FeedState.DEGRADED, FeedState.DOWN)
     if feed.state is not FeedState.LIVE:
         return True
