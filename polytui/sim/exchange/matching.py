@@ -110,26 +110,20 @@ class Matcher:
         return event
 
     def levels(self, order: SimOrder) -> Levels:
-        """Book levels the order can take, best first, net of liquidity already consumed."""
-        t = self.world.now()
-        event = self.visible_book(order.token, t)
-        step = self.world.step(t)
+        """Book levels the order can take, best first, net of liquidity already consumed.
+
+        The visible book has this step's consumed liquidity taken out already; it is not taken
+        out a second time here."""
+        event = self.visible_book(order.token, self.world.now())
         if order.side == "BUY":
             raw = [(Decimal(v["price"]), Decimal(v["size"])) for v in event["asks"]]
             raw.sort(key=lambda lvl: lvl[0])
             usable = [lvl for lvl in raw if lvl[0] <= order.price]
-            book_side = "SELL"
         else:
             raw = [(Decimal(v["price"]), Decimal(v["size"])) for v in event["bids"]]
             raw.sort(key=lambda lvl: -lvl[0])
             usable = [lvl for lvl in raw if lvl[0] >= order.price]
-            book_side = "BUY"
-        out = []
-        for price, size in usable:
-            left = size - self.consumed.get((order.token, step, book_side, price), Decimal(0))
-            if left > 0:
-                out.append((price, left))
-        return out
+        return [(price, size) for price, size in usable if size > 0]
 
     # --- order entry ----------------------------------------------------------------------------
 
