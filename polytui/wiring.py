@@ -343,10 +343,14 @@ def _attach_feeds(engine: Any, settings: Any, books: Any, tap: Tap | None, trans
     elif feeds_cfg.chain_enabled and not rpc_url:
         log.info("chain feed off: set %s to a Polygon WebSocket RPC URL", feeds_cfg.polygon_ws_env)
     if feeds_cfg.dataapi_poll_enabled and wallets:
-        from polytui.feeds.dataapi import DataApiClient, DataApiPoller
+        from polytui.feeds.dataapi import DataApiPoller
+        from polytui.feeds.history import HistoryClient
+        from polytui.feeds.ratelimit import data_api_limiter
 
+        h = settings.history
+        limiter = data_api_limiter(h.requests_per_10s, h.trades_per_10s, h.positions_per_10s)
         engine.feeds["dataapi"] = DataApiPoller(
-            DataApiClient(client, feeds_cfg.data_api_url),
+            HistoryClient(client, feeds_cfg.data_api_url, limiter=limiter, attempts=3),
             wallets,
             interval_s=feeds_cfg.dataapi_poll_s,
             on_trade=stream.offer,

@@ -1,9 +1,14 @@
-"""data-api: polling fallback for whale trades, wallet history and the leaderboard.
+"""data-api: polling each watched wallet's fills, every page of them, as a whale source.
 
-Facts (PROTOCOL.md §4): responses are cached about five minutes behind a CDN that ignores
-request headers, so every request carries a changing ``_`` parameter; ``user`` takes one
-address; numbers may be JSON floats (parsed through ``str`` into Decimal); ``timestamp`` is the
-block time in unix seconds. Requests are spaced out to stay polite.
+Facts (PROTOCOL.md §4): one ``user`` a request; numbers may be JSON floats (parsed through
+``str`` into Decimal); ``timestamp`` is the block time in unix seconds; the list lags the match
+by a few seconds and refreshes in batches. A busy wallet can fill more than one page between
+two polls (one transaction gives up to 18 rows with ``taker_only=false``), so each poll asks for
+the fills since the newest one already seen (``start``, moved back ``OVERLAP_S`` for rows
+listed late) and reads every page of the answer, through the history client
+(:class:`~polytui.feeds.history.HistoryClient`): ``/v2/trades`` with its cursor, or ``/trades``
+with offsets when v2 is missing, rate-limited to the published limits, cache-busted, retried.
+Rows already offered are not offered again.
 
 The poller copies only fills from after it started, unless the engine hands it a catch-up floor
 (``accept_since``: the newest fill time saved in the journal, bounded by the catch-up window):
@@ -20,70 +25,43 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
-
 from polytui.feeds.activity import trade_from_row
-from polytui.feeds.http import HttpResult, get_json
-from polytui.model import (
-    BadValue,
-    FeedState,
-    FeedStatus,
-    TradeSource,
-    WhaleTrade,
-)
+from polytui.feeds.history import HistoryClient, HistoryError, Query
+from polytui.model import BadValue, FeedState, FeedStatus, TradeSource, WhaleTrade
 
 log = logging.getLogger(__name__)
 
+# Rows can be listed a little after their block time: each poll starts this far before the
+# newest fill seen (what was already offered is skipped).
+OVERLAP_S = 60
+# Pages read for one wallet in one poll (1,000 rows a v2 page, 500 a v1 one), newest first:
+# fills older than that many pages since the last poll are skipped, and logged.
+MAX_PAGES_PER_POLL = 10
+
+# v2 rows are snake_case; the row parser shared with RTDS reads the v1 (camelCase) names.
+V2_NAMES = {
+    "proxy_wallet": "proxyWallet",
+    "token_id": "asset",
+    "condition_id": "conditionId",
+    "transaction_hash": "transactionHash",
+    "outcome_index": "outcomeIndex",
+}
+
 
 def trade_from_dataapi(row: dict[str, Any], received_at: datetime) -> WhaleTrade:
-    """Parse one ``/trades`` row (pure); raises ValueError for unusable rows."""
+    """Parse one ``/trades`` or ``/v2/trades`` row (pure); raises ValueError for unusable
+    rows."""
+    if isinstance(row, dict) and "proxy_wallet" in row:
+        row = {V2_NAMES.get(k, k): v for k, v in row.items()}
     return trade_from_row(row, TradeSource.DATAAPI, received_at)
 
 
-class DataApiClient:
-    """Thin, polite client of the data-api."""
-
-    def __init__(
-        self, client: httpx.AsyncClient, base_url: str, *, min_interval_s: float = 0.2
-    ) -> None:
-        self.client = client
-        self.base_url = base_url.rstrip("/")
-        self.min_interval_s = min_interval_s
-        self._last = 0.0
-        self._lock = asyncio.Lock()
-
-    async def _get(self, path: str, **params: Any) -> HttpResult:
-        async with self._lock:
-            wait = self.min_interval_s - (time.monotonic() - self._last)
-            if wait > 0:
-                await asyncio.sleep(wait)
-            self._last = time.monotonic()
-        params["_"] = str(time.time_ns())  # defeat the CDN's 5-minute cache
-        return await get_json(self.client, f"{self.base_url}{path}", params=params)
-
-    async def trades(self, user: str, limit: int = 100) -> HttpResult:
-        """A wallet's recent fills (maker and taker rows)."""
-        return await self._get("/trades", user=user, limit=limit, takerOnly="false")
-
-    async def activity(self, user: str, limit: int = 100) -> HttpResult:
-        """A wallet's activity (trades, redeems, …)."""
-        return await self._get("/activity", user=user, limit=limit)
-
-    async def positions(self, user: str) -> HttpResult:
-        """A wallet's open positions (sizeThreshold 0: every position)."""
-        return await self._get("/positions", user=user, sizeThreshold=0)
-
-    async def leaderboard(self, period: str = "WEEK", order_by: str = "PNL") -> HttpResult:
-        """Top wallets, for discovery."""
-        return await self._get("/v1/leaderboard", timePeriod=period, orderBy=order_by, limit=50)
-
-
 class DataApiPoller:
-    """Polls each watched wallet's trades and offers new ones to the stream."""
+    """Polls each watched wallet's fills and offers new ones to the stream."""
 
     def __init__(
         self,
-        client: DataApiClient,
+        history: HistoryClient,
         wallets: set[str],
         *,
         interval_s: float,
@@ -91,20 +69,27 @@ class DataApiPoller:
         monotonic: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         accept_since: datetime | None = None,
+        max_pages: int = MAX_PAGES_PER_POLL,
     ) -> None:
         self.name = "dataapi"
-        self.client = client
+        self.history = history
         self.wallets = sorted(w.lower() for w in wallets)
         self.interval_s = interval_s
         self.on_trade = on_trade
         self.monotonic = monotonic
         self.wall_clock = wall_clock
+        self.max_pages = max_pages
         self._started = wall_clock()
         # History before this is for scoring, not for copying.
         self.floor = min(accept_since, self._started) if accept_since else self._started
         self.catch_up_done = accept_since is None
         self.newest: datetime | None = None
+        # wallet → unix second the next poll starts from; keys offered and their fill time
+        self._since: dict[str, int] = {}
+        self._offered: dict[object, int] = {}
         self.polls = 0
+        self.pages = 0
+        self.truncated = 0
         self.errors = 0
         self.rejected = 0
         self.emitted = 0
@@ -115,15 +100,27 @@ class DataApiPoller:
         """One pass over every wallet; returns trades offered."""
         offered = 0
         for wallet in self.wallets:
-            result = await self.client.trades(wallet)
-            self.polls += 1
-            if not result.ok:
+            try:
+                offered += await self._poll_wallet(wallet)
+            except HistoryError as exc:
                 self.errors += 1
-                self.detail = f"dataapi: {result.error}"
+                self.detail = f"dataapi: {exc}"[:300]
                 continue
             self.last_ok_at = self.monotonic()
             self.detail = ""
-            for row in result.data if isinstance(result.data, list) else []:
+        self.catch_up_done = True  # one pass over every wallet has offered what was missed
+        self._forget_old()
+        return offered
+
+    async def _poll_wallet(self, wallet: str) -> int:
+        floor_s = int(self.floor.timestamp())
+        since = self._since.get(wallet, floor_s)
+        query = Query(user=wallet, taker_only=False, start_s=since)
+        offered, pages, newest_s = 0, 0, since
+        self.polls += 1
+        async for rows, state in self.history.raw_pages("trades", query):
+            pages += 1
+            for row in rows:
                 try:
                     trade = trade_from_dataapi(row, self.wall_clock())
                 except (ValueError, BadValue, TypeError):
@@ -131,13 +128,34 @@ class DataApiPoller:
                     continue
                 if trade.match_time < self.floor:
                     continue
+                stamp = int(trade.match_time.timestamp())
+                newest_s = max(newest_s, stamp)
+                if trade.dedup_key in self._offered:
+                    continue
+                self._offered[trade.dedup_key] = stamp
                 if self.newest is None or trade.match_time > self.newest:
                     self.newest = trade.match_time
                 self.emitted += 1
                 offered += 1
                 self.on_trade(trade)
-        self.catch_up_done = True  # one pass over every wallet has offered what was missed
+            if pages >= self.max_pages and not state.done:
+                self.truncated += 1
+                log.warning(
+                    "dataapi: %s filled more than %d pages since the last poll; older ones skipped",
+                    wallet,
+                    pages,
+                )
+                break
+        self.pages += pages
+        self._since[wallet] = max(since, newest_s - OVERLAP_S)
         return offered
+
+    def _forget_old(self) -> None:
+        """Offered keys older than every wallet's next start cannot come back: drop them."""
+        if not self._since:
+            return
+        oldest = min(self._since.values())
+        self._offered = {k: t for k, t in self._offered.items() if t >= oldest}
 
     async def run(self) -> None:
         """Poll forever at the configured interval."""

@@ -25,7 +25,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -40,6 +40,7 @@ from polytui.feeds.history_rows import (
     resolution_from_row,
     trade_from_history_row,
 )
+from polytui.feeds.http import retry_after
 from polytui.feeds.ratelimit import RateLimiter, data_api_limiter
 from polytui.model import BadValue
 from polytui.whales.model import (
@@ -152,15 +153,7 @@ class CursorState:
 
     def to_record(self) -> dict[str, Any]:
         """JSON-able."""
-        return {
-            "kind": self.kind,
-            "generation": self.generation,
-            "cursor": self.cursor,
-            "offset": self.offset,
-            "pages": self.pages,
-            "done": self.done,
-            "truncated": self.truncated,
-        }
+        return asdict(self)
 
     @classmethod
     def from_record(cls, raw: dict[str, Any]) -> CursorState:
@@ -263,7 +256,7 @@ class HistoryClient:
                 status = response.status_code
                 if status == 429:
                     reason = "rate limited (429)"
-                    delay = _retry_after(response, delay)
+                    delay = retry_after(response, delay)
                 elif status >= 500:
                     reason = f"server error {status}"
                 elif status >= 400:
@@ -288,6 +281,14 @@ class HistoryClient:
         self, kind: str, query: Query, state: CursorState | None = None
     ) -> AsyncIterator[Page]:
         """Every page of a stream from ``state`` (or the start); each page carries its state."""
+        async for rows, at in self.raw_pages(kind, query, state):
+            yield self._parse(kind, rows, at)
+
+    async def raw_pages(
+        self, kind: str, query: Query, state: CursorState | None = None
+    ) -> AsyncIterator[tuple[list[Any], CursorState]]:
+        """The rows of every page as sent (v2 snake_case or v1 camelCase), with the state after
+        each page: for a caller with its own row parser (the whale poller)."""
         stream = STREAMS[kind]
         state = state or CursorState(kind)
         if state.done:
@@ -321,7 +322,7 @@ class HistoryClient:
                 )
             else:
                 if state.offset >= stream.v1_offset_cap:
-                    yield Page(state=replace(state, done=True, truncated=True))
+                    yield [], replace(state, done=True, truncated=True)
                     return
                 params = query.v1_params(stream)
                 params += [("limit", str(stream.v1_page)), ("offset", str(state.offset))]
@@ -341,7 +342,7 @@ class HistoryClient:
                     done=not full or offset >= stream.v1_offset_cap,
                     truncated=full and offset >= stream.v1_offset_cap,
                 )
-            yield self._parse(kind, rows, state)
+            yield rows, state
             if state.done:
                 return
 
@@ -491,11 +492,3 @@ class HistoryClient:
 
 
 _NOT_JSON = object()
-
-
-def _retry_after(response: httpx.Response, fallback: float) -> float:
-    raw = response.headers.get("Retry-After", "")
-    try:
-        return max(0.0, min(60.0, float(raw)))
-    except ValueError:
-        return fallback

@@ -44,7 +44,8 @@ class HttpResult:
         return not self.error
 
 
-def _retry_after(response: httpx.Response, fallback: float) -> float:
+def retry_after(response: httpx.Response, fallback: float) -> float:
+    """The wait a 429 asks for (``Retry-After`` seconds, at most 60), else ``fallback``."""
     raw = response.headers.get("Retry-After", "")
     try:
         return max(0.0, min(60.0, float(raw)))
@@ -75,7 +76,7 @@ async def get_json(
             status = response.status_code
             if status == 429:
                 error = "rate limited (429)"
-                delay = _retry_after(response, delay)
+                delay = retry_after(response, delay)
             elif status >= 500:
                 error = f"server error {status}"
             elif status >= 400:

@@ -128,8 +128,22 @@ class RestRoutes:
         ]
         if user:
             rows = sorted(rows + self.ledger.dataapi_trades(user), key=lambda r: r["timestamp"])
-        limit = int(request.query.get("limit", "100"))
-        return json_response(list(reversed(rows))[:limit])
+        # Like the real /trades: newest first, ``limit`` (at most 10,000) from ``offset``, and
+        # ``start``/``end`` (unix seconds) bound the block time.
+        q = request.query
+        try:
+            limit = min(10_000, max(0, int(q.get("limit", "100"))))
+            offset = min(10_000, max(0, int(q.get("offset", "0"))))
+            start = int(q["start"]) if "start" in q else None
+            end = int(q["end"]) if "end" in q else None
+        except ValueError:
+            return json_response({"error": "invalid query"}, status=400)
+        rows = [
+            r
+            for r in reversed(rows)
+            if (start is None or r["timestamp"] >= start) and (end is None or r["timestamp"] <= end)
+        ]
+        return json_response(rows[offset : offset + limit])
 
     async def _data_positions(self, request: web.Request) -> web.Response:
         self.requests += 1

@@ -19,7 +19,8 @@ import pytest
 
 from polytui.engine import CURSOR_KEY
 from polytui.feeds.chain import ChainFeed
-from polytui.feeds.dataapi import DataApiClient, DataApiPoller
+from polytui.feeds.dataapi import DataApiPoller
+from polytui.feeds.history import HistoryClient
 from polytui.feeds.stream import WhaleStream
 from polytui.journal import Journal
 from polytui.model import Market, Outcome, WhaleTrade
@@ -198,8 +199,13 @@ async def test_dataapi_catches_up_fills_newer_than_the_saved_mark(
     tmp_path: Path, window_s: float
 ) -> None:
     journal = Journal.open(tmp_path / "paper.db", mode="paper", backup=False)
-    async with SimServer("demo", seed=7, speed=40.0) as sim, httpx.AsyncClient() as http:
-        client = RecordingClient(http, sim.urls["data_api_url"], min_interval_s=0)
+    rows: list[dict[str, Any]] = []
+    recorder = record_trade_rows(rows)
+    async with (
+        SimServer("demo", seed=7, speed=40.0) as sim,
+        httpx.AsyncClient(event_hooks={"response": [recorder]}) as http,
+    ):
+        client = HistoryClient(http, sim.urls["data_api_url"])
         wallets = set(sim.whale_wallets)
         await asyncio.sleep(0.5)  # history before the first start: never copied
         first = Run()
@@ -235,12 +241,12 @@ async def test_dataapi_catches_up_fills_newer_than_the_saved_mark(
             accept_since=plan.dataapi_floor,
         )
         assert not poller.catch_up_done
-        client.rows.clear()
+        rows.clear()
         await poller.poll_once()
         assert poller.catch_up_done
         await until(lambda: second.stream.pending == 0)
         # What the data-api listed to the new poller, parsed the same way: the ground truth.
-        everything = [_parse(row) for row in client.rows]
+        everything = [_parse(row) for row in rows]
         missed = {
             t.dedup_key
             for t in everything
@@ -262,17 +268,17 @@ async def test_dataapi_catches_up_fills_newer_than_the_saved_mark(
     journal.close()
 
 
-class RecordingClient(DataApiClient):
-    """Keeps the rows it was given, to hold the poller's choices against."""
+def record_trade_rows(rows: list[dict[str, Any]]) -> Any:
+    """An HTTP response hook keeping every data-api trade row the poller was given, to hold
+    its choices against."""
 
-    def __init__(self, *args: Any, **kw: Any) -> None:
-        super().__init__(*args, **kw)
-        self.rows: list[dict[str, Any]] = []
+    async def hook(response: httpx.Response) -> None:
+        if response.request.url.path.endswith("/trades") and response.status_code == 200:
+            await response.aread()
+            body = response.json()
+            rows.extend(body if isinstance(body, list) else body.get("data", []))
 
-    async def trades(self, user: str, limit: int = 100) -> Any:
-        result = await super().trades(user, limit)
-        self.rows.extend(result.data if result.ok else [])
-        return result
+    return hook
 
 
 def _parse(row: dict[str, Any]) -> WhaleTrade:

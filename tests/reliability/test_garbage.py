@@ -30,9 +30,11 @@ from polytui.feeds.activity import ActivityFeed
 from polytui.feeds.books import BookStore
 from polytui.feeds.chain import ChainFeed
 from polytui.feeds.clob import ClobMarketFeed
-from polytui.feeds.dataapi import DataApiClient, DataApiPoller
+from polytui.feeds.dataapi import DataApiPoller
 from polytui.feeds.gamma import MarketDirectory
+from polytui.feeds.history import HistoryClient
 from polytui.feeds.http import make_client
+from polytui.feeds.ratelimit import data_api_limiter
 from polytui.sim.scenario import build_scenario
 from polytui.sim.wire import (
     EXCHANGE_V2,
@@ -688,8 +690,9 @@ def _bad_dataapi() -> st.SearchStrategy[Any]:
 
 def _poller(client: Any, stub: HttpStub, on_trade: Any) -> DataApiPoller:
     """A data-api poller for the watched wallet against the stub, with no rate limit."""
+    limits = data_api_limiter(10**9, 10**9, 10**9)
     return DataApiPoller(
-        DataApiClient(client, stub.url, min_interval_s=0),
+        HistoryClient(client, stub.url, limiter=limits, attempts=1),
         {WATCHED},
         interval_s=1,
         on_trade=on_trade,
