@@ -25,6 +25,7 @@ BENCHMARKS = [
     "bench.edge",
     "bench.whale_profile",
     "bench.telegram_flood",
+    "bench.whale_truth",
 ]
 RESULTS = Path(__file__).with_name("results.jsonl")
 

@@ -30,6 +30,7 @@ from polytui.whales.playbooks import (
     time_band,
 )
 from polytui.whales.stats import Accumulator, Sample, dec, p_value_positive, t_quantile
+from polytui.whales.style import style_of
 
 DEFAULT_DELAYS_S = (0.65, 2.0, 5.0, 15.0)
 CURVE_POINTS = 120
@@ -115,18 +116,8 @@ class EdgeStat:
         )
 
 
-_EDGE_FIELDS = (
-    "n",
-    "wins",
-    "clusters",
-    "edge",
-    "se",
-    "lo",
-    "hi",
-    "per_usd",
-    "per_usd_se",
-    "p_value",
-)
+_EDGE_FIELDS = ("n", "wins", "clusters", "edge", "se", "lo", "hi", "per_usd", "per_usd_se",
+                "p_value")  # fmt: skip
 
 
 def _txt(value: Any) -> Any:
@@ -444,6 +435,8 @@ def build_profile(
     latency = f"{params.copy_latency_s:g}"
     chosen = min(copy, key=lambda c: abs(float(c.delay_s) - params.copy_latency_s), default=None)
     copyable, reason = _copyable(record, chosen, len(settled), params, latency)
+    style, prefix = style_of(settled)
+    reason = f"{prefix}: {reason}" if prefix else reason
     playbooks = tuple(
         Playbook(
             description=", ".join(f"{k}={v}" for k, v in cand.attrs.items()),
@@ -497,4 +490,5 @@ def build_profile(
         last_trade_ms=max(times) if times else None,
         pnl_curve=_curve(pnl_points),
         notes=tuple(notes),
+        extra={"style": style, "settled_pnl_usd": str(usd(pnl))},
     )

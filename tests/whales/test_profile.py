@@ -200,3 +200,23 @@ def test_real_sample_rows_parse_into_a_profile_that_round_trips_the_journal_form
     assert profile.record.edge == D("0.235000")  # 1 − 0.765, fee-free market
     text = encode_payload(profile.to_record())  # the journal refuses floats: none here
     assert WalletProfile.from_record(json.loads(text)) == profile
+
+
+def test_a_wallet_buying_cheap_tokens_is_labelled_a_longshot_buyer_and_others_are_not() -> None:
+    cheap = wallet(71)
+    trades, settled, facts = world(cheap, 60, seed=5, price_range=(0.03, 0.15))
+    profile = build_profile(cheap, trades, settled, now_ms=T0, markets=facts)
+    assert profile.extra["style"] == "longshot"
+    assert profile.reason.startswith("longshot buyer (100 % of its buys under 0.20): ")
+    fair = wallet(72)
+    trades, settled, facts = world(fair, 60, seed=5, price_range=(0.2, 0.8))
+    profile = build_profile(fair, trades, settled, now_ms=T0, markets=facts)
+    assert profile.extra["style"] == "" and not profile.reason.startswith("longshot")
+    assert D(profile.extra["settled_pnl_usd"]) == sum(
+        (
+            t.shares * (1 - t.price)
+            if settled[t.condition_id].payouts[0] == 1
+            else -t.shares * t.price
+        )
+        for t in trades
+    )
