@@ -224,6 +224,9 @@ def backtest(
     ] = None,
     report: Annotated[str, typer.Option(help="text or json.")] = "text",
     plot: Annotated[Path | None, typer.Option(help="Picture: FILE.svg or FILE.png.")] = None,
+    truth: Annotated[
+        Path | None, typer.Option(help="Write the world's truth as JSON to this file.")
+    ] = None,
 ) -> None:
     """Run the real engine on a simulated world on a virtual clock; score it against the truth."""
     loaded = _load(config) if config is not None else _defaults()
@@ -237,6 +240,7 @@ def backtest(
         hours,
         report,
         plot,
+        truth,
     )
 
 

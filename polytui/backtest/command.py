@@ -15,16 +15,30 @@ def backtest_report(
     seed: int,
     hours: float,
     random_seed: int | None = None,
+    truth: Path | None = None,
 ) -> dict[str, Any]:
-    """Run one backtest and return its JSON report (raises WorldError on a bad world)."""
+    """Run one backtest and return its JSON report (raises WorldError on a bad world, OSError
+    when ``truth`` cannot be written; the truth is written before the run)."""
     from polytui.backtest.report import build_report
     from polytui.backtest.run import prepare_settings, run_world
     from polytui.backtest.world import open_world
 
     world = open_world(scenario, scenario_file, seed, hours)
+    if truth is not None:
+        write_truth(world, truth)
     record = run_world(world, loaded)
     settings, _ = prepare_settings(loaded, world, Path("."))
     return build_report(world, record, settings, random_seed=random_seed)
+
+
+def write_truth(world: Any, path: Path) -> None:
+    """The world's truth as ``polytui sim --truth`` writes it, on the backtest's clock."""
+    import json
+
+    from polytui.sim.worlds.past import truth_with_history
+
+    document = truth_with_history(world.honest, origin_unix=world.sim.wall0)
+    Path(path).write_text(json.dumps(document, indent=1))
 
 
 def backtest(
@@ -35,6 +49,7 @@ def backtest(
     hours: float,
     report: str,
     plot: Path | None,
+    truth: Path | None = None,
 ) -> int:
     """The command: exit 0 with the report, 2 with a one-line reason on bad input."""
     from polytui.backtest.report import plot_problem, to_json, to_text, write_plot
@@ -54,10 +69,18 @@ def backtest(
         return 2
     try:
         payload = backtest_report(
-            loaded, scenario=scenario, scenario_file=scenario_file, seed=seed, hours=hours
+            loaded,
+            scenario=scenario,
+            scenario_file=scenario_file,
+            seed=seed,
+            hours=hours,
+            truth=truth,
         )
     except WorldError as exc:
         print(f"polytui backtest: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"polytui backtest: cannot write --truth {truth}: {exc.strerror}", file=sys.stderr)
         return 2
     print(to_json(payload) if report == "json" else to_text(payload))
     if plot is not None:

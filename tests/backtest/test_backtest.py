@@ -168,3 +168,73 @@ def test_backtest_reads_the_config_whales_and_states_its_policy(tmp_path: Path) 
     by_wallet = {w["wallet"]: w for w in report["whales"]}
     assert by_wallet[alpha]["watched"] and by_wallet[alpha]["signals"] > 0
     assert sum(w["signals"] for w in report["whales"] if w["wallet"] != alpha) == 0
+
+
+def test_backtest_writes_the_truth_as_polytui_sim_does(tmp_path: Path) -> None:
+    from polytui.sim.worlds import build_world, builtin_spec
+
+    truth = tmp_path / "truth.json"
+    out = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "polytui"),
+            "backtest",
+            "--scenario",
+            "demo",
+            "--seed",
+            "5",
+            "--hours",
+            "0.1",
+            "--report",
+            "json",
+            "--truth",
+            str(truth),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    document = json.loads(truth.read_text())
+    world = build_world(builtin_spec("demo"), seed=5, hours=0.1)
+    assert {m["condition_id"]: m["winner_token_id"] for m in document["markets"]} == {
+        m.condition_id: m.winner for m in world.markets
+    }
+    assert document["world"] == "demo" and document["seed"] == 5
+    report = json.loads(out.stdout)
+    by_wallet = {w["wallet"].lower(): w for w in document["wallets"]}
+    for whale in report["whales"]:
+        stated = by_wallet[whale["wallet"]]
+        assert stated["archetype"] == whale["archetype"]
+        assert Decimal(whale["true_edge"]) == Decimal(repr(stated["true_edge"])).quantize(
+            Decimal("0.0001")
+        )
+    # Its end times are on the backtest's clock, which starts at EPOCH_UNIX.
+    from datetime import UTC, datetime
+
+    from polytui.backtest.world import EPOCH_UNIX
+
+    for m in document["markets"]:
+        end = datetime.strptime(m["end"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        assert abs(end.timestamp() - (EPOCH_UNIX + m["end_s"])) < 0.002
+
+
+def test_backtest_refuses_a_truth_file_it_cannot_write(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "polytui"),
+            "backtest",
+            "--scenario",
+            "demo",
+            "--hours",
+            "0.05",
+            "--truth",
+            str(tmp_path / "missing" / "truth.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert out.returncode == 2 and "cannot write --truth" in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr
