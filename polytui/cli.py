@@ -373,6 +373,28 @@ def whales_show(
     _dispatch("whales show", f"{WHALES}:run_show", _load(config), wallet, json_, refresh)
 
 
+@whales_app.command("explain")
+def whales_explain(
+    wallet: str,
+    advisor: Annotated[str | None, typer.Option(help="Advisor name (default: the first).")] = None,
+    trades: Annotated[int, typer.Option(help="Recent fills shown to the advisor.")] = 30,
+    json_: JsonOpt = False,
+    refresh: RefreshOpt = True,
+    config: ConfigOpt = None,
+) -> None:
+    """A language model's reading of a wallet's playbook; every claim cites checked evidence."""
+    _dispatch(
+        "whales explain",
+        "polytui.advisors.command:run_explain",
+        _load(config),
+        wallet,
+        advisor,
+        trades,
+        json_,
+        refresh,
+    )
+
+
 @whales_app.command("add")
 def whales_add(
     wallet: str,

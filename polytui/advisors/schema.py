@@ -42,7 +42,7 @@ EVIDENCE_SCHEMA: dict[str, Any] = {
 PLAYBOOK_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "summary": {"type": "string", "minLength": 1, "maxLength": 600},
+        # No free summary: everything the playbook says is a claim with its evidence.
         "claims": {
             "type": "array",
             "maxItems": 12,
@@ -57,7 +57,7 @@ PLAYBOOK_SCHEMA: dict[str, Any] = {
             },
         },
     },
-    "required": ["summary", "claims"],
+    "required": ["claims"],
     "additionalProperties": False,
 }
 
