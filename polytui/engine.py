@@ -29,6 +29,7 @@ from polytui.clock import Clock, SystemClock
 from polytui.model import (
     CommandResult,
     EngineState,
+    FeedState,
     FeedStatus,
     Fill,
     IntentStatus,
@@ -77,6 +78,29 @@ def settle_heap() -> None:
     _heap_settled = True
     gc.collect()
     gc.freeze()
+
+
+# Best first: the merged stream is as healthy as its healthiest source.
+_STATE_RANK = (FeedState.LIVE, FeedState.DEGRADED, FeedState.CONNECTING, FeedState.DOWN)
+
+
+def merged_stream_status(stream: FeedStatus, statuses: list[FeedStatus]) -> FeedStatus:
+    """The merged whale stream as its sources make it: live while one whale source is live,
+    else the best of their states, and down when no source runs at all. The stream itself
+    only deduplicates (it never fails), so on its own it would read "live" while every source
+    is down."""
+    sources = [
+        s for s in statuses if s.name in WHALE_SOURCES and s.state is not FeedState.DISABLED
+    ]
+    states = [s.state for s in sources]
+    state = next((rank for rank in _STATE_RANK if rank in states), FeedState.DOWN)
+    named = ", ".join(f"{s.name} {s.state.value}" for s in sources) or "no whale source runs"
+    return replace(
+        stream,
+        state=state,
+        connected=any(s.connected for s in sources),
+        detail=f"sources: {named}; {stream.detail}" if stream.detail else f"sources: {named}",
+    )
 
 
 def new_id(prefix: str) -> str:
@@ -845,12 +869,13 @@ class Engine:
 
     def feed_statuses(self) -> tuple[FeedStatus, ...]:
         """Every feed's counters (never touches the network); a feed with several connections
-        (the market channel, past 200 assets) gives one row per connection."""
+        (the market channel, past 200 assets) gives one row per connection. The merged whale
+        stream's state is its sources' (see :func:`merged_stream_status`)."""
         rows: list[FeedStatus] = []
         for feed in self.feeds.values():
             many = getattr(feed, "statuses", None)
             rows.extend(many() if many is not None else (feed.status(),))
-        return tuple(rows)
+        return tuple(merged_stream_status(r, rows) if r.name == "stream" else r for r in rows)
 
     def risk_snapshot(self) -> Any:
         """RiskGuard's limits and their use."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from textual.app import App
+from textual.binding import Binding
 from textual.worker import Worker
 
 from polytui.api import EngineAPI
@@ -276,8 +277,29 @@ class ConsoleActions(App[int]):
         self.push_screen(WhalesScreen(self.whales))
 
     def key_table(self) -> list[tuple[str, str, str]]:
-        """(key, action name, tooltip) for help (the app implements it)."""
-        raise NotImplementedError
+        """(key, action name, tooltip) for help and the README, straight from the bindings."""
+        keys: list[tuple[str, str, str]] = []
+        for binding in self.BINDINGS:
+            assert isinstance(binding, Binding)
+            if binding.id == "resume":
+                continue  # the same key as Pause, listed once
+            description, tooltip = binding.description, binding.tooltip
+            if binding.id == "pause":
+                description, tooltip = "Pause / Resume", "Pause new entries, or resume them"
+            keys.append((self.get_key_display(binding), description, tooltip))
+        keys.insert(3, ("enter", "Detail", "Open the detail / approval dialog (y / n / esc)"))
+        keys.append(("ctrl+p", "Palette", "Command palette: every action by name"))
+        return keys
+
+    def palette_commands(self) -> list[tuple[str, str, str]]:
+        """(name, action, help) of every console action, for the command palette."""
+        commands = [
+            (f"{b.description} ({self.get_key_display(b)})", b.action, b.tooltip)
+            for b in self.BINDINGS
+            if isinstance(b, Binding)
+        ]
+        commands.append(("Detail (enter)", "open", "Open the detail / approval dialog"))
+        return commands
 
     def action_request_quit(self) -> None:
         """Quit; asks first while live orders are open (attached, quitting only detaches)."""

@@ -151,6 +151,7 @@ class PolytuiApp(ConsoleActions):
         self._drawn_at: dict[str, float] = {}
         self._tabs_drawn: tuple[str, str] | None = None
         self._feed_states: dict[str, FeedState] = {}
+        self._feeds_toasted: set[str] = set()
 
     # --- layout -------------------------------------------------------------------------------
 
@@ -247,14 +248,21 @@ class PolytuiApp(ConsoleActions):
                 self.notify(notice.message, title=TOASTED[notice.component], markup=False)
 
     def _log_feed_changes(self) -> None:
-        """A feed that goes down or degraded says so in the log, with its error."""
+        """A feed that goes down or degraded says so in the log, with its error; going down
+        is a toast too, once until it is live again (the log pane is off below 44 rows, and a
+        reconnect loop must not repeat the toast)."""
         for feed in self.state.feeds:
             before = self._feed_states.get(feed.name)
             self._feed_states[feed.name] = feed.state
+            if feed.state is FeedState.LIVE:
+                self._feeds_toasted.discard(feed.name)
             if feed.state is before or feed.state not in (FeedState.DOWN, FeedState.DEGRADED):
                 continue
             detail = f": {feed.detail}" if feed.detail else ""
             self.log_line("warning", f"{feed.name} {feed.state.value}{detail}", "feeds")
+            if feed.state is FeedState.DOWN and feed.name not in self._feeds_toasted:
+                self._feeds_toasted.add(feed.name)
+                self.notify(f"{feed.name} down{detail}", severity="warning", markup=False)
 
     def tick(self) -> None:
         """Advance countdowns and the clock (every ``tick_s``; tests call it after moving time)."""
@@ -369,31 +377,6 @@ class PolytuiApp(ConsoleActions):
         self.send("resume")
 
     # --- keys, palette, workers ---------------------------------------------------------------
-
-    def key_table(self) -> list[tuple[str, str, str]]:
-        """(key, action name, tooltip) for help and the README, straight from the bindings."""
-        keys: list[tuple[str, str, str]] = []
-        for binding in self.BINDINGS:
-            assert isinstance(binding, Binding)
-            if binding.id == "resume":
-                continue  # the same key as Pause, listed once
-            description, tooltip = binding.description, binding.tooltip
-            if binding.id == "pause":
-                description, tooltip = "Pause / Resume", "Pause new entries, or resume them"
-            keys.append((self.get_key_display(binding), description, tooltip))
-        keys.insert(3, ("enter", "Detail", "Open the detail / approval dialog (y / n / esc)"))
-        keys.append(("ctrl+p", "Palette", "Command palette: every action by name"))
-        return keys
-
-    def palette_commands(self) -> list[tuple[str, str, str]]:
-        """(name, action, help) of every console action, for the command palette."""
-        commands = [
-            (f"{b.description} ({self.get_key_display(b)})", b.action, b.tooltip)
-            for b in self.BINDINGS
-            if isinstance(b, Binding)
-        ]
-        commands.append(("Detail (enter)", "open", "Open the detail / approval dialog"))
-        return commands
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """One place that turns a failed worker into a toast and a log line."""

@@ -22,9 +22,11 @@ COLUMNS = (
     Column("latency", "Latency", 7, right=True, drop=2),
 )
 
-# Sources asked only when something needs them (market metadata, advisors): silence is not
-# staleness.
-ON_DEMAND = frozenset({"gamma"})
+# Feeds whose silence is not staleness: gamma is asked only when something needs it (so are
+# the advisors, matched by prefix below), the resolver polls every resolution_poll_s (30 s, as
+# long as the stale limit), and the merged stream is quiet while the whales are (the engine
+# gives it its sources' state). Each is stale only when its own state says it is failing.
+ON_DEMAND = frozenset({"gamma", "resolver", "stream"})
 
 # Matches RiskSettings.stale_feed_halt_s's default: data older than this is stale.
 STALE_AFTER_S = 30.0
