@@ -227,6 +227,10 @@ def backtest(
     truth: Annotated[
         Path | None, typer.Option(help="Write the world's truth as JSON to this file.")
     ] = None,
+    advisor_answers: Annotated[
+        Path | None,
+        typer.Option(help="Recorded advisor answers (JSONL); advisors are off without them."),
+    ] = None,
 ) -> None:
     """Run the real engine on a simulated world on a virtual clock; score it against the truth."""
     loaded = _load(config) if config is not None else _defaults()
@@ -241,6 +245,7 @@ def backtest(
         report,
         plot,
         truth,
+        advisor_answers,
     )
 
 

@@ -16,6 +16,7 @@ def backtest_report(
     hours: float,
     random_seed: int | None = None,
     truth: Path | None = None,
+    advisor_clients: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Run one backtest and return its JSON report (raises WorldError on a bad world, OSError
     when ``truth`` cannot be written; the truth is written before the run)."""
@@ -26,7 +27,7 @@ def backtest_report(
     world = open_world(scenario, scenario_file, seed, hours)
     if truth is not None:
         write_truth(world, truth)
-    record = run_world(world, loaded)
+    record = run_world(world, loaded, advisor_clients)
     settings, _ = prepare_settings(loaded, world, Path("."))
     return build_report(world, record, settings, random_seed=random_seed)
 
@@ -50,6 +51,7 @@ def backtest(
     report: str,
     plot: Path | None,
     truth: Path | None = None,
+    advisor_answers: Path | None = None,
 ) -> int:
     """The command: exit 0 with the report, 2 with a one-line reason on bad input."""
     from polytui.backtest.report import plot_problem, to_json, to_text, write_plot
@@ -67,6 +69,12 @@ def backtest(
     if plot is not None and (problem := plot_problem(plot)) is not None:
         print(f"polytui backtest: {problem}", file=sys.stderr)
         return 2
+    clients: dict[str, Any] | None = None
+    if advisor_answers is not None:
+        clients, problem = recorded_clients(loaded, advisor_answers)
+        if problem:
+            print(f"polytui backtest: {problem}", file=sys.stderr)
+            return 2
     try:
         payload = backtest_report(
             loaded,
@@ -75,6 +83,7 @@ def backtest(
             seed=seed,
             hours=hours,
             truth=truth,
+            advisor_clients=clients,
         )
     except WorldError as exc:
         print(f"polytui backtest: {exc}", file=sys.stderr)
@@ -89,3 +98,17 @@ def backtest(
             print(f"polytui backtest: {error}", file=sys.stderr)
             return 2
     return 0
+
+
+def recorded_clients(loaded: Any, path: Path) -> tuple[dict[str, Any] | None, str]:
+    """One recorded-answer client per configured advisor, or the reason there are none."""
+    from polytui.advisors.replay import AnswersError, RecordedClient, load_answers
+
+    entries = loaded.settings.advisors.entries
+    if not entries:
+        return None, "--advisor-answers needs [[advisors.entries]] in --config (their names)"
+    try:
+        answers = load_answers(path)
+    except AnswersError as exc:
+        return None, str(exc)
+    return {e.label: RecordedClient(e.label, answers) for e in entries}, ""

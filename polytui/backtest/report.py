@@ -236,6 +236,8 @@ def build_report(
         "seed": world.seed,
         "hours": world.hours,
         "policy": record.policy,
+        # Replayed opinions at most: no backtest here measures a model's forecasting skill.
+        "advisors": record.advisors or {"mode": "off"},
         "latency_s": latency,
         "signals": len(record.signals),
         "copies": len(buys),
@@ -350,6 +352,7 @@ def to_text(report: dict[str, Any]) -> str:
         f"win rate {report['win_rate']}, latency tax {tax['mean']} ¢/share {tax['by_source']}",
         f"oracle (copies exactly the wallets with positive copy edge): {oracle['copies']} "
         f"copies, ${oracle['pnl']} ± {oracle['se']}",
+        advisors_line(report.get("advisors") or {"mode": "off"}),
         "",
         "equity, positions at cost until they resolve (* ours, o oracle)",
         *terminal_curve(
@@ -371,6 +374,17 @@ def to_text(report: dict[str, Any]) -> str:
     lines.append("")
     lines.append(f"books balance: cash + open basis − (start + realized) = {residual}")
     return "\n".join(lines)
+
+
+def advisors_line(advisors: dict[str, Any]) -> str:
+    """What the advisors did, and what it does not mean."""
+    if advisors.get("mode") == "off":
+        return "advisors: off (a backtest never calls a model)"
+    return (
+        f"advisors: recorded answers; {advisors['reviews']} reviews moved {advisors['moved']} "
+        f"estimates, shrank {advisors['shrunk']} buys, rejected {advisors['rejected']} "
+        "(replayed opinions, not a measure of forecasting skill)"
+    )
 
 
 # --- picture ---------------------------------------------------------------------------------

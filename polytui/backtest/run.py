@@ -53,6 +53,8 @@ class RunRecord:
     frames: int = 0
     rejected: int = 0
     virtual_s: float = 0.0
+    # None: advisors off; else what the recorded answers did (reviews, shrunk, rejected).
+    advisors: dict[str, int] | None = None
 
 
 class WorldTransport(httpx.AsyncBaseTransport):
@@ -208,7 +210,9 @@ def prepare_settings(loaded: Any, world: ScenarioWorld, data_dir: Path) -> tuple
     return settings, note
 
 
-async def _run(world: ScenarioWorld, loaded: Any, data_dir: Path) -> RunRecord:
+async def _run(
+    world: ScenarioWorld, loaded: Any, data_dir: Path, advisor_clients: dict[str, Any] | None
+) -> RunRecord:
     from polytui.config import LoadedConfig
     from polytui.engine import build_engine
 
@@ -216,6 +220,8 @@ async def _run(world: ScenarioWorld, loaded: Any, data_dir: Path) -> RunRecord:
     assert isinstance(loop, VirtualTimeLoop)
     clock = VirtualClock(loop, datetime.fromtimestamp(EPOCH_UNIX, tz=UTC))
     settings, policy = prepare_settings(loaded, world, data_dir)
+    # Advisors only with a recorded answer set: their answers come from it, never from a model.
+    settings.advisors.enabled = bool(advisor_clients)
     saved_env = os.environ.pop(settings.feeds.polygon_ws_env, None)
     try:
         engine = build_engine(
@@ -223,6 +229,7 @@ async def _run(world: ScenarioWorld, loaded: Any, data_dir: Path) -> RunRecord:
             clock=clock,
             transport=WorldTransport(world, clock),
             role="backtest",
+            advisor_clients=advisor_clients,
         )
     finally:
         if saved_env is not None:
@@ -283,18 +290,31 @@ def _collect(engine: Any, record: RunRecord) -> None:
     record.open_basis_usd = portfolio.cost_basis()
     record.realized_usd = portfolio.realized
     record.fees_usd = portfolio.fees_paid
+    if engine.advisors is not None:
+        advice = [e.payload for e in journal.events(kinds=["advice"])]
+        record.advisors = {
+            "reviews": journal.count("advisor_consensus"),
+            "moved": sum(1 for a in advice if a["estimate_after"] != a["estimate_before"]),
+            "shrunk": sum(1 for a in advice if a["shares_after"] != a["shares_before"]),
+            "rejected": sum(
+                1 for e in journal.events(kinds=["decision"]) if e.payload["action"] == "advisors"
+            ),
+        }
     scorer = engine.strategy.scorer
     for wallet in {s["wallet"] for s in record.signals}:
         record.scores[wallet] = Decimal(str(scorer.win_rate(wallet)))
 
 
-def run_world(world: ScenarioWorld, loaded: Any) -> RunRecord:
-    """One backtest of ``world`` under ``loaded``'s settings, on a fresh virtual loop."""
+def run_world(
+    world: ScenarioWorld, loaded: Any, advisor_clients: dict[str, Any] | None = None
+) -> RunRecord:
+    """One backtest of ``world`` under ``loaded``'s settings, on a fresh virtual loop
+    (``advisor_clients``: recorded answers by advisor name; advisors are off without them)."""
     quiet = logging.getLogger("polytui")
     level = quiet.level
     quiet.setLevel(logging.WARNING)  # per-fill notices would flood a 24 h run
     try:
         with tempfile.TemporaryDirectory(prefix="polytui-backtest-") as data:
-            return run_virtual(_run(world, loaded, Path(data)), VirtualTimeLoop())
+            return run_virtual(_run(world, loaded, Path(data), advisor_clients), VirtualTimeLoop())
     finally:
         quiet.setLevel(level)
