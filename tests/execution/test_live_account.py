@@ -184,7 +184,8 @@ async def test_a_protocol_v2_market_is_refused_before_signing(
 
     record = load_sample("gamma_market_sports_negrisk_fees.live_capture_trimmed.json")["market"]
     assert market_from_gamma(record).version == "v1"
-    assert market_from_gamma({**record, "version": "v2"}).version == "v2"
+    v2 = {**record, "version": "v2", "positionIds": ["11", "22"]}  # V2 ids: positionIds
+    assert market_from_gamma(v2).version == "v2"
     async with Harness(sim, tmp_path) as h:
         assert (await h.broker.start({}, h.journal)).ok
         market, token, ask = await h.market()
