@@ -87,3 +87,12 @@ def test_engine_and_wiring_never_import_the_sdks() -> None:
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_an_idle_advisor_row_is_never_stale() -> None:
+    from polytui.model import FeedState, FeedStatus
+    from polytui.tui.health import is_stale
+
+    idle = FeedStatus("advisor openai:m", FeedState.LIVE, True, None, 0, 0, 0, 0)
+    failing = FeedStatus("advisor openai:m", FeedState.DEGRADED, True, 900.0, 3, 2, 1, 4)
+    assert not is_stale(idle) and is_stale(failing)
