@@ -84,9 +84,9 @@ class SimWorld:
         return int(t // BLOCK_S)
 
     def first_block(self) -> int:
-        """The block number at sim time 0."""
+        """The block number at sim time 0 (a trade's block is the one mined at its time)."""
         trades = self.scenario.trades
-        return trades[0].block if trades else FIRST_BLOCK
+        return trades[0].block - self.step(trades[0].t) if trades else FIRST_BLOCK
 
     def head_block(self) -> int:
         """The chain head now."""

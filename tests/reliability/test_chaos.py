@@ -31,8 +31,8 @@ from polytui import events as ev
 from polytui.config import LoadedConfig, apply_overrides
 from polytui.engine import Engine, build_engine
 from polytui.settings import Settings
-from polytui.sim.scenario import build_scenario
 from polytui.sim.server import SimServer
+from polytui.sim.worlds import World, build_world, builtin_spec
 from tests.reliability.common import size, summary
 
 SEED = 20261125
@@ -46,6 +46,12 @@ WS_FEEDS = ("clob", "activity", "chain")
 SIM_KIND = {"clob": "clob", "activity": "rtds", "chain": "rpc"}
 
 pytestmark = [pytest.mark.reliability, pytest.mark.timeout(60 + CYCLES * 3)]
+
+
+def chaos_world(horizon_s: float) -> World:
+    """The simulator's ``chaos`` world (short markets, a flood of trades), trading for
+    ``horizon_s`` sim seconds."""
+    return build_world(builtin_spec("chaos"), seed=SEED, hours=horizon_s / 3600)
 
 
 def chaos_settings(sim: SimServer, data_dir: Path) -> Settings:
@@ -240,9 +246,9 @@ class Chaos:
 async def test_chaos_cycles_keep_one_connection_books_and_every_whale_trade(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sim = SimServer("chaos", seed=SEED, speed=SPEED)
     # Trades for as long as the run can last (about 1.5 wall seconds a cycle at most).
-    sim.scenario = build_scenario("chaos", SEED, horizon_s=SPEED * (CYCLES * 2.0 + 60))
+    world = chaos_world(SPEED * (CYCLES * 2.0 + 60))
+    sim = SimServer("chaos", seed=SEED, speed=SPEED, world=world)
     async with sim:
         for key, value in sim.environment().items():
             monkeypatch.setenv(key, value)
@@ -324,11 +330,15 @@ def test_simulated_logs_never_name_a_block_beyond_the_head() -> None:
     # Logs used to run ahead of the head block, so a reconnect's backfill (head < cursor) was
     # skipped and chain trades carried block times in the future.
     from polytui.sim.server import BLOCK_S, CHAIN_DELAY_S
+    from polytui.sim.world import SimWorld
+    from polytui.sim.worlds.legacy import scenario_of
 
-    trades = build_scenario("chaos", SEED, horizon_s=3_600).trades
-    first = trades[0].block
+    scenario = scenario_of(chaos_world(3_600))
+    trades = scenario.trades
+    first = SimWorld(scenario, SPEED).first_block()  # the head at sim time 0
+    assert trades[0].t >= BLOCK_S, "a first trade after the first block tests the head's origin"
     assert all(t.block <= first + int((t.t + CHAIN_DELAY_S) // BLOCK_S) for t in trades)
-    assert trades[-1].block - first == int(trades[-1].t // BLOCK_S)
+    assert all(t.block == first + int(t.t // BLOCK_S) for t in trades)
 
 
 async def test_garbage_on_the_rpc_socket_never_leaves_a_second_connection() -> None:
@@ -336,7 +346,7 @@ async def test_garbage_on_the_rpc_socket_never_leaves_a_second_connection() -> N
     # the socket, so each garbage burst left one more connection open at the node.
     from polytui.feeds.chain import ChainFeed
 
-    async with SimServer("chaos", seed=SEED, speed=SPEED) as sim:
+    async with SimServer("chaos", seed=SEED, speed=SPEED, world=chaos_world(600)) as sim:
         feed = ChainFeed(
             sim.urls["rpc_ws_url"],
             addresses=[sim.exchange_address],

@@ -41,6 +41,7 @@ from polytui.config import apply_overrides, write_config
 from polytui.journal import Journal, journal_path
 from polytui.settings import Settings
 from polytui.sim.server import CHAIN_DELAY_S, RTDS_DELAY_S, SimServer
+from polytui.sim.worlds import build_world, builtin_spec
 from tests.conftest import REPO
 from tests.reliability.common import size, summary
 
@@ -236,7 +237,9 @@ async def test_kill_9_at_random_points_loses_and_doubles_nothing(tmp_path: Path)
     (tmp_path / "run").mkdir(mode=0o700)
     data = tmp_path / "data"
     runs: list[Run] = []
-    sim = SimServer("demo", seed=SEED, speed=SPEED)
+    # The demo world, its wallets trading for as long as the kills can take (~12 s each at most).
+    world = build_world(builtin_spec("demo"), seed=SEED, hours=SPEED * (KILLS * 12 + 60) / 3600)
+    sim = SimServer("demo", seed=SEED, speed=SPEED, world=world)
     async with sim:
         env.update(sim.environment())
         config = write_config(crash_settings(sim, data), tmp_path / "config.toml", force=True)
