@@ -257,7 +257,17 @@ class RemoteEngine:
             log.warning("skipped an event from the daemon: %s", exc)
             return
         self._snapshot = fold(self._snapshot, event)
+        if self._own_echo(event):
+            return
         self.bus.publish(event)
+
+    def _own_echo(self, event: ev.Event) -> bool:
+        """The daemon tells every client of each command; this client's own are answered to it
+        already (its console logs them itself)."""
+        if not isinstance(event, ev.Notice) or event.component != "control":
+            return False
+        mine = self.hello.get("client")
+        return mine is not None and event.fields.get("client") == str(mine)
 
     def _on_answer(self, message: dict[str, Any]) -> None:
         request_id = message.get("id")

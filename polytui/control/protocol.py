@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from polytui import codec
+from polytui.api import COMMANDS
 
 PROTOCOL_VERSION = 1
 SOCKET_NAME = "polytui.sock"
@@ -73,6 +74,33 @@ def peer_uid(sock: socket.socket | None) -> int | None:
     creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
     _pid, uid, _gid = struct.unpack("3i", creds)
     return int(uid)
+
+
+def peer_pid(sock: socket.socket | None) -> int | None:
+    """The pid of the process at the other end of a Unix socket (Linux SO_PEERCRED)."""
+    if sock is None or not hasattr(socket, "SO_PEERCRED"):
+        return None
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    pid, _uid, _gid = struct.unpack("3i", creds)
+    return int(pid) or None
+
+
+def process_name(pid: int | None) -> str:
+    """A process's short name (``/proc/<pid>/comm``: at most 15 characters, never its
+    arguments, which may hold anything), or "" when it cannot be read."""
+    if pid is None:
+        return ""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text(errors="replace").strip()[:15]
+    except OSError:
+        return ""
+
+
+def peer_label(sock: socket.socket | None) -> str:
+    """``polytui, pid 14302``: who is at the other end, as other clients are told."""
+    pid = peer_pid(sock)
+    name = process_name(pid)
+    return f"{name}, pid {pid}" if name else f"pid {pid or '?'}"
 
 
 def socket_answers(path: Path) -> bool:
@@ -185,3 +213,29 @@ async def read_message(reader: asyncio.StreamReader, timeout_s: float | None) ->
     if not isinstance(message, dict):
         raise ConnectionError("the daemon sent a line that is not an object")
     return message
+
+
+def parse_command(request: dict[str, Any]) -> tuple[str, str, dict[str, str]]:
+    """(problem, name, args); problem is empty when the request can run."""
+    name = request.get("cmd")
+    if not isinstance(name, str) or not name:
+        return 'missing "cmd" (a command name)', "", {}
+    if name not in COMMANDS:
+        return f"unknown command {name!r}; known: {', '.join(COMMANDS)}", name, {}
+    args = request.get("args", {})
+    if args is None:
+        args = {}
+    if not isinstance(args, dict):
+        return f'{name}: "args" must be an object', name, {}
+    wanted = COMMANDS[name]
+    extra = sorted(set(args) - set(wanted))
+    if extra:
+        return f"{name}: unexpected argument {extra[0]!r}", name, {}
+    missing = [a for a in wanted if a not in args]
+    if missing:
+        return f"{name}: missing argument {missing[0]!r}", name, {}
+    for key in wanted:
+        value = args[key]
+        if not isinstance(value, str) or not value or len(value) > 200:
+            return f"{name}: {key} must be a non-empty string", name, {}
+    return "", name, {k: args[k] for k in wanted}

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from polytui import __version__, codec
-from polytui.api import COMMANDS
+from polytui import events as ev
 from polytui.bus import Subscription
 from polytui.control.protocol import (
     CLIENT_BACKLOG,
@@ -30,6 +30,8 @@ from polytui.control.protocol import (
     PROTOCOL_VERSION,
     SLOW_CLIENT_S,
     ControlError,
+    parse_command,
+    peer_label,
     peer_uid,
     socket_answers,
 )
@@ -47,6 +49,7 @@ class _Client:
     def __init__(self, number: int, writer: asyncio.StreamWriter, sub: Subscription | None) -> None:
         self.number = number
         self.writer = writer
+        self.who = peer_label(writer.get_extra_info("socket"))  # for the other clients' logs
         self.sub = sub  # None: a command connection (answers only, no event stream)
         self.closed = False
         self.sent_events = 0
@@ -225,7 +228,7 @@ class ControlServer:
             self._send_events(client), name=f"control:send:{client.number}"
         )
         try:
-            client.send(self._hello())
+            client.send({**self._hello(), "client": client.number})
             client.send({"type": "snapshot", "data": self.engine.snapshot()})
             await self._read_requests(reader, client)
         finally:
@@ -270,7 +273,7 @@ class ControlServer:
         client = _Client(self._numbers, writer, None)
         self._command_clients.add(client)
         try:
-            client.send({**self._hello(), "events": False})
+            client.send({**self._hello(), "events": False, "client": client.number})
             client.send({"type": "snapshot", "data": self.engine.snapshot()})
             await self._read_requests(reader, client, idle_s=self.command_idle_s)
         finally:
@@ -401,7 +404,7 @@ class ControlServer:
             isinstance(request_id, bool) or not isinstance(request_id, int | str)
         ):
             return _error_reply(None, "id must be a number or a string")
-        problem, name, args = _parse_command(request)
+        problem, name, args = parse_command(request)
         if problem:
             return _error_reply(request_id, problem)
         if self.stopping and name != "status":
@@ -414,6 +417,8 @@ class ControlServer:
         data = dict(result.data)
         if name == "status":
             data.update(self._status_data())
+        if name != "status":  # it changes nothing
+            self._tell_the_others(client, name, result)
         log.info(
             "command %s from client %d: %s",
             name,
@@ -431,6 +436,22 @@ class ControlServer:
             "message": result.message,
             "data": data,
         }
+
+    def _tell_the_others(self, client: _Client, name: str, result: Any) -> None:
+        """A notice on the engine's bus, so every attached console logs who did what; the
+        sender's own console drops its echo (the hello gave it its client number)."""
+        bus = getattr(self.engine, "bus", None)
+        if bus is None:
+            return
+        outcome = f": {result.message}" if result.ok else f", refused: {result.message}"
+        bus.publish(
+            ev.Notice(
+                "info" if result.ok else "warning",
+                f"another client ({client.who}) sent {name}{outcome}",
+                component="control",
+                fields={"client": str(client.number), "command": name},
+            )
+        )
 
     def _status_data(self) -> dict[str, Any]:
         return {
@@ -454,32 +475,6 @@ async def _answer(reply: dict[str, Any]) -> dict[str, Any]:
 
 def _too_long() -> str:
     return f"line longer than {MAX_REQUEST_BYTES} bytes; ignored"
-
-
-def _parse_command(request: dict[str, Any]) -> tuple[str, str, dict[str, str]]:
-    """(problem, name, args); problem is empty when the request can run."""
-    name = request.get("cmd")
-    if not isinstance(name, str) or not name:
-        return 'missing "cmd" (a command name)', "", {}
-    if name not in COMMANDS:
-        return f"unknown command {name!r}; known: {', '.join(COMMANDS)}", name, {}
-    args = request.get("args", {})
-    if args is None:
-        args = {}
-    if not isinstance(args, dict):
-        return f'{name}: "args" must be an object', name, {}
-    wanted = COMMANDS[name]
-    extra = sorted(set(args) - set(wanted))
-    if extra:
-        return f"{name}: unexpected argument {extra[0]!r}", name, {}
-    missing = [a for a in wanted if a not in args]
-    if missing:
-        return f"{name}: missing argument {missing[0]!r}", name, {}
-    for key in wanted:
-        value = args[key]
-        if not isinstance(value, str) or not value or len(value) > 200:
-            return f"{name}: {key} must be a non-empty string", name, {}
-    return "", name, {k: args[k] for k in wanted}
 
 
 def _prepare_directory(directory: Path) -> None:

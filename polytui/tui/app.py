@@ -64,8 +64,9 @@ HEADER_TINY = 72
 # Narrower than this, the footer packs its keys tighter so every label, q Quit last, fits.
 FOOTER_COMPACT = 90
 
-# Info notices worth a toast too, by component: a settlement moves realized P&L.
-TOASTED = {"settlement": "Market resolved"}
+# Info notices worth a toast too, by component: a settlement moves realized P&L, and another
+# client's command (a pause, an approval) changes what this console shows.
+TOASTED = {"settlement": "Market resolved", "control": "Another client"}
 
 EngineRunner = Callable[[], Awaitable[None]]
 
@@ -174,7 +175,9 @@ class PolytuiApp(ConsoleActions):
         # Subscribe before the snapshot so nothing published in between is lost; replaying an
         # event the snapshot already holds is harmless (every update is keyed).
         self._sub = self.engine.subscribe(maxsize=10_000)
-        self.query_one(StatusBar).attached = not self.hosted
+        if not self.hosted:
+            pid = getattr(self.engine, "hello", {}).get("pid")
+            self.query_one(StatusBar).attached = f"ATTACHED pid {pid}" if pid else "ATTACHED"
         self._apply(self.state.load(self.engine.snapshot()))
         self.set_active(PANE_ORDER[0])
         self.run_worker(self._pump(), name="events", group="ui", exit_on_error=False)

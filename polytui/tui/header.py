@@ -36,8 +36,9 @@ def engine_flags(state: ConsoleState) -> str:
 class StatusBar(Horizontal):
     """One line across the top; each field is a Label so the stylesheet can colour it."""
 
-    attached = False
-    """True when the console is attached to a daemon (quitting only detaches)."""
+    attached = ""
+    """``ATTACHED pid 14266`` when the console is attached to a daemon (quitting only
+    detaches), else empty."""
 
     def compose(self) -> ComposeResult:
         yield Label("polytui", id="brand")
@@ -72,5 +73,5 @@ class StatusBar(Horizontal):
         fmt.set_text(flags, flags_text)
         for name in ("KILLED", "HALTED", "PAUSED"):
             flags.set_class(flags_text == name, name.lower())
-        fmt.set_text(self.query_one("#attached", Label), "ATTACHED" if self.attached else "")
+        fmt.set_text(self.query_one("#attached", Label), self.attached, layout=True)
         fmt.set_text(self.query_one("#clock", Label), now.strftime("%H:%M:%S UTC"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import socket
 import stat
@@ -330,3 +331,47 @@ async def test_unanswered_approvals_expire_by_ttl_and_the_log_says_so(
         if r["event"] == "intent_approved" and r["fields"]["id"] == record["fields"]["id"]
     ]
     assert approved_by_nobody == []
+
+
+async def test_an_attached_console_says_so_and_logs_what_other_clients_did(
+    daemon: DaemonProcess,
+) -> None:
+    from textual.widgets import RichLog
+
+    from tests.tui.screen_text import screen_text
+
+    def log_lines() -> list[str]:
+        return [strip.text.rstrip() for strip in app.query_one("#log-lines", RichLog).lines]
+
+    async def until(check: Any, what: str) -> None:
+        deadline = time.monotonic() + 15
+        while not check():
+            assert time.monotonic() < deadline, f"{what}; log: {log_lines()}"
+            await pilot.pause(0.2)
+
+    remote = RemoteEngine(daemon.socket)
+    app = PolytuiApp(remote, run_engine=remote.run, connect=remote.connect)
+    async with app.run_test(size=(160, 48)) as pilot:
+        try:
+            assert f"ATTACHED pid {daemon.pid}" in screen_text(app).splitlines()[0]
+            # A one-shot from a shell: the console hears who paused, not only that it is paused.
+            paused = await asyncio.to_thread(daemon.cli, "pause")
+            assert paused.returncode == 0, paused.stderr
+            await until(lambda: any("sent pause" in x for x in log_lines()), "no pause line")
+            line = next(x for x in log_lines() if "sent pause" in x)
+            assert re.search(
+                r"control: another client \((\S+, )?pid \d+\) sent pause: paused: no new entries",
+                line,
+            ), line
+            assert any("sent pause" in n.message for n in app._notifications)
+            # The console's own command is its own answer, never echoed as another client's.
+            await until(lambda: app.paused, "the console never showed the pause")
+            await pilot.press("p")
+            await until(lambda: not app.paused, "resume from the console did not land")
+            await pilot.pause(1.0)
+            assert not any("sent resume" in x for x in log_lines()), log_lines()
+        finally:
+            if app.paused:
+                await asyncio.to_thread(daemon.cli, "resume")
+            await pilot.press("q")
+            await pilot.pause(0.2)
