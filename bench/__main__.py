@@ -26,6 +26,7 @@ BENCHMARKS = [
     "bench.whale_profile",
     "bench.telegram_flood",
     "bench.whale_truth",
+    "bench.advisor_review",
 ]
 RESULTS = Path(__file__).with_name("results.jsonl")
 

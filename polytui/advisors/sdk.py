@@ -12,6 +12,7 @@ retries are off (``max_retries=0``): a 429 is answered by a cool-down, never by 
 from __future__ import annotations
 
 import importlib
+import logging
 import math
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -119,6 +120,34 @@ class SdkClient:
             self.client = self.sdk.AsyncAnthropic(**options)
         else:
             self.client = self.sdk.AsyncOpenAI(**options)
+        self._warm()
+
+    def _warm(self) -> None:
+        """Do the SDKs' first-use work now, when the engine is built, not on its loop.
+
+        Both import their resource modules on first use and build their response models'
+        validators on the first answer (0.2-0.9 s together, measured on the loopback bench).
+        """
+        usage = {"input_tokens": 1, "output_tokens": 1}
+        try:
+            importlib.import_module("anyio._backends._asyncio")  # the SDKs' first await imports it
+            if self.entry.kind == "anthropic":
+                self.client.messages.create  # noqa: B018 - the lazy import is the point
+                self.sdk.types.Message.model_validate(
+                    {"id": "m", "type": "message", "role": "assistant", "model": "m",
+                     "content": [{"type": "text", "text": "{}"}], "stop_reason": "end_turn",
+                     "usage": usage}
+                )  # fmt: skip
+            else:
+                self.client.chat.completions.create  # noqa: B018
+                self.sdk.types.chat.ChatCompletion.model_validate(
+                    {"id": "c", "object": "chat.completion", "created": 0, "model": "m",
+                     "choices": [{"index": 0, "finish_reason": "stop",
+                                  "message": {"role": "assistant", "content": "{}"}}],
+                     "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+                )  # fmt: skip
+        except Exception as exc:  # warming is an optimisation; a request still works without it
+            logging.getLogger(__name__).debug("advisor SDK warm-up skipped: %s", exc)
 
     async def close(self) -> None:
         """Close the SDK's HTTP connections."""
