@@ -58,6 +58,15 @@ def percent(value: Decimal | None) -> str:
     return f"{value * 100:.0f}%"
 
 
+def below(value: Decimal, floor: Decimal) -> str:
+    """``48% below 55%``, as the Conf column shows confidence; one decimal when whole
+    percentages would read the same (``54.8% below 55.0%``)."""
+    shown, limit = percent(value), percent(floor)
+    if shown == limit:
+        shown, limit = f"{value * 100:.1f}%", f"{floor * 100:.1f}%"
+    return f"{shown} below {limit}"
+
+
 def trade(side: str, shares_count: Decimal, outcome: str, at: Decimal) -> str:
     """``BUY 40.84 Yes @ 0.620``: what was traded, as every log line and toast says it."""
     what = f"{side} {shares(shares_count)}"

@@ -54,3 +54,10 @@ def test_a_fill_without_market_metadata_still_reads_cleanly() -> None:
         filled_at=datetime(2026, 12, 1, tzinfo=UTC),
     )  # fmt: skip
     assert fill_text(fill, None) == "filled BUY 19.51 @ 0.500 for $9.76, fee $0.24"
+
+
+def test_a_confidence_below_the_floor_reads_as_the_conf_column() -> None:
+    from polytui.display import below
+
+    assert below(D("0.4800"), D("0.55")) == "48% below 55%"
+    assert below(D("0.548"), D("0.55")) == "54.8% below 55.0%"

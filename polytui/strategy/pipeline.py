@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from polytui.amounts import floor_to
 from polytui.clock import Clock
+from polytui.display import below
 from polytui.model import (
     ZERO,
     Fill,
@@ -253,7 +254,7 @@ class Strategy:
                 return None, "whale sold; copying sells is off" if held > 0 else "whale sold"
             return self._exit_intent(signal, trade, market, book, held), "copying the whale's exit"
         if signal.confidence < st.min_confidence:
-            return None, f"confidence {signal.confidence} below {st.min_confidence}"
+            return None, f"confidence {below(signal.confidence, st.min_confidence)}"
         risk = self.settings.risk
         if not risk.min_entry_price <= book.best_ask <= risk.max_entry_price:
             return None, f"price {book.best_ask} outside the entry band"
