@@ -110,6 +110,8 @@ class Market:
     # Gamma's ``version``: "v2" markets are Polymarket Protocol V2 (ExchangeV3, signing domain
     # "3", position ids), which the live broker does not sign for.
     version: str = "v1"
+    # Gamma's ``description``: the market's resolution rules in words (cleaned, shortened).
+    description: str = ""
 
     @property
     def unsupported(self) -> str:

@@ -93,8 +93,8 @@ def intent_request(
             "outcomes": [o.name for o in market.outcomes] if market is not None else [],
             "end_time": _iso(market.end_time) if market is not None else None,
             "tags": list(market.tags) if market is not None else [],
-            # Gamma's resolution rules are not parsed into Market yet; the question is the rule.
-            "rules": "",
+            # Gamma's description: the resolution rules in words.
+            "rules": market.description if market is not None else "",
         },
         "trade": {
             "outcome": intent.outcome,

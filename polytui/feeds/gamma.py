@@ -190,6 +190,7 @@ def market_from_gamma(record: dict[str, Any]) -> Market:
         winning_token_id=winner,
         settle_prices=settled,
         version=version,
+        description=clean_text(record.get("description") or "", 2000),
     )
 
 
