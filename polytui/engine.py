@@ -382,6 +382,10 @@ class Engine:
         """Apply new risk limits, whales and approval policy without dropping feeds."""
         self.strategy.reload(settings)  # first: it refuses settings it cannot run with whole
         self.settings = settings
+        if self.advisors is not None:
+            note = self.advisors.reload(settings.advisors)
+            if note:
+                self._notice("warning", note)
         self._notice("info", "configuration reloaded")
         self.bus.publish(ev.RiskChanged(self.risk_snapshot()))
 

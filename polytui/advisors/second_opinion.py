@@ -138,6 +138,26 @@ class SecondOpinions:
         self.profiles = profiles or (lambda wallet: None)
         self._tasks: set[asyncio.Task[None]] = set()
 
+    def reload(self, settings: AdvisorSettings) -> str:
+        """New budget, bound, spread and caps at once; a changed list of advisors (or their
+        endpoints and keys) needs a restart, which the returned note says ("" otherwise)."""
+        before = [
+            (e.label, e.kind, e.model, e.base_url, e.api_key_env, e.timeout_s)
+            for e in self.settings.entries
+        ]
+        after = [
+            (e.label, e.kind, e.model, e.base_url, e.api_key_env, e.timeout_s)
+            for e in settings.entries
+        ]
+        self.settings = settings
+        self.panel.settings = settings
+        by_label = {e.label: e for e in settings.entries}
+        for advisor in self.panel.advisors:  # weights and prices apply at once
+            advisor.entry = by_label.get(advisor.label, advisor.entry)
+        if before != after:
+            return "advisors: changed entries take effect at the next start"
+        return ""
+
     def wants(self, intent: TradeIntent) -> bool:
         """True when this intent gets a second opinion (a buy, advisors on and usable)."""
         return self.settings.enabled and intent.side is Side.BUY and bool(self.panel.usable())

@@ -279,3 +279,31 @@ async def test_weighted_median_of_three_advisors(server: LlmServer) -> None:
     await p.close()
     assert consensus.probability == D("0.70")  # c carries 3 of 5 weight
     assert consensus.spread == D("0.20")
+
+
+async def test_daily_cost_cap_stops_calls(server: LlmServer) -> None:
+    server.scripts["m"] = [Json(GOOD, input_tokens=100_000, output_tokens=10_000)]
+    sink = Sink()
+    # 100,000 × 3 + 10,000 × 15 USD per million tokens = 0.45 USD per call.
+    p = panel([entry(server, "openai", "m")], sink, daily_cost_cap_usd=D("0.5"), daily_token_cap=0)
+    assert (await p.opinions("int-1", "s", "u")).answered == 1
+    assert (await p.opinions("int-2", "s", "u")).answered == 1  # 0.45 < 0.5: still allowed
+    assert (await p.opinions("int-3", "s", "u")).answered == 0  # 0.90 ≥ 0.5: stopped
+    await p.close()
+    assert len(server.seen("m")) == 2
+    assert "daily cost cap reached (0.900000 of 0.5 USD)" in sink.of("advisor_skip")[0]["reason"]
+
+
+async def test_reload_applies_the_new_bound_and_says_when_entries_need_a_restart(
+    server: LlmServer,
+) -> None:
+    from polytui.advisors.second_opinion import SecondOpinions
+
+    first = [entry(server, "openai", "m")]
+    p = panel(first, Sink())
+    reviews = SecondOpinions(p, p.settings)
+    same = AdvisorSettings(enabled=True, entries=first, max_shift=D("0.01"))
+    assert reviews.reload(same) == "" and p.settings.max_shift == D("0.01")
+    more = AdvisorSettings(enabled=True, entries=[*first, entry(server, "anthropic", "x")])
+    assert "next start" in reviews.reload(more)
+    await reviews.stop()
