@@ -99,7 +99,22 @@ def setup_logging(settings: Any) -> logging.Handler:
         root.removeHandler(old)
     root.addHandler(handler)
     set_log_level(daemon.log_level)
+    web3_manager = logging.getLogger("web3.manager.RequestManager")
+    if not any(isinstance(f, _SubscriptionEnd) for f in web3_manager.filters):
+        web3_manager.addFilter(_SubscriptionEnd())
     return handler
+
+
+class _SubscriptionEnd(logging.Filter):
+    """web3 logs the end of a subscription's message stream at error level, also when the chain
+    feed closes it on a clean stop; the feed reports its own state (and a lost node as "down"),
+    so the line is debug detail, not an error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.getMessage().startswith("Stopping message stream"):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger("web3").isEnabledFor(logging.DEBUG)
+        return True
 
 
 def set_log_level(level: str) -> None:

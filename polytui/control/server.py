@@ -185,7 +185,7 @@ class ControlServer:
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         except asyncio.CancelledError:
-            raise
+            pass  # close() cancels it; ending normally keeps 3.11's stream callback quiet
         except Exception:  # one client's trouble must never reach the daemon
             log.exception("control client failed")
         finally:
@@ -438,8 +438,7 @@ class ControlServer:
         }
 
     def _tell_the_others(self, client: _Client, name: str, result: Any) -> None:
-        """A notice on the engine's bus, so every attached console logs who did what; the
-        sender's own console drops its echo (the hello gave it its client number)."""
+        """Tell every attached console who did what (the sender drops its own echo)."""
         bus = getattr(self.engine, "bus", None)
         if bus is None:
             return

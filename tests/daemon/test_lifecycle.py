@@ -69,6 +69,9 @@ async def test_sigterm_stops_within_bounds_and_leaves_a_clean_journal(
         assert set(last_status.values()) <= FINAL_ORDER_STATES, last_status
         stopped = [r for r in daemon.log_events() if r["event"] == "stopped"]
         assert stopped and stopped[-1]["fields"]["exit_code"] == 0
+        # A clean stop logs no error (web3 called closing our own subscription one).
+        errors = [r["message"] for r in daemon.log_events() if r["level"] == "error"]
+        assert not errors, errors
         print(f"graceful stop: {stop_s:.3f} s wall, {stopped[-1]['fields']['stop_s']} s inside")
     finally:
         await remote.close()
