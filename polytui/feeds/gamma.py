@@ -317,7 +317,7 @@ class MarketDirectory:
                 self.rejected += 1
                 log.warning("gamma: dropped a market record: %s", exc)
                 continue
-            if self.fees is not None:
+            if self.fees is not None and not market.closed:  # a closed market is not traded
                 market = await self.fees.apply(market)
             self.put(market)
         self.last_ok_at = self.monotonic()
