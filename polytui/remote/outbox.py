@@ -55,12 +55,14 @@ class Outbox:
         *,
         per_chat_interval_s: float = PER_CHAT_INTERVAL_S,
         global_per_s: int = GLOBAL_PER_S,
+        retry_backoff_s: float = RETRY_BACKOFF_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.api = api
         self.maxsize = maxsize
         self.per_chat_interval_s = per_chat_interval_s
         self.global_per_s = global_per_s
+        self.retry_backoff_s = retry_backoff_s
         self.clock = clock
         self._urgent: deque[Outgoing] = deque()
         self._normal: deque[Outgoing] = deque()
@@ -156,7 +158,7 @@ class Outbox:
             log.warning("telegram flood control: chat %s waits %.0f s", item.chat_id, pause)
             return
         if exc.temporary and item.attempts < MAX_ATTEMPTS:
-            item.not_before = now + RETRY_BACKOFF_S * item.attempts
+            item.not_before = now + self.retry_backoff_s * item.attempts
             self._requeue(item)
             log.warning("telegram %s failed (%s); retrying", item.method, exc.description)
             return

@@ -62,12 +62,16 @@ class TelegramBot:
         now: Callable[[], datetime] = _now,
         monotonic: Callable[[], float] = time.monotonic,
         per_chat_interval_s: float = 1.0,
+        retry_backoff_s: float = 2.0,
     ) -> None:
         self.engine = engine
         self.settings = settings
         self.api = api or BotApi(settings.api_base_url, token)
         self.outbox = Outbox(
-            self.api, settings.queue_size, per_chat_interval_s=per_chat_interval_s
+            self.api,
+            settings.queue_size,
+            per_chat_interval_s=per_chat_interval_s,
+            retry_backoff_s=retry_backoff_s,
         )
         self.allowed = {int(c) for c in settings.allowed_chat_ids}
         self.events = set(settings.events)

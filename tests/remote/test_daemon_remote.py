@@ -66,7 +66,13 @@ async def test_the_daemon_takes_approvals_from_telegram_and_serves_metrics(
         intent_id = data.split(":", 1)[1]
         query = fake.press(ME, message["message_id"], data)
         answer = await fake.wait_for(lambda: fake.answered.get(query), timeout=10)
-        assert f"approved {intent_id}" in answer["text"]
+        assert f"approved {intent_id}" in answer["text"] or "still working" in answer["text"]
+        # The prompt is edited to the outcome, its buttons gone.
+        await fake.wait_for(
+            lambda: "→ APPROVED" in fake.messages[(ME, message["message_id"])]["text"]
+            or "→ FILLED" in fake.messages[(ME, message["message_id"])]["text"],
+            timeout=20,
+        )
         fake.say(ME, "/pause")
         await fake.wait_for(lambda: any("paused" in m["text"] for m in fake.sent(ME)))
         status = json.loads((await asyncio.to_thread(daemon.cli, "status", "--json")).stdout)
