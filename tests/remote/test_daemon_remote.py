@@ -88,8 +88,11 @@ async def test_the_daemon_takes_approvals_from_telegram_and_serves_metrics(
     log_text = daemon.log_file.read_text()
     assert "getUpdates" in log_text  # httpx did log the request URLs …
     assert TOKEN.partition(":")[2] not in log_text  # … with the token scrubbed
-    events = [json.loads(line)["event"] for line in log_text.splitlines() if line]
+    records = [json.loads(line) for line in log_text.splitlines() if line]
+    events = [r["event"] for r in records]
     assert "telegram_started" in events and "metrics_started" in events
+    # Stopping the bot and the metrics port with the daemon is part of a clean stop.
+    assert [r for r in records if r["level"] == "error"] == []
 
 
 def test_an_enabled_bot_without_its_token_stops_the_daemon_with_ex_config(
