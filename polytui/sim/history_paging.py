@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 WINDOW_S = 10.0
+LOG_MAX = 200_000  # arrivals and admissions remembered (a long-running simulator forgets)
 PUBLISHED_LIMITS: dict[str, tuple[tuple[str, ...], int]] = {
     "overall": ((), 1000),
     "trades": (("/trades", "/v2/trades"), 200),
@@ -167,8 +168,8 @@ class Throttle:
     )
     clock: Callable[[], float] = time.monotonic
     window_s: float = WINDOW_S
-    arrivals: list[tuple[float, str]] = field(default_factory=list)
-    served: list[tuple[float, str]] = field(default_factory=list)
+    arrivals: deque[tuple[float, str]] = field(default_factory=lambda: deque(maxlen=LOG_MAX))
+    served: deque[tuple[float, str]] = field(default_factory=lambda: deque(maxlen=LOG_MAX))
     admitted: dict[str, deque[float]] = field(default_factory=dict)
     delayed: int = 0
     delayed_s: float = 0.0

@@ -20,7 +20,8 @@ from typing import Any
 from aiohttp import web
 
 from polytui.sim import history_wire as wire
-from polytui.sim.history import HistoryData, Row
+from polytui.sim.history import Row
+from polytui.sim.history_data import HistoryData
 from polytui.sim.history_paging import BadRequest, choice, csv, integer, page_request, v2_page
 from polytui.sim.wire import json_response
 from polytui.sim.worlds.past import Position

@@ -297,3 +297,37 @@ def test_a_past_leaves_the_present_as_it_was_and_is_settled(world: World) -> Non
     past = [tr for tr in world.trades if tr.t < 0]
     assert past and all(world.markets[tr.market].end_s <= 0 for tr in past)
     assert all(tr.t < world.markets[tr.market].end_s for tr in past)
+
+
+async def test_a_markets_whole_tape_pages_the_same_by_v2_cursor_and_by_v1_offset(
+    world: World,
+) -> None:
+    market = next(m for m in world.markets if m.end_s <= 0 and m.group.name == "fast")
+    async with SimServer(world=world) as sim, httpx.AsyncClient() as client:
+        base = sim.urls["data_api_url"]
+        v2: list[dict[str, Any]] = []
+        params: dict[str, Any] = {"condition_id": market.condition_id, "limit": 250}
+        while True:
+            page = (await client.get(f"{base}/v2/trades", params=params)).json()
+            v2 += page["data"]
+            cursor = page["pagination"]["next_cursor"]
+            if not cursor:
+                break
+            params = {"condition_id": market.condition_id, "cursor": cursor}
+        v1: list[dict[str, Any]] = []
+        offset = 0
+        while True:
+            rows = (
+                await _get(client, f"{base}/trades", market=market.condition_id, limit=300,
+                           offset=offset)
+            ).json()  # fmt: skip
+            v1 += rows
+            offset += len(rows)
+            if len(rows) < 300:
+                break
+    life = market.end_s - market.start_s
+    assert len(v2) > 2 * life / market.group.tape_s * 0.8  # two tokens' prints, and the fills
+    assert [r["transaction_hash"] for r in v2] == [r["transactionHash"] for r in v1]
+    assert len({r["transaction_hash"] for r in v2}) == len(v2)
+    own = {tr.tx_hash for tr in world.trades if tr.market == market.index}
+    assert own <= {r["transaction_hash"] for r in v2}
