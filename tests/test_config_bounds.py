@@ -87,6 +87,17 @@ BAD: dict[str, list[Any]] = {
     "telegram.feed_down_alert_s": [0.0, -1.0, 1e9],
     "telegram.poll_timeout_s": [0, 51, -1],
     "telegram.queue_size": [0, 10**9],
+    "advisors.budget_ms": [0, -1, 10**6],
+    "advisors.max_shift": ["-0.1", "1.5"],
+    "advisors.max_spread": ["-0.1", "2"],
+    "advisors.max_output_tokens": [0, 15, 10**6],
+    "advisors.daily_token_cap": [-1, 10**13],
+    "advisors.daily_cost_cap_usd": ["-1", "1e400"],
+    # One [[advisors.entries]] table (with a valid kind and model) holding the value.
+    "advisors.entries.timeout_s": [0.0, -1.0, 601.0],
+    "advisors.entries.weight": ["0", "-1", "1e400"],
+    "advisors.entries.usd_per_mtok_in": ["-1", "1e400"],
+    "advisors.entries.usd_per_mtok_out": ["-1", "1e400"],
 }
 
 
@@ -110,9 +121,12 @@ def numeric_keys() -> dict[str, Any]:
 
 
 def write(tmp_path: Path, key: str, value: Any) -> Path:
-    section, name = key.split(".")
+    section, *inner, name = key.split(".")
+    table: dict[str, Any] = {name: value}
+    if inner == ["entries"]:  # an array of tables: one otherwise valid entry
+        table = {"entries": [{"kind": "openai", "model": "m", name: value}]}
     path = tmp_path / "c.toml"
-    path.write_text(tomli_w.dumps({section: {name: value}}))
+    path.write_text(tomli_w.dumps({section: table}))
     return path
 
 
@@ -135,7 +149,8 @@ def test_config_check_refuses_what_the_engine_cannot_run_with(
     with pytest.raises(ConfigError) as info:
         load_settings(write(tmp_path, key, value))
     # The dotted key (a pair like min/max entry price is named by its first key and both names).
-    assert key in str(info.value) or f"{key.rsplit('.')[-1]} " in str(info.value)
+    named = key.replace(".entries.", ".entries[0].")  # an entry is named by its index
+    assert named in str(info.value) or f"{key.rsplit('.')[-1]} " in str(info.value)
 
 
 def extremes() -> list[dict[str, Any]]:
