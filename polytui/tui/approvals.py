@@ -143,6 +143,13 @@ class ApprovalsPane(Pane):
             "whale": fmt.wallet(intent.wallet, self.aliases) if intent.wallet else fmt.DASH,
             "ttl": fmt.countdown(left) if left > 0 else "expired",
         }
+        shown = {c.key: c for c in self.columns()}
+        market = shown.get("market")
+        if note and market is not None and "note" not in shown:
+            # Too narrow for the Note column: the mark rides on the market, never cut off, and
+            # short (the rank tells identical rows apart; "held" alone when it is the only one).
+            short = note.rsplit(" ", 1)[-1]
+            values["market"] = fmt.clip_keep(values["market"], short, market.width)
         return self.pick(values)
 
     def draw(self, state: ConsoleState, now: datetime) -> None:

@@ -94,3 +94,20 @@ async def test_approvals_at_100_columns_keep_ttl_on_screen_without_a_scrollbar()
         assert "TTL" in header
         assert table.virtual_size.width <= table.scrollable_content_region.width
         assert "Shares" in header, "the size of the trade is never dropped"
+
+
+async def test_duplicate_pending_trades_stay_marked_when_the_note_column_is_dropped() -> None:
+    from polytui.clock import FakeClock
+    from polytui.tui.fixtures import build_dense
+
+    clock = FakeClock(SCENARIO_START)
+    async with console(size=(120, 40), engine=build_dense(clock), clock=clock) as c:
+        table = c.app.pane("approvals").table
+        assert "note" not in table.column_keys  # 120 columns: the pane is too narrow for it
+        markets = {
+            key: dict(zip(table.column_keys, table.cells(key) or (), strict=True))["market"]
+            for key in table.keys
+        }
+        # Two identical "Will Taylor Swift … BUY No" rows, told apart by their rank.
+        ranks = sorted(m.rsplit(" ", 1)[-1] for m in markets.values() if m.startswith("Will Ta"))
+        assert ranks == ["1/2", "2/2"], markets
