@@ -16,7 +16,7 @@ from polytui import events as ev
 from polytui import redaction
 from polytui.bus import EventBus
 from polytui.clock import FakeClock
-from polytui.daemon import EventLog, JsonFormatter
+from polytui.daemon_log import EventLog, JsonFormatter
 from polytui.model import FeedState, IntentStatus
 from polytui.pidlock import DataDirLock, LockHeld, owner_pid
 from polytui.tui.fixtures import SCENARIO_START, build_scenario
