@@ -5,7 +5,8 @@ resolution after fees ± SE (markets as the unit, pooled over seeds), the oracle
 sizing and latency, copying exactly the wallets whose true copy edge at our latency is
 positive), the capture ratio (ours ÷ oracle), and the Spearman rank correlation between the
 strategy's estimate of each wallet (its shrunk win-rate score, the only per-wallet estimate it
-keeps) and the wallet's true copy edge. ``--smoke`` (``make test``): 3 sim minutes, one seed.
+keeps) and the wallet's true copy edge. The defaults are the recorded baseline's size: ``noise``
+and ``mixed``, seeds 1-5, 24 sim hours each. ``--smoke`` (``make test``): 3 sim minutes, one seed.
 
     python -m bench.edge [--hours H] [--seeds N] [--worlds a,b] [--smoke]
 """
@@ -104,9 +105,11 @@ def world_figures(name: str, seeds: list[int], hours: float) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m bench.edge")
-    parser.add_argument("--hours", type=float, default=6.0)
+    parser.add_argument("--hours", type=float, default=24.0)
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--worlds", default=",".join(builtin_worlds()))
+    parser.add_argument(
+        "--worlds", default="noise,mixed", help=f"comma-separated: {', '.join(builtin_worlds())}"
+    )
     parser.add_argument("--smoke", action="store_true", help="make test: 3 sim minutes, 1 seed")
     args = parser.parse_args(argv or [])
     if args.smoke:

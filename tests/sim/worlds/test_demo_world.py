@@ -5,10 +5,10 @@ from __future__ import annotations
 import httpx
 
 from polytui.demo import DEMO_HOURS, DEMO_SCENARIO, DEMO_SEED, demo_environment
-from polytui.sim.worlds import build_world, builtin_spec
+from polytui.sim.worlds import World, build_world, builtin_spec
 
 
-def demo_world():  # type: ignore[no-untyped-def]
+def demo_world() -> World:
     return build_world(builtin_spec(DEMO_SCENARIO), seed=DEMO_SEED, hours=DEMO_HOURS)
 
 
@@ -36,7 +36,7 @@ def test_several_demo_markets_resolve_in_any_ten_minutes() -> None:
 def test_the_demo_watches_wallets_worth_copying_and_wallets_that_are_not() -> None:
     truth = demo_world().truth(0)
     watched = [w for w in truth["wallets"] if w["watched"]]
-    at_2s = {w["archetype"]: [] for w in watched}
+    at_2s: dict[str, list[float]] = {w["archetype"]: [] for w in watched}
     for w in watched:
         at_2s[w["archetype"]].append(w["copy_edge"]["2"])
     assert all(edge > 0 for edge in at_2s["informed_slow"]), at_2s
