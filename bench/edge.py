@@ -3,10 +3,13 @@
 Per world, over ``--seeds`` seeds of ``--hours`` sim hours each: copies/signals, P&L held to
 resolution after fees ± SE (markets as the unit, pooled over seeds), the oracle's P&L (same
 sizing and latency, copying exactly the wallets whose true copy edge at our latency is
-positive), the capture ratio (ours ÷ oracle), and the Spearman rank correlation between the
-strategy's estimate of each wallet (its shrunk win-rate score, the only per-wallet estimate it
-keeps) and the wallet's true copy edge. The defaults are the recorded baseline's size: ``noise``
-and ``mixed``, seeds 1-5, 24 sim hours each. ``--smoke`` (``make test``): 3 sim minutes, one seed.
+positive), the capture ratio (ours ÷ oracle), the share of signals copied from the
+uncopyable archetypes (``informed_fast``, ``longshot``), the Spearman rank correlation between
+the strategy's estimated copy edge of each watched wallet with at least ``MIN_RESOLVED``
+resolved trades and its true copy edge, and — when limits bound — the mean net edge of what
+was copied against what was refused for room. The defaults are the recorded baseline's size:
+``noise`` and ``mixed``, seeds 1-5, 24 sim hours each. ``--smoke`` (``make test``): 3 sim
+minutes, one seed.
 
     python -m bench.edge [--hours H] [--seeds N] [--worlds a,b] [--smoke]
 """
@@ -53,6 +56,16 @@ def spearman(xs: list[Decimal], ys: list[Decimal]) -> float | None:
     return round(cov / (vx * vy) ** 0.5, 3)
 
 
+MIN_RESOLVED = 30
+UNCOPYABLE = ("informed_fast", "longshot")
+
+
+def _mean(values: list[Decimal]) -> str | None:
+    if not values:
+        return None
+    return str((sum(values, Decimal(0)) / len(values)).quantize(Decimal("0.0001")))
+
+
 def world_figures(name: str, seeds: list[int], hours: float) -> dict[str, Any]:
     """One world over several seeds."""
     loaded = LoadedConfig(Settings(), None)
@@ -60,6 +73,12 @@ def world_figures(name: str, seeds: list[int], hours: float) -> dict[str, Any]:
     copies = signals = 0
     est: list[Decimal] = []
     truth: list[Decimal] = []
+    by_kind: dict[str, list[int]] = {}
+    copied_edges: list[Decimal] = []
+    refused_edges: list[Decimal] = []
+    copied_usd: list[Decimal] = []
+    refused_usd: list[Decimal] = []
+    refused_by: dict[str, int] = {}
     per_seed = []
     started = time.monotonic()
     for seed in seeds:
@@ -71,9 +90,23 @@ def world_figures(name: str, seeds: list[int], hours: float) -> dict[str, Any]:
         copies += r["copies"]
         signals += r["signals"]
         for w in r["whales"]:
-            if w["score"] is not None:
-                est.append(Decimal(w["score"]))
-                truth.append(Decimal(w["true_copy_edge"]))
+            kind = by_kind.setdefault(w["archetype"], [0, 0])
+            kind[0] += w["copies"]
+            kind[1] += w["signals"]
+            resolved = w.get("resolved")  # absent from reports of the old strategy
+            if not w["watched"] or w["score"] is None:
+                continue
+            if resolved is not None and resolved < MIN_RESOLVED:
+                continue
+            est.append(Decimal(w["score"]))
+            truth.append(Decimal(w["true_copy_edge"]))
+        capital = r.get("capital") or {}
+        copied_edges += [Decimal(x) for x in capital.get("copied_net_edges", [])]
+        refused_edges += [Decimal(x) for x in capital.get("refused_for_room_net_edges", [])]
+        copied_usd += [Decimal(x) for x in capital.get("copied_per_usd", [])]
+        refused_usd += [Decimal(x) for x in capital.get("refused_for_room_per_usd", [])]
+        for limit, n in capital.get("refused_for_room_by_limit", {}).items():
+            refused_by[limit] = refused_by.get(limit, 0) + n
         per_seed.append(
             {
                 "seed": seed,
@@ -86,6 +119,9 @@ def world_figures(name: str, seeds: list[int], hours: float) -> dict[str, Any]:
             }
         )
     capture = float(ours / oracle) if oracle > 0 else None
+    uncopyable = [by_kind[k] for k in UNCOPYABLE if k in by_kind]
+    unc_copies = sum(c for c, _ in uncopyable)
+    unc_signals = sum(s for _, s in uncopyable)
     return {
         "world": name,
         "seeds": seeds,
@@ -98,6 +134,17 @@ def world_figures(name: str, seeds: list[int], hours: float) -> dict[str, Any]:
         "oracle_se_usd": str(oracle_se2.sqrt().quantize(Decimal("0.01"))),
         "capture_ratio": None if capture is None else round(capture, 3),
         "spearman_score_vs_true_copy_edge": spearman(est, truth),
+        "spearman_wallets": len(est),
+        "copied_share": round(copies / signals, 4) if signals else None,
+        "uncopyable_copies_signals": [unc_copies, unc_signals],
+        "uncopyable_copied_share": round(unc_copies / unc_signals, 4) if unc_signals else None,
+        "by_archetype": {k: {"copies": c, "signals": n} for k, (c, n) in sorted(by_kind.items())},
+        "copied_mean_net_edge": _mean(copied_edges),
+        "refused_for_room_mean_net_edge": _mean(refused_edges),
+        "refused_for_room": len(refused_edges),
+        "copied_mean_net_edge_per_usd": _mean(copied_usd),
+        "refused_for_room_mean_net_edge_per_usd": _mean(refused_usd),
+        "refused_for_room_by_limit": dict(sorted(refused_by.items())),
         "wall_s": round(time.monotonic() - started, 1),
         "per_seed": per_seed,
     }
@@ -124,7 +171,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             f"P&L {figures['pnl_usd']} ± {figures['pnl_se_usd']}, "
             f"oracle {figures['oracle_pnl_usd']} ± {figures['oracle_se_usd']}, "
             f"capture {figures['capture_ratio']}, "
-            f"spearman {figures['spearman_score_vs_true_copy_edge']}",
+            f"spearman {figures['spearman_score_vs_true_copy_edge']} "
+            f"({figures['spearman_wallets']} wallets), "
+            f"uncopyable copied {figures['uncopyable_copies_signals']}, "
+            f"net edge copied {figures['copied_mean_net_edge']} vs refused for room "
+            f"{figures['refused_for_room_mean_net_edge']} ({figures['refused_for_room']}), "
+            f"per $ {figures['copied_mean_net_edge_per_usd']} vs "
+            f"{figures['refused_for_room_mean_net_edge_per_usd']}",
             flush=True,
         )
     print(json.dumps(result))

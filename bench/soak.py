@@ -144,7 +144,8 @@ async def soak(total: int) -> dict[str, Any]:
             settings.storage.data_dir = Path(tmp)
             settings.approval.policy = "manual"
             settings.feeds.dataapi_poll_enabled = False
-            settings.strategy.min_confidence = Decimal("0.5")
+            settings.strategy.prior_edge = Decimal("0.2")  # copy the unmeasured whales
+            settings.strategy.confidence_z = Decimal(0)
             engine = build_engine(LoadedConfig(settings, None))
             clob = engine.feeds.pop("clob")  # frames are handed to its handler directly
             activity = engine.feeds.pop("activity")

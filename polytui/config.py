@@ -138,6 +138,15 @@ def _line_of(text: str, key: str) -> str:
     return f" (line {text.count(chr(10), 0, match.start()) + 1})"
 
 
+# Keys an older version read, with what replaced them.
+REMOVED_KEYS = {
+    "strategy.min_confidence": "removed: copies are decided by their net edge; "
+    'use strategy.min_net_edge (a margin per share, e.g. "0.01")',
+    "strategy.prior_win_rate": "removed: a new wallet starts from strategy.prior_edge "
+    "(per share, 0 by default), not a win rate",
+}
+
+
 def _fail(source: str, text: str, key: str, problem: str) -> ConfigError:
     return ConfigError(f"{source}: {key}{_line_of(text, key)}: {problem}")
 
@@ -148,6 +157,8 @@ def _build(cls: type, raw: Any, source: str, text: str, prefix: str) -> Any:
     hints = typing.get_type_hints(cls)
     known = {f.name for f in fields(cls)}
     for key in raw:
+        if f"{prefix}{key}" in REMOVED_KEYS:
+            raise _fail(source, text, f"{prefix}{key}", REMOVED_KEYS[f"{prefix}{key}"])
         if key not in known:
             guess = difflib.get_close_matches(key, sorted(known), n=1)
             hint = f"; did you mean '{prefix}{guess[0]}'?" if guess else ""
@@ -292,13 +303,19 @@ def _validate(s: Settings, source: str, text: str) -> None:
     s.whales.aliases = {k.lower(): clean_text(v) for k, v in s.whales.aliases.items()}
     within("whales.min_trade_usd", s.whales.min_trade_usd, 0, MAX_USD)
     st = s.strategy
-    need(0 <= st.min_confidence <= 1, "strategy.min_confidence", "must be between 0 and 1")
+    need(0 <= st.min_net_edge < 1, "strategy.min_net_edge", "must be in [0, 1)")
+    need(0 <= st.confidence_z <= 10, "strategy.confidence_z", "must be between 0 and 10")
+    need(-1 < st.prior_edge < 1, "strategy.prior_edge", "must be between -1 and 1")
+    within("strategy.tax_prior_weight", st.tax_prior_weight, 0, 1_000_000)
+    need(0 <= st.cluster_weight <= 1, "strategy.cluster_weight", "must be between 0 and 1")
+    need(0 < st.kelly_cap <= 1, "strategy.kelly_cap", "must be in (0, 1]")
+    need(0 <= st.reserve_share < 1, "strategy.reserve_share", "must be in [0, 1)")
+    need(st.strong_edge_per_usd > 0, "strategy.strong_edge_per_usd", "must be above 0")
     within("strategy.cluster_size", st.cluster_size, 2, 1000)
     for name in ("cluster_window_s", "dedup_ttl_s", "max_trade_age_s"):
         seconds(st, "strategy", name, MAX_DURATION_S)
     need(0 < st.kelly_fraction <= 1, "strategy.kelly_fraction", "must be in (0, 1]")
     within("strategy.max_bet_usd", st.max_bet_usd, 0, MAX_USD, low_open=True)
-    need(0 < st.prior_win_rate < 1, "strategy.prior_win_rate", "must be between 0 and 1")
     within("strategy.prior_weight", st.prior_weight, 0, 1_000_000)
     r = s.risk
     for name in ("max_total_exposure_usd", "max_market_exposure_usd", "max_daily_loss_usd"):

@@ -117,7 +117,10 @@ def demo_environment(
         # A livelier book than the defaults, so a newcomer sees copies within seconds; the
         # limits still bind and are shown in the risk pane.
         settings.paper.starting_balance_usd = Decimal(1000)
-        settings.strategy.min_confidence = Decimal("0.55")
+        # The demo's whales have no history here: take them on faith (prior_edge > 0), which
+        # a real configuration should never do.
+        settings.strategy.prior_edge = Decimal("0.15")
+        settings.strategy.confidence_z = Decimal(0)
         settings.strategy.max_bet_usd = Decimal(25)
         settings.risk.max_total_exposure_usd = Decimal(200)
         settings.risk.max_market_exposure_usd = Decimal(50)

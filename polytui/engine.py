@@ -759,6 +759,7 @@ class Engine:
             self.bus.publish(ev.IntentUpdated(intent))
             self._set_signal_status(intent.id, SignalStatus.EXPIRED, "approval TTL passed")
             self._notice("info", f"intent {intent.id} expired")
+        self.strategy.probe_taxes(self.books.get)
         self._mark_positions()
         for order in self.portfolio.exits_due(now):
             self._start_exit(order, "take-profit / stop-loss")

@@ -322,6 +322,13 @@ class TradeIntent:
     market_question: str = ""
     # The advisors' consensus and what it did to the estimate (empty: advisors off / not asked).
     advice: str = ""
+    # The numbers that sized it, per share: the whale's estimated edge ± its standard error,
+    # the expected latency tax at our source's delay, our taker fee, and the net edge.
+    whale_edge: Decimal = ZERO
+    whale_edge_se: Decimal = ZERO
+    latency_tax: Decimal = ZERO
+    fee_per_share: Decimal = ZERO
+    net_edge: Decimal = ZERO
 
 
 class OrderType(enum.StrEnum):

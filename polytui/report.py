@@ -53,6 +53,13 @@ class ParityRow:
     """Seconds from the whale's match until the feed delivered it (the feed's latency)."""
     to_fill_s: Decimal | None = None
     """Seconds from the signal to our fill (includes the wait for an approval)."""
+    whale_edge: Decimal | None = None
+    """What sized the copy, per share: the whale's estimated edge ± its standard error, the
+    latency tax expected at our source's delay, our taker fee and the net edge."""
+    whale_edge_se: Decimal | None = None
+    expected_tax: Decimal | None = None
+    fee_per_share: Decimal | None = None
+    net_edge: Decimal | None = None
 
 
 def build_parity_rows(events: Iterable[EventLike], since: str | None = None) -> list[ParityRow]:
@@ -102,9 +109,19 @@ def build_parity_rows(events: Iterable[EventLike], since: str | None = None) -> 
                 outcome_name=intent.get("outcome", ""),
                 seen_s=seen,
                 to_fill_s=None if latency is None or seen is None else latency - seen,
+                whale_edge=_opt(intent.get("whale_edge")),
+                whale_edge_se=_opt(intent.get("whale_edge_se")),
+                expected_tax=_opt(intent.get("latency_tax")),
+                fee_per_share=_opt(intent.get("fee_per_share")),
+                net_edge=_opt(intent.get("net_edge")),
             )
         )
     return rows
+
+
+def _opt(raw: Any) -> Decimal | None:
+    """A journaled decimal, None when the intent predates it (or it was an exit)."""
+    return None if raw in (None, "") else Decimal(str(raw))
 
 
 def _feed_seconds(signal: dict[str, Any]) -> Decimal | None:
@@ -162,6 +179,11 @@ FIELDS = [
     "seen_s",
     "to_fill_s",
     "outcome",
+    "whale_edge",
+    "whale_edge_se",
+    "expected_tax",
+    "fee_per_share",
+    "net_edge",
 ]
 
 
@@ -235,6 +257,7 @@ def parity_table(rows: list[ParityRow], mode: str, width: int) -> Any:
     names += ["whale"] if wide else []
     names += ["ours", "tax"] + (["tax %"] if wide else []) + ["fee"]
     names += ["source", "whale→seen", "seen→fill"] if wide else ["delay"]
+    names += ["whale edge", "exp. tax", "net edge"] if wide else []
     names.append("result")
     body = [_report_cells(r, wide) for r in rows]
     widths = [max([len(n), *(len(c[i]) for c in body)]) for i, n in enumerate(names)]
@@ -269,8 +292,18 @@ def _report_cells(r: ParityRow, wide: bool) -> list[str]:
         cells += [r.source, _secs(r.seen_s), _secs(r.to_fill_s)]
     else:
         cells.append(_secs(r.latency_s))
+    if wide:
+        edge = "-" if r.whale_edge is None else _cents(r.whale_edge * 100)
+        if r.whale_edge is not None and r.whale_edge_se is not None:
+            edge += f" ±{r.whale_edge_se * 100:.1f}"
+        cells.append(edge)
+        cells += [_per_share(r.expected_tax), _per_share(r.net_edge)]
     cells.append(r.outcome)
     return cells
+
+
+def _per_share(value: Decimal | None) -> str:
+    return "-" if value is None else _cents(value * 100)
 
 
 def summary_line(total: dict[str, Decimal | int]) -> str:

@@ -89,17 +89,32 @@ class WhaleSettings:
 class StrategySettings:
     """``[strategy]``: turning whale trades into sized intents."""
 
-    min_confidence: Decimal = Decimal("0.6")
+    # A copy needs its net edge per share (cautious end, see README) above this margin.
+    min_net_edge: Decimal = Decimal("0.01")
+    # Standard errors between an estimate and the bound that is used (95 % one-sided).
+    confidence_z: Decimal = Decimal("1.645")
+    # A wallet with no history has this edge per share, worth prior_weight resolved buys.
+    # Above 0 copies wallets nobody has measured: meant for the simulator's demo and tests.
+    prior_edge: Decimal = Decimal(0)
+    prior_weight: int = 10
+    # Samples a wallet's latency tax in one kind of market is worth before its own count.
+    tax_prior_weight: int = 5
     cluster_size: int = 3
     cluster_window_s: float = 1800.0
+    # Each other cluster member with a positive edge bound adds this share of it.
+    cluster_weight: Decimal = Decimal("0.5")
     dedup_ttl_s: float = 1800.0
     # A whale trade matched longer ago than this is only observed, never sized: its price is
     # history. Trades caught up after a restart are bounded by [feeds] catch_up_s instead.
     max_trade_age_s: float = 120.0
     kelly_fraction: Decimal = Decimal("0.25")
+    # At most this share of cash on one copy, whatever Kelly says.
+    kelly_cap: Decimal = Decimal("0.1")
     max_bet_usd: Decimal = Decimal(10)
-    prior_win_rate: Decimal = Decimal("0.5")
-    prior_weight: int = 10
+    # Of each exposure limit, this share is kept for copies with a net edge per dollar of at
+    # least strong_edge_per_usd (weaker ones may use less of it, in proportion).
+    reserve_share: Decimal = Decimal("0.3")
+    strong_edge_per_usd: Decimal = Decimal("0.2")
     copy_whale_sells: bool = False
 
 

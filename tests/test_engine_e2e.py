@@ -22,7 +22,7 @@ def engine_settings(sim: SimServer, data_dir: Path, policy: str) -> Settings:
     s = apply_overrides(Settings(), sim.settings_overrides())
     s.storage.data_dir = data_dir
     s.approval.policy = policy
-    s.strategy.min_confidence = D("0.55")
+    s.strategy.prior_edge, s.strategy.confidence_z = D("0.2"), D(0)  # copy unmeasured whales
     s.paper.starting_balance_usd = D(1000)
     s.paper.latency_ms = 50
     return s

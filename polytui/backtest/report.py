@@ -227,6 +227,8 @@ def build_report(
                 "copies": len(mine),
                 "pnl": _usd(sum((fill_pnl(world, f) for f in mine), ZERO)),
                 "score": str(record.scores[w.wallet]) if w.wallet in record.scores else None,
+                "resolved": record.resolved.get(w.wallet, 0),
+                "estimate": record.estimates.get(w.wallet),
                 "oracle_copies": sum(1 for f in oracle.fills if f["wallet"] == w.wallet),
             }
         )
@@ -282,6 +284,27 @@ def build_report(
             "ours_marked": [_usd(v) for _, v in record.marked],
         },
         "whales": whales,
+        "capital": {
+            "copied_net_edges": [
+                record.intent_edge.get(str(f.get("intent_id", "")), "0") for f in buys
+            ],
+            "refused_for_room_net_edges": [
+                str(s["net_edge"])
+                for s in record.signals
+                if s.get("refused_for_room") and s.get("net_edge") is not None
+            ],
+            "copied_per_usd": [
+                record.intent_per_usd.get(str(f.get("intent_id", "")), "0") for f in buys
+            ],
+            "refused_for_room_per_usd": [
+                str(s["edge_per_usd"])
+                for s in record.signals
+                if s.get("refused_for_room") and s.get("edge_per_usd") is not None
+            ],
+            "refused_for_room_by_limit": _count(
+                s["refused_for_room"] for s in record.signals if s.get("refused_for_room")
+            ),
+        },
         "feed": {"frames": record.frames, "rejected": record.rejected},
     }
     if random_seed is not None:
@@ -299,6 +322,13 @@ def build_report(
             "pnl": _usd(sum(rand.by_market(world).values(), ZERO)),
         }
     return report
+
+
+def _count(values: Any) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for value in values:
+        out[value] = out.get(value, 0) + 1
+    return dict(sorted(out.items()))
 
 
 def to_json(report: dict[str, Any]) -> str:

@@ -47,8 +47,12 @@ class RunRecord:
     signals: list[dict[str, Any]] = field(default_factory=list)
     intents: dict[str, str] = field(default_factory=dict)  # intent id → wallet
     intent_source: dict[str, str] = field(default_factory=dict)  # intent id → whale source
+    intent_edge: dict[str, str] = field(default_factory=dict)  # intent id → net edge it sized on
+    intent_per_usd: dict[str, str] = field(default_factory=dict)  # … and per dollar
     fills: list[dict[str, Any]] = field(default_factory=list)
-    scores: dict[str, Decimal] = field(default_factory=dict)
+    scores: dict[str, Decimal] = field(default_factory=dict)  # estimated copy edge per share
+    resolved: dict[str, int] = field(default_factory=dict)  # resolved buys behind each score
+    estimates: dict[str, dict[str, str]] = field(default_factory=dict)  # the terms of a score
     marked: list[tuple[float, Decimal]] = field(default_factory=list)
     frames: int = 0
     rejected: int = 0
@@ -277,11 +281,18 @@ def _collect(engine: Any, record: RunRecord) -> None:
                 "decision": p.get("decision"),
                 "source": str(p.get("source", "")),
                 "latency_ms": int(p.get("latency_ms") or 0),
+                "net_edge": p.get("net_edge"),
+                "edge_per_usd": p.get("edge_per_usd"),
+                "refused_for_room": str(p.get("refused_for_room") or ""),
             }
         )
     for event in journal.events(kinds=["intent"]):
         p = event.payload
         record.intents.setdefault(str(p["id"]), str(p.get("wallet", "")).lower())
+        record.intent_edge.setdefault(str(p["id"]), str(p.get("net_edge", "0")))
+        cost = Decimal(p.get("sized_price", "0")) + Decimal(p.get("fee_per_share", "0"))
+        per_usd = Decimal(p.get("net_edge", "0")) / cost if cost > 0 else Decimal(0)
+        record.intent_per_usd.setdefault(str(p["id"]), str(per_usd.quantize(Decimal("0.0001"))))
         record.intent_source.setdefault(str(p["id"]), source_of.get(str(p.get("signal_id")), ""))
     for event in journal.events(kinds=["fill"]):
         record.fills.append(dict(event.payload))
@@ -302,7 +313,17 @@ def _collect(engine: Any, record: RunRecord) -> None:
         }
     scorer = engine.strategy.scorer
     for wallet in {s["wallet"] for s in record.signals}:
-        record.scores[wallet] = Decimal(str(scorer.win_rate(wallet)))
+        record.scores[wallet] = scorer.copy_edge(wallet)
+        rec = scorer.record(wallet)
+        record.resolved[wallet] = rec.resolved
+        edge, taxes = scorer.whale_edge(wallet), rec.all_taxes()
+        record.estimates[wallet] = {
+            "whale_edge": str(edge.mean),
+            "whale_edge_se": str(edge.se),
+            "markets": str(edge.units),
+            "latency_tax": str(scorer.tax(wallet, "").mean),
+            "fee": str(taxes.mean_fee),
+        }
 
 
 def run_world(

@@ -18,6 +18,7 @@ from polytui.sim.market_ws import RTDS_DELAY_S
 from polytui.sim.scenario import SCENARIOS, Scenario, SimMarket, build_scenario
 from polytui.sim.wire import dumps, gamma_record, resolved_event, rtds_frame
 from polytui.sim.world import SimWorld
+from polytui.sim.worlds.legacy import world_book
 
 # Copy-edge delays the truth is stated at (seconds after the whale's match).
 TRUTH_DELAYS = (0.65, 2.0, 5.0, 15.0)
@@ -115,7 +116,7 @@ class ScenarioWorld:
             if tr.t < self.horizon_s
         ]
         self._truth: list[WalletTruth] | None = None
-        self._asks: dict[tuple[str, int], list[tuple[Decimal, Decimal]]] = {}
+        self._asks: dict[tuple[str, float], list[tuple[Decimal, Decimal]]] = {}
         self._edges: dict[tuple[str, float], Decimal] = {}
 
     @staticmethod
@@ -137,9 +138,22 @@ class ScenarioWorld:
         raw = self.scenario.trades[trade.index]
         return dumps(rtds_frame(self.scenario, raw, self.sim.wall(raw.t), self.sim.ms(at)))
 
+    def raw_book(self, token: str, t: float) -> dict[str, Any]:
+        """The ``book`` event of ``token`` at sim time ``t``. A world's book is the one at that
+        instant, as its truth prices a copy: the live simulator serves a block's book for the
+        whole block, which would hide news (a fast wallet's leak) for up to a block."""
+        event = self.sim.raw_book(token, t)
+        if self.honest is not None:
+            known = self.sim.token(token)
+            levels = world_book(known[0], token, t) if known is not None else None
+            if levels is not None:
+                event["bids"] = [{"price": p, "size": q} for p, q in levels[0]]
+                event["asks"] = [{"price": p, "size": q} for p, q in levels[1]]
+        return event
+
     def book_frame(self, token: str, t: float) -> str:
         """The CLOB ``book`` event of ``token`` at sim time ``t``."""
-        return dumps([self.sim.raw_book(token, t)])
+        return dumps([self.raw_book(token, t)])
 
     def resolved_frame(self, condition_id: str, t: float) -> str:
         """The CLOB ``market_resolved`` event, sent at sim time ``t``."""
@@ -165,10 +179,10 @@ class ScenarioWorld:
 
     def asks(self, token: str, t: float) -> list[tuple[Decimal, Decimal]]:
         """The ask side of ``token`` at ``t``, best first, as (price, shares)."""
-        key = (token, self.sim.step(t))
+        key = (token, t if self.honest is not None else self.sim.step(t))
         cached = self._asks.get(key)
         if cached is None:
-            levels = self.sim.raw_book(token, t)["asks"]
+            levels = self.raw_book(token, t)["asks"]
             cached = sorted((Decimal(lvl["price"]), Decimal(lvl["size"])) for lvl in levels)
             self._asks[key] = cached
         return cached

@@ -185,6 +185,11 @@ def intent_to_record(i: TradeIntent) -> dict[str, Any]:
         "expected_fee_usd": str(i.expected_fee_usd),
         "market_question": i.market_question,
         "advice": i.advice,
+        "whale_edge": str(i.whale_edge),
+        "whale_edge_se": str(i.whale_edge_se),
+        "latency_tax": str(i.latency_tax),
+        "fee_per_share": str(i.fee_per_share),
+        "net_edge": str(i.net_edge),
     }
 
 
@@ -211,4 +216,9 @@ def intent_from_record(raw: dict[str, Any]) -> TradeIntent:
         expected_fee_usd=Decimal(raw.get("expected_fee_usd", "0")),
         market_question=raw.get("market_question", ""),
         advice=raw.get("advice", ""),
+        whale_edge=Decimal(raw.get("whale_edge", "0")),
+        whale_edge_se=Decimal(raw.get("whale_edge_se", "0")),
+        latency_tax=Decimal(raw.get("latency_tax", "0")),
+        fee_per_share=Decimal(raw.get("fee_per_share", "0")),
+        net_edge=Decimal(raw.get("net_edge", "0")),
     )

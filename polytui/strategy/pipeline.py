@@ -7,6 +7,7 @@ decided it, so "why did (or didn't) it copy that trade?" always has an answer in
 from __future__ import annotations
 
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -33,20 +34,16 @@ from polytui.model import (
 )
 from polytui.settings import Settings
 from polytui.strategy.approvals import ApprovalError, ApprovalQueue
+from polytui.strategy.capital import ROOM_LIMITS, Capital
 from polytui.strategy.clusters import ClusterDetector
 from polytui.strategy.dedup import Dedup
-from polytui.strategy.risk import RiskGuard
+from polytui.strategy.edge import market_kind
+from polytui.strategy.risk import RiskGuard, worst_fee_per_share
 from polytui.strategy.scoring import WalletScorer
-from polytui.strategy.sizing import (
-    ConfidenceInputs,
-    confidence,
-    price_move,
-    size_trade,
-    time_left_s,
-    win_probability,
-)
+from polytui.strategy.sizing import NetEdge, cluster_boost, net_edge, size_trade, time_left_s
 
 Record = tuple[str, str, dict[str, Any]]
+PROBES = 10_000  # latency-tax samples waiting for their moment, at most
 
 
 class BookLike(Protocol):
@@ -95,14 +92,17 @@ def _short_id(prefix: str) -> str:
 
 
 class Strategy:
-    """Dedup → score → cluster → confidence → Kelly → RiskGuard → approval queue."""
+    """Dedup → score → cluster → net edge → Kelly → reserve → RiskGuard → approval queue."""
 
     def __init__(self, settings: Settings, clock: Clock) -> None:
         self.settings = settings
         self.clock = clock
         st = settings.strategy
         self.dedup = Dedup(st.dedup_ttl_s)
-        self.scorer = WalletScorer(st.prior_win_rate, st.prior_weight)
+        self.scorer = WalletScorer(st.prior_edge, st.prior_weight, st.tax_prior_weight)
+        self.capital = Capital()
+        # (due monotonic s, wallet, kind, token, whale price, fee schedule) of tax samples
+        self._probes: deque[tuple[float, str, str, str, Decimal, Any]] = deque(maxlen=PROBES)
         self.clusters = ClusterDetector(st.cluster_size, st.cluster_window_s)
         self.risk = RiskGuard(settings.risk)
         ap = settings.approval
@@ -131,7 +131,8 @@ class Strategy:
         self.dedup.ttl_s = st.dedup_ttl_s
         self.clusters.size = st.cluster_size
         self.clusters.window = window
-        self.scorer.prior, self.scorer.weight = st.prior_win_rate, st.prior_weight
+        self.scorer.prior, self.scorer.weight = st.prior_edge, st.prior_weight
+        self.scorer.tax_weight = st.tax_prior_weight
         self._watched = watched
 
     # --- trades -------------------------------------------------------------------------------
@@ -152,25 +153,29 @@ class Strategy:
         the reason and never sized.
         """
         now = self.clock.now()
+        st = self.settings.strategy
         is_new = self.dedup.is_new(trade, self.clock.monotonic())
-        self.scorer.observe(trade)
+        age_s = (now - trade.match_time).total_seconds()
+        kind = _kind(market)
+        schedule = market.fee_schedule if market is not None else None
+        best_ask = book.best_ask if book is not None else None
+        best_bid = book.best_bid if book is not None else None
+        if not trade.condition_id and market is not None:
+            trade = _with(trade, condition_id=market.condition_id)
+        self.scorer.observe(
+            trade,
+            kind=kind,
+            whale_fee=trade.fee_usd / trade.shares if trade.shares > 0 else ZERO,
+        )
+        if trade.side is Side.BUY and age_s <= st.max_trade_age_s:
+            # The latency tax is read off the book when a copy sent now would reach it (not
+            # for a trade caught up long after: its price is history).
+            due = self.clock.monotonic() + self.settings.paper.latency_ms / 1000
+            self._probes.append((due, trade.wallet, kind, trade.token_id, trade.price, schedule))
         wallets = self.clusters.add(trade)
         if not self.clusters.is_cluster(wallets):
             wallets = (trade.wallet.lower(),)
-        rec = self.scorer.record(trade.wallet)
-        usual = rec.usual_usd
-        best_ask = book.best_ask if book is not None else None
-        best_bid = book.best_bid if book is not None else None
-        move = price_move(trade, best_ask, best_bid)
-        conf, reasons = confidence(
-            ConfidenceInputs(
-                win_rate=self.scorer.win_rate(trade.wallet),
-                size_ratio=(trade.usd / usual) if usual > 0 else Decimal(1),
-                cluster_size=len(wallets),
-                price_move=move,
-                end_known=market is not None and market.end_time is not None,
-            )
-        )
+        whale = self.scorer.whale_edge(trade.wallet)
         signal = Signal(
             id=_short_id("sig"),
             created_at=now,
@@ -180,7 +185,7 @@ class Strategy:
             side=trade.side,
             whale_price=trade.price,
             usd=trade.usd,
-            confidence=conf,
+            confidence=ZERO,
             wallets=wallets,
             trades=(trade,),
             market_question=market.question if market else trade.title,
@@ -192,8 +197,10 @@ class Strategy:
             "side": trade.side.value,
             "whale_price": trade.price,
             "whale_usd": trade.usd,
-            "confidence": conf,
-            "confidence_reasons": reasons,
+            "kind": kind,
+            "whale_edge": whale.mean,
+            "whale_edge_se": whale.se,
+            "whale_resolved": whale.n,
             "cluster": list(wallets),
             "best_ask": best_ask,
             "best_bid": best_bid,
@@ -202,9 +209,8 @@ class Strategy:
             "tx_hash": trade.tx_hash,
             "shares": trade.shares,
         }
-        age_s = (now - trade.match_time).total_seconds()
         numbers["age_s"] = int(age_s)
-        limit_s = self.settings.strategy.max_trade_age_s
+        limit_s = st.max_trade_age_s
         if max_age_s is not None:
             limit_s = max(limit_s, max_age_s)
         intent, why = (None, "duplicate of a recent signal")
@@ -213,7 +219,13 @@ class Strategy:
         elif is_new:
             intent, why = self._maybe_intent(signal, trade, market, book, view, numbers)
         status = SignalStatus.PENDING if intent is not None else SignalStatus.OBSERVED
-        signal = _with(signal, status=status, reason=why)
+        p_win = numbers.get("p_win")
+        signal = _with(
+            signal,
+            status=status,
+            reason=why,
+            confidence=max(ZERO, min(Decimal(1), p_win)) if p_win is not None else ZERO,
+        )
         numbers["decision"] = "intent" if intent else "observed"
         numbers["reason"] = why
         records: list[Record] = [("signal", signal.id, numbers)]
@@ -253,31 +265,36 @@ class Strategy:
             if not st.copy_whale_sells or held <= 0:
                 return None, "whale sold; copying sells is off" if held > 0 else "whale sold"
             return self._exit_intent(signal, trade, market, book, held), "copying the whale's exit"
-        if signal.confidence < st.min_confidence:
-            return None, f"confidence {below(signal.confidence, st.min_confidence)}"
         risk = self.settings.risk
         if not risk.min_entry_price <= book.best_ask <= risk.max_entry_price:
             return None, f"price {book.best_ask} outside the entry band"
-        p = win_probability(trade.price, signal.confidence)
         # Probe the book with a nominal max-bet size to price the walk, then size precisely.
         probe_shares = max(market.min_order_size, (st.max_bet_usd / book.best_ask).quantize(ZERO))
         walk = book.walk(Side.BUY, probe_shares)
         avg = walk.avg_price or book.best_ask
         schedule = market.fee_schedule
         fee_ps = schedule.per_share(avg) if schedule is not None else ZERO
+        edge = self._net_edge(trade, signal.wallets, _kind(market), fee_ps, avg - book.best_ask)
+        numbers["edge"] = _edge_record(edge)
+        numbers["net_edge"] = edge.net
         sizing = size_trade(
-            p=p,
+            net=edge.net,
             avg_price=avg,
             fee_per_share=fee_ps,
             cash=view.cash_usd,
+            margin=st.min_net_edge,
             kelly_mult=st.kelly_fraction,
+            kelly_cap=st.kelly_cap,
             max_bet_usd=st.max_bet_usd,
             min_shares=market.min_order_size,
         )
-        numbers.update({"p_win": p, "cost_per_share": sizing.cost, "kelly_full": sizing.fraction})
+        numbers.update({"p_win": sizing.p, "cost_per_share": sizing.cost, "kelly": sizing.fraction})
         if sizing.shares <= 0:
-            return None, sizing.reason
+            return None, f"{sizing.reason}: {edge.describe()}"
         limit = _limit_price(avg, self.settings.order_slippage_cap, market.tick_size)
+        per_usd = (edge.net / sizing.cost).quantize(Decimal("0.0001"))
+        numbers["edge_per_usd"] = per_usd
+        numbers["edge"]["per_usd"] = per_usd
         intent = TradeIntent(
             id=_short_id("int"),
             signal_id=signal.id,
@@ -290,16 +307,39 @@ class Strategy:
             sized_price=avg.quantize(Decimal("0.0001")),
             usd=(sizing.shares * limit).quantize(Decimal("0.000001")),
             whale_price=trade.price,
-            confidence=signal.confidence,
+            confidence=min(Decimal(1), sizing.p).quantize(Decimal("0.0001")),
             created_at=now,
             expires_at=self.approvals.expires_at(now),
             wallet=trade.wallet,
             expected_fee_usd=(sizing.shares * fee_ps).quantize(Decimal("0.000001")),
             market_question=market.question,
+            whale_edge=edge.whale_edge,
+            whale_edge_se=edge.whale_se,
+            latency_tax=edge.tax,
+            fee_per_share=edge.fee,
+            net_edge=edge.net,
         )
+        fits, why = self.capital.reserve_fit(
+            shares=intent.shares,
+            per_share=limit + worst_fee_per_share(market),
+            edge_per_usd=per_usd,
+            view=view,
+            limit_usd=risk.max_total_exposure_usd,
+            reserve=st.reserve_share,
+            strong=st.strong_edge_per_usd,
+        )
+        if why and fits < market.min_order_size:
+            numbers["refused_for_room"] = "reserve"
+            return None, f"{why}, {self.capital.holders(view, trade.token_id)}"
+        if why:
+            intent = _with(intent, shares=fits, usd=(fits * limit).quantize(Decimal("0.000001")))
         decision = self.risk.check(intent, view, market)
         numbers["risk"] = {"verdict": decision.verdict.value, "reason": decision.reason}
         if decision.verdict is Verdict.REJECT:
+            if decision.limit in ROOM_LIMITS:
+                numbers["refused_for_room"] = decision.limit
+                holders = self.capital.holders(view, trade.token_id)
+                return None, f"risk: {decision.reason}, {holders}"
             return None, f"risk: {decision.reason}"
         if decision.verdict is Verdict.REDUCE:
             intent = _with(
@@ -307,7 +347,29 @@ class Strategy:
                 shares=decision.shares,
                 usd=(decision.shares * limit).quantize(Decimal("0.000001")),
             )
-        return intent, decision.reason or f"sized {intent.shares} shares (Kelly)"
+        self.capital.note_entry(trade.token_id, per_usd, market.question)
+        sized = decision.reason or why or "sized on Kelly"
+        return intent, f"{sized}: {edge.describe()}"
+
+    def _net_edge(
+        self,
+        trade: WhaleTrade,
+        wallets: tuple[str, ...],
+        kind: str,
+        fee: Decimal,
+        spread: Decimal,
+    ) -> NetEdge:
+        """The copy's net edge: the copied wallet's edge (plus the other informed members'
+        share in a cluster), less its latency tax, the fee and the spread."""
+        st = self.settings.strategy
+        z = st.confidence_z
+        whale = self.scorer.whale_edge(trade.wallet)
+        boost = ZERO
+        if len(wallets) > 1:
+            lowers = {w: self.scorer.whale_edge(w).lower(z) for w in wallets}
+            boost = cluster_boost(trade.wallet.lower(), lowers, st.cluster_weight)
+        tax = self.scorer.tax(trade.wallet, kind)
+        return net_edge(whale, tax, fee=fee, spread=max(ZERO, spread), z=z, boost=boost)
 
     def _exit_intent(
         self, signal: Signal, trade: WhaleTrade, market: Market, book: BookLike, held: Decimal
@@ -333,6 +395,23 @@ class Strategy:
             wallet=trade.wallet,
             market_question=market.question,
         )
+
+    def probe_taxes(self, book_of: Callable[[str], BookLike | None]) -> int:
+        """Take the latency-tax samples that are due: the best ask of each whale buy's token
+        once a copy sent when the trade was seen would have reached the book. Returns how many
+        were taken (the engine calls this every tick)."""
+        now = self.clock.monotonic()
+        taken = 0
+        while self._probes and self._probes[0][0] <= now:
+            _, wallet, kind, token, price, schedule = self._probes.popleft()
+            book = book_of(token)
+            if book is None or book.stale or book.best_ask is None:
+                continue
+            ask = book.best_ask
+            fee = schedule.per_share(ask) if schedule is not None else ZERO
+            self.scorer.add_tax(wallet, kind, ask - price, fee)
+            taken += 1
+        return taken
 
     # --- second opinion (polytui.advisors) -----------------------------------------------------
 
@@ -434,18 +513,41 @@ class Strategy:
     # --- persistence --------------------------------------------------------------------------
 
     def export_state(self) -> dict[str, Any]:
-        """Queue, wallet scores and risk flags, JSON-able."""
+        """Queue, wallet scores, latency taxes and risk flags, JSON-able."""
         return {
             "intents": self.approvals.export(),
             "wallets": self.scorer.export(),
+            "tax_by_kind": self.scorer.export_kinds(),
             "risk": self.risk.to_record(),
         }
 
     def restore_state(self, state: dict[str, Any], now: datetime) -> list[TradeIntent]:
         """Resume after a restart; returns intents that came back expired."""
-        self.scorer.restore(state.get("wallets", {}))
+        self.scorer.restore(state.get("wallets", {}), state.get("tax_by_kind", {}))
         self.risk.from_record(state.get("risk", {}))
         return self.approvals.restore(state.get("intents", []), now)
+
+
+def _kind(market: Market | None) -> str:
+    if market is None:
+        return ""
+    fee_type = market.fee_schedule.fee_type if market.fee_schedule is not None else ""
+    return market_kind(market.tags, fee_type, market.slug)
+
+
+def _edge_record(edge: NetEdge) -> dict[str, Decimal]:
+    return {
+        "whale_edge": edge.whale_edge,
+        "whale_edge_se": edge.whale_se,
+        "whale_lower": edge.whale_lower,
+        "cluster_boost": edge.cluster_boost,
+        "latency_tax": edge.tax,
+        "latency_tax_se": edge.tax_se,
+        "fee": edge.fee,
+        "spread": edge.spread,
+        "net_edge": edge.net,
+        "estimate": edge.estimate,
+    }
 
 
 def _limit_price(avg: Decimal, slippage_cap: Decimal, tick: Decimal) -> Decimal:

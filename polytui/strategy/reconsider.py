@@ -15,7 +15,7 @@ from typing import Any
 from polytui.model import ZERO, IntentStatus, PortfolioView, Side
 from polytui.strategy.approvals import ApprovalError
 from polytui.strategy.pipeline import Outcome, Record, _decision
-from polytui.strategy.sizing import size_trade, win_probability
+from polytui.strategy.sizing import size_trade
 
 MICRO = Decimal("0.000001")
 
@@ -36,7 +36,7 @@ def reconsider(
     if intent.side is not Side.BUY or intent.shares <= 0:
         return Outcome(False, "only buys get a second opinion", intent)
     st = strategy.settings.strategy
-    before = win_probability(intent.whale_price, intent.confidence)
+    before = intent.confidence  # p = all-in cost + the net edge that sized it
     after = adjust(before)
     shares = intent.shares
     fee_ps = intent.expected_fee_usd / intent.shares
@@ -44,11 +44,13 @@ def reconsider(
     minimum = market.min_order_size if market is not None else ZERO
     if after < before:
         sizing = size_trade(
-            p=after,
+            net=after - (intent.sized_price + fee_ps),
             avg_price=intent.sized_price,
             fee_per_share=fee_ps,
             cash=view.cash_usd,
+            margin=st.min_net_edge,
             kelly_mult=st.kelly_fraction,
+            kelly_cap=st.kelly_cap,
             max_bet_usd=st.max_bet_usd,
             min_shares=minimum,
         )

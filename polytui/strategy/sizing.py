@@ -1,77 +1,104 @@
-"""Confidence and fractional-Kelly sizing, both pure.
+"""Net copy edge and fractional-Kelly sizing, both pure.
 
-Confidence (0..1), in plain words: start from the wallet's shrunk win rate; add up to ±0.10 for
-a trade larger or smaller than the wallet usually makes (log scale, 4× = +0.10); add 0.08 per
-additional whale in a cluster (at most +0.20); subtract twice the price move since the whale's
-fill (the latency tax already paid: 3 cents worse costs 0.06); subtract 0.05 when the market's
-end time is unknown. Prices outside the entry band or too close to resolution give 0.
+What a copy can earn per share is the whale's edge less what copying costs (``strategy.edge``
+explains the estimates). Sizing uses the cautious end of each estimate, so an uncertain edge
+counts for little:
 
-Sizing: the whale's price is the market's probability when it traded; confidence above 0.5 moves
-our estimate toward 1 in proportion, ``p = c_w + (confidence − 0.5) × (1 − c_w)``. Buying at an
-all-in cost ``c`` per share (book walk average + taker fee per share) that pays 1 if right, the
-Kelly fraction is ``f* = (p − c) / (1 − c)``; we bet ``f* × kelly_fraction`` of cash, capped by
-``max_bet_usd`` and cash. No edge (``p ≤ c``) means no trade.
+    net = (ê − z·se) + cluster boost − max(0, τ̂ + z·se_τ) − fee − spread
+
+``fee`` is our taker fee per share at the price we would pay, ``spread`` how far the book walk
+averages above the best ask. A share bought at all-in cost ``c`` (walk average + fee) pays 1 with
+probability ``p = c + net``, so the Kelly fraction is ``f* = (p − c) / (1 − c) = net / (1 − c)``.
+We stake ``min(f* × kelly_fraction, kelly_cap)`` of cash, at most ``max_bet_usd``. A net edge
+at or below ``min_net_edge`` (the margin) is no trade, and the reason carries the numbers.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from polytui.amounts import floor_shares
-from polytui.model import ONE, ZERO, Market, Side, WhaleTrade
+from polytui.model import ONE, ZERO, Market
+from polytui.strategy.edge import Estimate
 
-CONF_PLACES = Decimal("0.0001")
+PLACES = Decimal("0.0001")
+
+
+def _c(value: Decimal) -> str:
+    """Per-share dollars as signed cents, for reasons: 0.0312 → '+3.12¢'."""
+    return f"{value * 100:+.2f}¢"
 
 
 @dataclass(frozen=True, slots=True)
-class ConfidenceInputs:
-    """Everything confidence depends on (kept for the journal's 'why')."""
+class NetEdge:
+    """The numbers that decide a copy, per share."""
 
-    win_rate: Decimal
-    size_ratio: Decimal
-    cluster_size: int
-    price_move: Decimal
-    end_known: bool
+    whale_edge: Decimal  # the lead wallet's shrunk edge ê
+    whale_se: Decimal
+    whale_lower: Decimal  # ê − z·se
+    cluster_boost: Decimal
+    tax: Decimal  # expected latency tax τ̂
+    tax_se: Decimal
+    fee: Decimal
+    spread: Decimal
+    net: Decimal  # the cautious net edge that sizes (lower bounds)
+    estimate: Decimal  # the same with point estimates
 
-
-def confidence(inputs: ConfidenceInputs) -> tuple[Decimal, list[str]]:
-    """Confidence in [0, 1] and the reasons that moved it."""
-    reasons = [f"win rate {inputs.win_rate:.3f}"]
-    value = inputs.win_rate
-    if inputs.size_ratio > 0:
-        # A log of a dimensionless ratio: not money, so float is fine here.
-        size_adj = Decimal(str(round(max(-0.1, min(0.1, 0.05 * math.log2(inputs.size_ratio))), 4)))
-        if size_adj:
-            reasons.append(f"size {inputs.size_ratio:.2f}× usual: {size_adj:+}")
-        value += size_adj
-    if inputs.cluster_size > 1:
-        bonus = min(Decimal("0.20"), Decimal("0.08") * (inputs.cluster_size - 1))
-        reasons.append(f"cluster of {inputs.cluster_size}: +{bonus}")
-        value += bonus
-    if inputs.price_move > 0:
-        penalty = 2 * inputs.price_move
-        reasons.append(f"price moved {inputs.price_move} since the whale: -{penalty}")
-        value -= penalty
-    if not inputs.end_known:
-        reasons.append("end time unknown: -0.05")
-        value -= Decimal("0.05")
-    return max(ZERO, min(ONE, value)).quantize(CONF_PLACES), reasons
+    def describe(self) -> str:
+        """One line with every term."""
+        boost = f" + cluster {_c(self.cluster_boost)}" if self.cluster_boost else ""
+        return (
+            f"whale edge {_c(self.whale_edge)} ± {self.whale_se * 100:.2f}¢ "
+            f"(lower {_c(self.whale_lower)}){boost}, latency tax {_c(self.tax)} "
+            f"± {self.tax_se * 100:.2f}¢, fee {self.fee * 100:.2f}¢, spread "
+            f"{self.spread * 100:.2f}¢ → net edge {_c(self.net)}"
+        )
 
 
-def win_probability(whale_price: Decimal, conf: Decimal) -> Decimal:
-    """Our estimate that the copied outcome wins."""
-    p = whale_price + (conf - Decimal("0.5")) * (ONE - whale_price)
-    return max(ZERO, min(Decimal("0.99"), p))
+def cluster_boost(own: str, lowers: dict[str, Decimal], weight: Decimal) -> Decimal:
+    """What a cluster adds to the copied wallet ``own``'s edge: ``weight`` × the edge lower
+    bound of each other member whose bound is above zero. Members without evidence of skill (a
+    herd, new wallets) add nothing, and nothing replaces the copied wallet's own edge."""
+    others = (b for w, b in lowers.items() if w != own and b > 0)
+    return (weight * sum(others, ZERO)).quantize(PLACES)
+
+
+def net_edge(
+    whale: Estimate,
+    tax: Estimate,
+    *,
+    fee: Decimal,
+    spread: Decimal,
+    z: Decimal,
+    boost: Decimal = ZERO,
+) -> NetEdge:
+    """The net edge per share of copying a whale whose edge is ``whale``."""
+    lower = whale.lower(z)
+    # A tax below zero (prices that came back after the whale) is never counted as edge: a
+    # copy earns from the whale's information, not from buying after a whale.
+    net = lower + boost - max(ZERO, tax.upper(z)) - fee - spread
+    point = whale.mean + boost - tax.mean - fee - spread
+    return NetEdge(
+        whale_edge=whale.mean,
+        whale_se=whale.se,
+        whale_lower=lower.quantize(PLACES),
+        cluster_boost=boost,
+        tax=tax.mean,
+        tax_se=tax.se,
+        fee=fee.quantize(PLACES),
+        spread=spread.quantize(PLACES),
+        net=net.quantize(PLACES),
+        estimate=point.quantize(PLACES),
+    )
 
 
 def kelly_fraction(p: Decimal, cost: Decimal) -> Decimal:
     """Full-Kelly fraction for a binary share costing ``cost`` that pays 1; 0 without edge."""
     if cost <= 0 or cost >= 1 or p <= cost:
         return ZERO
-    return (p - cost) / (ONE - cost)
+    return (min(p, ONE) - cost) / (ONE - cost)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,37 +109,43 @@ class Sizing:
     usd: Decimal
     p: Decimal
     cost: Decimal
-    fraction: Decimal
+    fraction: Decimal  # of cash, after kelly_fraction and the cap
     reason: str
 
 
 def size_trade(
     *,
-    p: Decimal,
+    net: Decimal,
     avg_price: Decimal,
     fee_per_share: Decimal,
     cash: Decimal,
+    margin: Decimal,
     kelly_mult: Decimal,
+    kelly_cap: Decimal,
     max_bet_usd: Decimal,
     min_shares: Decimal,
 ) -> Sizing:
-    """Fractional Kelly, capped by max bet and cash, rounded down to 0.01 share."""
+    """Fractional Kelly on the net edge, capped, rounded down to 0.01 share."""
     cost = avg_price + fee_per_share
+    p = cost + net
+    if net <= margin:
+        return Sizing(ZERO, ZERO, p, cost, ZERO, f"net edge {_c(net)} ≤ margin {_c(margin)}")
     f_full = kelly_fraction(p, cost)
-    if f_full <= 0:
-        return Sizing(ZERO, ZERO, p, cost, ZERO, f"no edge: p {p:.3f} ≤ cost {cost:.4f}")
-    stake = min(cash * f_full * kelly_mult, max_bet_usd, cash)
-    shares = floor_shares(stake / cost)
+    fraction = min(f_full * kelly_mult, kelly_cap)
+    if fraction <= 0:
+        return Sizing(ZERO, ZERO, p, cost, ZERO, f"no edge at cost {cost:.4f}")
+    stake = min(cash * fraction, max_bet_usd, cash)
+    shares = floor_shares(stake / cost) if stake > 0 else ZERO
     if shares < min_shares:
         return Sizing(
             ZERO,
             ZERO,
             p,
             cost,
-            f_full,
+            fraction,
             f"Kelly stake {stake:.2f} USD buys {shares} shares, below the minimum {min_shares}",
         )
-    return Sizing(shares, (shares * cost).quantize(Decimal("0.000001")), p, cost, f_full, "")
+    return Sizing(shares, (shares * cost).quantize(Decimal("0.000001")), p, cost, fraction, "")
 
 
 def time_left_s(market: Market | None, now: datetime) -> float | None:
@@ -120,10 +153,3 @@ def time_left_s(market: Market | None, now: datetime) -> float | None:
     if market is None or market.end_time is None:
         return None
     return (market.end_time - now).total_seconds()
-
-
-def price_move(trade: WhaleTrade, best_ask: Decimal | None, best_bid: Decimal | None) -> Decimal:
-    """How much worse than the whale we would trade now (the latency tax already paid)."""
-    if trade.side is Side.BUY:
-        return max(ZERO, best_ask - trade.price) if best_ask is not None else ZERO
-    return max(ZERO, trade.price - best_bid) if best_bid is not None else ZERO

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from polytui.model import FeedStatus, Position, Signal, TradeIntent
+from polytui.model import FeedStatus, Position, Side, Signal, TradeIntent
 from polytui.tui import fmt
 from polytui.tui.approvals import (
     expected_fill,
@@ -62,11 +62,26 @@ def intent_lines(
         ("cost", fmt.money(intent.usd)),
         ("expected fee", fmt.money(intent.expected_fee_usd)),
         ("headroom after", room_line(intent, state)),
-        ("confidence", fmt.percent(intent.confidence)),
+        *edge_lines(intent),
         *([("second opinion", intent.advice)] if intent.advice else []),
         ("whale", whale_line(wallets, aliases or {})),
         ("expires in", fmt.countdown(left) if left > 0 else "expired"),
         ("intent", intent.id),
+    ]
+
+
+def edge_lines(intent: TradeIntent) -> Lines:
+    """What sized an entry, per share: the net edge, from the whale's edge ± its uncertainty,
+    the latency tax expected at our source's delay and our fee; an exit has its confidence."""
+    if intent.side is not Side.BUY:
+        return [("confidence", fmt.percent(intent.confidence))]
+    return [
+        (
+            "net edge",
+            f"{fmt.cents(intent.net_edge * 100)} (whale {intent.whale_edge * 100:+.1f}"
+            f"±{intent.whale_edge_se * 100:.1f}, tax {intent.latency_tax * 100:+.1f}, "
+            f"fee {intent.fee_per_share * 100:.1f}¢)",
+        )
     ]
 
 

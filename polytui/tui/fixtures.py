@@ -157,6 +157,11 @@ def build_intent(signal: Signal, index: int, now: datetime, ttl_s: float) -> Tra
         wallet=signal.wallets[0],
         expected_fee_usd=usd(shares * Decimal("0.0025")),
         market_question=signal.market_question,
+        whale_edge=Decimal("0.081") + Decimal(index) / 1000,
+        whale_edge_se=Decimal("0.024"),
+        latency_tax=Decimal("0.012"),
+        fee_per_share=Decimal("0.0025"),
+        net_edge=Decimal("0.031") + Decimal(index) / 1000,
     )
 
 

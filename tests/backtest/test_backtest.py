@@ -22,6 +22,14 @@ from polytui.settings import Settings
 from polytui.sim.scenario import build_scenario
 
 DEFAULTS = LoadedConfig(Settings(), None)
+# Copies from the first trade: unmeasured whales taken on faith, for tests of the machinery.
+FAITH_TOML = '[strategy]\nprior_edge = "0.2"\nconfidence_z = "0"\n'
+
+
+def _faith() -> LoadedConfig:
+    settings = Settings()
+    settings.strategy.prior_edge, settings.strategy.confidence_z = Decimal("0.2"), Decimal(0)
+    return LoadedConfig(settings, None)
 
 
 def test_the_virtual_loop_jumps_over_sleeps_and_timeouts() -> None:
@@ -41,12 +49,14 @@ def test_the_virtual_loop_jumps_over_sleeps_and_timeouts() -> None:
     assert time.monotonic() - started < 5  # 25 virtual hours, no wall-clock wait
 
 
-def _backtest_json(seed: int, hash_seed: str) -> str:
+def _backtest_json(seed: int, hash_seed: str, config: Path) -> str:
     env = {**os.environ, "PYTHONHASHSEED": hash_seed}
     out = subprocess.run(
         [
             str(Path(sys.executable).parent / "polytui"),
             "backtest",
+            "--config",
+            str(config),
             "--scenario",
             "demo",
             "--seed",
@@ -66,9 +76,11 @@ def _backtest_json(seed: int, hash_seed: str) -> str:
     return out.stdout
 
 
-def test_two_runs_of_one_world_give_byte_identical_json() -> None:
-    first = _backtest_json(3, "1")
-    second = _backtest_json(3, "2")  # another string-hash order too
+def test_two_runs_of_one_world_give_byte_identical_json(tmp_path: Path) -> None:
+    config = tmp_path / "faith.toml"
+    config.write_text(FAITH_TOML)
+    first = _backtest_json(3, "1", config)
+    second = _backtest_json(3, "2", config)  # another string-hash order too
     assert first == second
     report = json.loads(first)
     assert report["copies"] > 0 and report["policy"].startswith("auto")
@@ -88,7 +100,7 @@ def test_the_books_balance_to_the_micro_dollar_and_fills_add_up() -> None:
     world = ScenarioWorld(build_scenario("demo", 11, horizon_s=3600), 1.0)
     from polytui.backtest.run import run_world
 
-    record = run_world(world, DEFAULTS)
+    record = run_world(world, _faith())
     assert record.fills, "the demo world should produce copies"
     report = build_report(world, record, Settings())
     acct = report["accounting"]

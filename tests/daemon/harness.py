@@ -52,7 +52,7 @@ class DaemonProcess:
         s.storage.data_dir = self.data_dir
         s.approval.policy = self.policy
         s.approval.ttl_s = self.ttl_s
-        s.strategy.min_confidence = Decimal("0.5")
+        s.strategy.prior_edge, s.strategy.confidence_z = Decimal("0.2"), Decimal(0)
         s.strategy.max_bet_usd = Decimal(25)
         s.paper.starting_balance_usd = Decimal(1000)
         s.paper.latency_ms = 50

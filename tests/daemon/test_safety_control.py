@@ -86,7 +86,7 @@ async def test_a_reload_with_any_invalid_key_changes_no_limit_and_no_policy(
         # What a reload would change if it applied part of the file...
         bad["risk"].update(max_total_exposure_usd="99999", max_market_exposure_usd="99999")
         bad["approval"]["policy"] = "auto"
-        bad["strategy"]["min_confidence"] = "0.01"
+        bad["strategy"]["min_net_edge"] = "0.5"
         # ...and the one key the engine cannot run with.
         bad[section][key] = value
         daemon.config.write_text(tomli_w.dumps(bad))

@@ -128,7 +128,7 @@ async def run_until_settled(sim: SimServer, tmp_path: Path) -> list[Any]:
     s = apply_overrides(Settings(), sim.settings_overrides())
     s.storage.data_dir = tmp_path
     s.approval.policy = "auto"
-    s.strategy.min_confidence = D("0.55")
+    s.strategy.prior_edge, s.strategy.confidence_z = D("0.2"), D(0)  # copy unmeasured whales
     s.feeds.resolution_poll_s = 1.0
     engine = build_engine(LoadedConfig(s, None))
     task = asyncio.create_task(engine.run())

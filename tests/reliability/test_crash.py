@@ -98,7 +98,7 @@ def crash_settings(sim: SimServer, data_dir: Path) -> Settings:
     s = apply_overrides(Settings(), sim.settings_overrides())
     s.storage.data_dir = data_dir
     s.approval.policy = "auto"
-    s.strategy.min_confidence = Decimal("0.55")
+    s.strategy.prior_edge, s.strategy.confidence_z = Decimal("0.2"), Decimal(0)
     s.paper.starting_balance_usd = Decimal(1_000_000)
     # Limits wide enough that orders keep flowing in every run, so kills land mid-order too.
     s.risk.max_total_exposure_usd = Decimal(500_000)

@@ -63,7 +63,6 @@ def trade(
 def settings(**risk: object) -> Settings:
     s = Settings()
     s.whales.wallets = [WHALE, WHALE2, WHALE3]
-    s.strategy.min_confidence = D("0.5")
     s.strategy.max_bet_usd = D(20)
     s.paper.starting_balance_usd = D(1000)
     for key, value in risk.items():
@@ -71,8 +70,28 @@ def settings(**risk: object) -> Settings:
     return s
 
 
-def proven(strategy: object, *wallets: str) -> None:
-    """Give wallets a long winning record (20 of 20), so their trades have an edge."""
+_RECORDS: dict[tuple[int, int], dict[str, object]] = {}
+
+
+def proven(strategy: object, *wallets: str, markets: int = 60, wins: int = 45) -> None:
+    """Give wallets a long record built by the scorer itself: one buy at 0.50 in each of
+    ``markets`` resolved markets, ``wins`` of them winners (edge +0.25 a share by default).
+    The record is built once and restored into each wallet, as after a restart."""
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from polytui.strategy.scoring import WalletRecord, WalletScorer
+
+    key = (markets, wins)
+    if key not in _RECORDS:
+        scorer = WalletScorer(D(0), 10)
+        at = datetime(2026, 1, 1, tzinfo=UTC)
+        for i in range(markets):
+            cid, token = f"0xh{i}", f"h{i}"
+            scorer.observe(replace(trade(at, token=token), condition_id=cid))
+            scorer.on_resolution(cid, token if i < wins else token + "n", at)
+        _RECORDS[key] = scorer.record(WHALE).to_record()
+    target = strategy.scorer  # type: ignore[attr-defined]
     for wallet in wallets or (WHALE, WHALE2, WHALE3):
-        rec = strategy.scorer.record(wallet)  # type: ignore[attr-defined]
-        rec.resolved, rec.wins = 20, 20
+        raw = {**_RECORDS[key], "wallet": wallet.lower()}
+        target.records[wallet.lower()] = WalletRecord.from_record(raw)

@@ -19,14 +19,16 @@ def test_a_copyable_history_raises_the_prior_and_a_fast_one_does_not() -> None:
     bad = prior_from_profile(fast, latency_s=2.0, max_weight=40)
     copy = slow.copy_at(2.0)
     assert copy is not None and good.copy_edge == copy.stat.edge
-    assert good.win_rate == min(D("0.95"), D("0.5") + 2 * copy.stat.edge) > D("0.5")
+    assert good.edge == slow.record.edge > 0  # its price-adjusted edge over its history
+    assert good.tax == max(D(0), slow.record.edge - copy.stat.edge)
     assert good.weight == 40  # 80 settled buys, capped
-    assert not bad.copyable and bad.win_rate <= D("0.5")
-    scorer = WalletScorer(D("0.5"), 10)
-    assert scorer.win_rate(slow.wallet) == D("0.5")  # the old behaviour: the global prior
+    assert not bad.copyable and bad.edge <= 0
+    scorer = WalletScorer(D(0), 10)
+    assert scorer.whale_edge(slow.wallet).mean == 0  # no history: zero edge
     scorer.set_priors({slow.wallet: good, fast.wallet: bad})
-    assert scorer.win_rate(slow.wallet) == good.win_rate
-    assert scorer.win_rate(fast.wallet) == bad.win_rate
+    assert scorer.whale_edge(slow.wallet).mean == good.edge.quantize(D("0.000001"))
+    assert scorer.whale_edge(fast.wallet).mean <= 0
+    assert scorer.tax(slow.wallet, "sports").mean == good.tax.quantize(D("0.000001"))
 
 
 def test_priors_come_from_the_profiles_saved_in_the_journal(tmp_path: Path) -> None:

@@ -40,14 +40,48 @@ def test_dedup_suppresses_split_fills_within_ttl(clock: FakeClock) -> None:
     assert dedup.is_new(trade(clock.now()), clock.monotonic())
 
 
-def test_two_for_two_wallet_is_shrunk_toward_the_prior(clock: FakeClock) -> None:
-    scorer = WalletScorer(D("0.5"), 10)
+def test_two_for_two_wallet_is_shrunk_toward_zero_edge(clock: FakeClock) -> None:
+    scorer = WalletScorer(D(0), 10)
     for i in range(2):
         scorer.observe(trade(clock.now(), token=f"t{i}"))
         scorer.record(WHALE).open_buys[f"t{i}"][0] = f"0xm{i}"
         scorer.on_resolution(f"0xm{i}", f"t{i}", clock.now())
-    assert scorer.record(WHALE).wins == 2
-    assert scorer.win_rate(WHALE) == D(7) / D(12)  # (2 + 5) / (2 + 10), not 100 %
+    rec = scorer.record(WHALE)
+    assert (rec.wins, rec.resolved, rec.edge.units) == (2, 2, 2)
+    edge = scorer.whale_edge(WHALE)
+    assert edge.mean == D("0.083333")  # two buys at 0.50 that paid 1: (0.5 + 0.5) / (2 + 10)
+    assert edge.lower(D("1.645")) < 0  # far from proven
+
+
+def test_a_win_rate_at_a_high_price_is_no_edge(clock: FakeClock) -> None:
+    """Winning 90 % while paying 0.90 earns nothing: the edge is outcome − price."""
+    scorer = WalletScorer(D(0), 0)
+    for i in range(50):
+        scorer.observe(trade(clock.now(), token=f"t{i}", price="0.90"))
+        scorer.record(WHALE).open_buys[f"t{i}"][0] = f"0xm{i}"
+        scorer.on_resolution(f"0xm{i}", f"t{i}" if i % 10 else "other", clock.now())
+    assert scorer.record(WHALE).wins == 45
+    assert abs(scorer.whale_edge(WHALE).mean) < D("0.000001")
+
+
+def test_buys_in_one_market_are_one_unit_of_evidence(clock: FakeClock) -> None:
+    one, many = WalletScorer(D(0), 0), WalletScorer(D(0), 0)
+    for i in range(20):
+        one.observe(trade(clock.now(), tx=f"0x{i}"))
+        many.observe(trade(clock.now(), token=f"t{i}"))
+        many.record(WHALE).open_buys[f"t{i}"][0] = f"0xm{i}"
+        many.on_resolution(f"0xm{i}", f"t{i}" if i % 2 else "x", clock.now())
+    one.on_resolution("0xc1", "y1", clock.now())
+    assert one.record(WHALE).edge.units == 1 and one.whale_edge(WHALE).se >= D("0.1")
+    assert many.record(WHALE).edge.units == 20
+
+
+def test_void_pays_half_and_scores_as_half(clock: FakeClock) -> None:
+    scorer = WalletScorer(D(0), 0)
+    scorer.observe(trade(clock.now(), price="0.40"))
+    scorer.on_resolution("0xc1", "", clock.now(), pays=lambda token: D("0.5"))
+    assert scorer.record(WHALE).resolved == 1 and scorer.record(WHALE).wins == 0
+    assert scorer.whale_edge(WHALE).mean == D("0.1")
 
 
 def test_kelly_is_zero_without_edge() -> None:
@@ -55,46 +89,47 @@ def test_kelly_is_zero_without_edge() -> None:
     assert kelly_fraction(D("0.4"), D("0.5")) == 0
     assert kelly_fraction(D("0.6"), D("0.5")) == D("0.2")
     sized = size_trade(
-        p=D("0.5"),
+        net=D("0.005"),
         avg_price=D("0.5"),
         fee_per_share=D("0.01"),
         cash=D(100),
+        margin=D("0.01"),
         kelly_mult=D("0.25"),
+        kelly_cap=D("0.1"),
         max_bet_usd=D(10),
         min_shares=D(5),
     )
-    assert sized.shares == 0 and "no edge" in sized.reason
+    assert sized.shares == 0 and "≤ margin" in sized.reason
 
 
 def test_kelly_stake_is_capped_by_max_bet() -> None:
     sized = size_trade(
-        p=D("0.9"),
+        net=D("0.4"),
         avg_price=D("0.5"),
         fee_per_share=D(0),
         cash=D(10000),
+        margin=D("0.01"),
         kelly_mult=D("0.25"),
+        kelly_cap=D("0.1"),
         max_bet_usd=D(10),
         min_shares=D(5),
     )
-    assert sized.shares == D(20)
+    assert sized.shares == D(20) and sized.p == D("0.9")
 
 
-def test_single_unknown_whale_is_observed_below_min_confidence(clock: FakeClock) -> None:
-    s = settings()
-    s.strategy.min_confidence = D("0.6")
-    strat = Strategy(s, clock)
+def test_single_unknown_whale_is_observed_with_the_numbers(clock: FakeClock) -> None:
+    strat = Strategy(settings(), clock)
     result = strat.on_trade(trade(clock.now()), market(clock.now()), book(), view(clock))
     assert result.intent is None
     assert result.signal.status is SignalStatus.OBSERVED
-    assert "below" in result.signal.reason
+    assert "≤ margin" in result.signal.reason and "whale edge +0.00¢" in result.signal.reason
     kind, _ref, payload = result.journal_records[0]
     assert kind == "signal" and payload["decision"] == "observed"
+    assert payload["edge"]["net_edge"] < 0
 
 
-def test_cluster_of_three_whales_becomes_a_pending_intent(clock: FakeClock) -> None:
-    s = settings()
-    s.strategy.min_confidence = D("0.6")
-    strat = Strategy(s, clock)
+def test_a_herd_of_unknown_whales_adds_nothing(clock: FakeClock) -> None:
+    strat = Strategy(settings(), clock)
     m, b = market(clock.now()), book(ask="0.45")
     results = [
         strat.on_trade(trade(clock.now(), wallet=w, price="0.45", tx=f"0x{i}"), m, b, view(clock))
@@ -102,9 +137,29 @@ def test_cluster_of_three_whales_becomes_a_pending_intent(clock: FakeClock) -> N
     ]
     last = results[-1]
     assert last.signal.cluster_size == 3
-    assert last.intent is not None and last.intent.status is IntentStatus.PENDING
-    assert last.intent.limit_price <= D("0.99")
-    assert strat.approvals.pending() == [last.intent]
+    assert last.intent is None
+    assert last.journal_records[0][2]["edge"]["cluster_boost"] == 0
+
+
+def test_informed_members_boost_a_cluster(clock: FakeClock) -> None:
+    s = settings()
+    strat = Strategy(s, clock)
+    proven(strat, WHALE, WHALE2, markets=40, wins=26)  # edge +0.15, still uncertain
+    m, b = market(clock.now()), book(ask="0.45")
+    alone = strat.on_trade(trade(clock.now(), price="0.45", tx="0x0"), m, b, view(clock))
+    boost_alone = alone.journal_records[0][2]["edge"]["cluster_boost"]
+    clock.advance(1)
+    strat.on_trade(trade(clock.now(), wallet=WHALE3, price="0.45", tx="0x1"), m, b, view(clock))
+    together = strat.on_trade(
+        trade(clock.now(), wallet=WHALE2, price="0.45", tx="0x2"), m, b, view(clock)
+    )
+    numbers = together.journal_records[0][2]
+    assert boost_alone == 0 and together.signal.cluster_size == 3
+    # WHALE's proven edge lifts WHALE2's copy; the unknown WHALE3 adds nothing.
+    lower = strat.scorer.whale_edge(WHALE).lower(s.strategy.confidence_z)
+    assert numbers["edge"]["cluster_boost"] == (s.strategy.cluster_weight * lower).quantize(
+        D("0.0001")
+    )
 
 
 def test_risk_reduces_to_the_per_market_limit(clock: FakeClock) -> None:
@@ -199,7 +254,7 @@ def test_state_survives_restart_and_stale_intents_come_back_expired(clock: FakeC
     expired = fresh.restore_state(state, clock.now())
     assert [i.id for i in expired] == [result.intent.id]
     assert fresh.risk.halted
-    assert fresh.scorer.record(WHALE).trades_seen == 1
+    assert fresh.scorer.record(WHALE).trades_seen == 61  # 60 of its record + this one
 
 
 def test_daily_loss_halt_lifts_next_utc_day(clock: FakeClock) -> None:
