@@ -283,11 +283,13 @@ def test_a_new_data_dir_is_created_0700_under_umask_022(work: Path) -> None:
 
 def test_shares_are_plain_decimals_never_exponents() -> None:
     sized = size_trade(
-        p=Decimal("0.9"),
+        net=Decimal("0.8"),
         avg_price=Decimal("0.1"),
         fee_per_share=Decimal(0),
         cash=Decimal(10_000),
+        margin=Decimal("0.01"),
         kelly_mult=Decimal(1),
+        kelly_cap=Decimal(1),
         max_bet_usd=Decimal(20),
         min_shares=Decimal(5),
     )

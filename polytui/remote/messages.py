@@ -22,7 +22,6 @@ from polytui.model import (
     Signal,
     TradeIntent,
 )
-from polytui.strategy.sizing import win_probability
 
 MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64
@@ -49,16 +48,12 @@ def signed_usd(amount: Decimal) -> str:
 
 
 def net_edge_usd(intent: TradeIntent) -> Decimal:
-    """Expected profit of the whole order after fees, by the sizing model's own estimate.
-
-    ``p`` is ``strategy.sizing.win_probability`` of the whale's price and the confidence; the
-    all-in cost per share is the price the order was sized on plus the expected fee per share.
-    """
+    """Expected profit of the whole order after fees, by the strategy's own estimate: the net
+    edge per share that sized it (``strategy.sizing``, fee and latency tax already off) times
+    the shares."""
     if intent.shares <= 0:
         return ZERO
-    p = win_probability(intent.whale_price, intent.confidence)
-    cost = intent.sized_price + intent.expected_fee_usd / intent.shares
-    return ((p - cost) * intent.shares).quantize(Decimal("0.01"))
+    return (intent.net_edge * intent.shares).quantize(Decimal("0.01"))
 
 
 def market_name(question: str, token_id: str) -> str:
@@ -78,6 +73,8 @@ def approval_text(intent: TradeIntent, now: datetime) -> str:
                 f"price {intent.limit_price} limit (sized at {intent.sized_price}, "
                 f"whale {intent.whale_price})",
                 f"fee {usd(intent.expected_fee_usd)}, net edge {signed_usd(net_edge_usd(intent))}",
+                f"whale edge {intent.whale_edge} ± {intent.whale_edge_se}, latency tax "
+                f"{intent.latency_tax} a share",
                 f"confidence {intent.confidence}, TTL {ttl} s (until {intent.expires_at:%H:%M:%S}"
                 " UTC)",
                 f"id {intent.id}",

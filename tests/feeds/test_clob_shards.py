@@ -143,7 +143,7 @@ async def test_a_settled_market_is_unsubscribed_by_the_engine(tmp_path: Path) ->
         s = apply_overrides(Settings(), sim.settings_overrides())
         s.storage.data_dir = tmp_path
         s.approval.policy = "auto"
-        s.strategy.min_confidence = D("0.55")
+        s.strategy.prior_edge, s.strategy.confidence_z = D("0.2"), D(0)  # copy unmeasured whales
         engine = build_engine(LoadedConfig(s, None))
         task = asyncio.create_task(engine.run())
         seen: set[str] = set()

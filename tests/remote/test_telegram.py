@@ -344,11 +344,13 @@ def test_the_prompt_says_ttl_in_seconds_left() -> None:
         sized_price=Decimal("0.50"), usd=Decimal(10), whale_price=Decimal("0.48"),
         confidence=Decimal("0.8"), created_at=now, expires_at=now + timedelta(seconds=30),
         expected_fee_usd=Decimal("0.20"), market_question="Will it rain?",
+        whale_edge=Decimal("0.16"), whale_edge_se=Decimal("0.03"), latency_tax=Decimal("0.02"),
+        fee_per_share=Decimal("0.01"), net_edge=Decimal("0.126"),
     )  # fmt: skip
     text = messages.approval_text(intent, now)
     assert "TTL 30 s" in text and "Will it rain?" in text
-    # p = 0.48 + 0.3 × 0.52 = 0.636; cost 0.50 + 0.01 = 0.51; 20 shares → +$2.52
-    assert "net edge +$2.52" in text
+    # the net edge that sized it, 0.126 a share, × 20 shares → +$2.52
+    assert "net edge +$2.52" in text and "whale edge 0.16 ± 0.03" in text
 
 
 async def test_the_console_hosting_its_engine_runs_the_bot_beside_it(
