@@ -78,6 +78,8 @@ class Capital:
         """(shares that fit under this copy's share of the limit, why fewer) — all of them and
         "" when the reserve does not bind."""
         share = usable_share(edge_per_usd, reserve, strong)
+        if share >= ONE:  # a strong copy: the whole limit, which RiskGuard enforces
+            return shares, ""
         cap = limit_usd * share
         room = cap - view.total_exposure_usd
         if shares * per_share <= room:

@@ -295,3 +295,43 @@ def test_limit_price_takes_the_slippage_cap_of_the_mode_it_trades_in(
     assert result.intent is not None
     assert result.intent.sized_price == D("0.50")
     assert result.intent.limit_price == D("0.50") + D(cap)
+
+
+def test_the_latency_tax_is_sampled_on_the_injected_clock(clock: FakeClock) -> None:
+    s = settings()
+    s.paper.latency_ms = 500
+    strat = Strategy(s, clock)
+    strat.on_trade(
+        trade(clock.now(), price="0.45"), market(clock.now()), book(ask="0.50"), view(clock)
+    )
+    moved = book(ask="0.53")
+    assert strat.probe_taxes(lambda token: moved) == 0  # our copy would not be there yet
+    clock.advance(0.5)
+    assert strat.probe_taxes(lambda token: moved) == 1
+    tax = strat.scorer.tax(WHALE, "will-it")
+    assert tax.n == 1 and tax.mean > 0  # 0.53 − 0.45, shrunk toward zero
+    assert strat.scorer.kinds["will-it"].total == D("0.08")
+
+
+def test_a_copy_refused_for_room_names_the_limit_and_what_holds_it(clock: FakeClock) -> None:
+    s = settings(max_total_exposure_usd=D(50))
+    s.strategy.reserve_share, s.strategy.strong_edge_per_usd = D("0.5"), D(10)
+    strat = Strategy(s, clock)
+    proven(strat)
+    strat.capital.note_entry("held", D("0.031"), "Will the weak one win?")
+    full = view(clock, total_exposure_usd=D(40), shares_by_token={"held": D(10)}, open_positions=1)
+    result = strat.on_trade(trade(clock.now()), market(clock.now()), book(), full)
+    numbers = result.journal_records[0][2]
+    assert result.intent is None and numbers["refused_for_room"] == "reserve"
+    assert "max_total_exposure_usd" in result.signal.reason
+    assert "weakest net edge 0.031/$ ('Will the weak one win?')" in result.signal.reason
+    s.strategy.reserve_share = D(0)
+    capped = view(
+        clock, total_exposure_usd=D(50), shares_by_token={"held": D(10)}, open_positions=1
+    )
+    again = strat.on_trade(
+        trade(clock.now(), tx="0x9", usd="3000"), market(clock.now()), book(), capped
+    )
+    assert again.journal_records[0][2]["refused_for_room"] == "max_total_exposure_usd"
+    assert "no room under max_total_exposure_usd" in again.signal.reason
+    assert "taken by 1 open positions" in again.signal.reason
