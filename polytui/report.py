@@ -293,7 +293,7 @@ def _report_cells(r: ParityRow, wide: bool) -> list[str]:
     else:
         cells.append(_secs(r.latency_s))
     if wide:
-        edge = "-" if r.whale_edge is None else _cents(r.whale_edge * 100)
+        edge = "-" if r.whale_edge is None else display.cents(r.whale_edge * 100)
         if r.whale_edge is not None and r.whale_edge_se is not None:
             edge += f" ±{r.whale_edge_se * 100:.1f}"
         cells.append(edge)
@@ -303,7 +303,7 @@ def _report_cells(r: ParityRow, wide: bool) -> list[str]:
 
 
 def _per_share(value: Decimal | None) -> str:
-    return "-" if value is None else _cents(value * 100)
+    return "-" if value is None else display.cents(value * 100)
 
 
 def summary_line(total: dict[str, Decimal | int]) -> str:

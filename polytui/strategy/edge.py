@@ -23,13 +23,15 @@ every wallet (and that toward zero), each with weight ``k_τ``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 ZERO = Decimal(0)
 VAR0 = Decimal("0.25")  # variance of one even-odds binary bet: the prior's spread per pseudo-buy
+HALF = Decimal("0.5")  # √VAR0
 TAX_VAR0 = Decimal("0.0004")  # (2 cents)²: the prior's spread of one tax sample
 PLACES = Decimal("0.000001")
+SQRT = Context(prec=12)  # a standard error needs no 28 digits (and sqrt is the hot spot)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +93,7 @@ class EdgeAcc:
         k = max(0, weight)
         total_n = self.n + k
         if total_n == 0:
-            return Estimate(prior, VAR0.sqrt(), 0, 0)
+            return Estimate(prior, HALF, 0, 0)
         mean = (self.total + k * prior) / total_n
         resid = self.sq - 2 * mean * self.cross + mean * mean * self.n2
         if self.units > 1:
@@ -99,7 +101,7 @@ class EdgeAcc:
         var = (max(ZERO, resid) + k * VAR0) / (total_n * total_n)
         if var == 0:  # one market and no prior: as unsure as a single bet
             var = VAR0 / total_n
-        return Estimate(_q(mean), _q(var.sqrt()), self.n, self.units)
+        return Estimate(_q(mean), _q(var.sqrt(SQRT)), self.n, self.units)
 
     @property
     def per_usd(self) -> Decimal:
@@ -164,7 +166,7 @@ class TaxAcc:
         mean = (self.total + k * prior.mean) / total_n
         resid = self.sq - 2 * mean * self.total + mean * mean * self.n
         var = (max(ZERO, resid) + k * (TAX_VAR0 + prior.se * prior.se)) / (total_n * total_n)
-        return Estimate(_q(mean), _q(var.sqrt()), self.n, self.n)
+        return Estimate(_q(mean), _q(var.sqrt(SQRT)), self.n, self.n)
 
     @property
     def mean_fee(self) -> Decimal:
@@ -184,7 +186,7 @@ class TaxAcc:
         return cls(int(n), Decimal(total), Decimal(sq), Decimal(fee))
 
 
-NO_TAX = Estimate(ZERO, TAX_VAR0.sqrt())
+NO_TAX = Estimate(ZERO, Decimal("0.02"))  # √TAX_VAR0
 
 
 def market_kind(tags: tuple[str, ...], fee_type: str = "", slug: str = "") -> str:

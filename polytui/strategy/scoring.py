@@ -111,11 +111,15 @@ class WalletScorer:
         # wallet -> (prior edge, weight) from its history profile (strategy.prior)
         self.priors: dict[str, tuple[Decimal, int]] = {}
         self.tax_priors: dict[str, Decimal] = {}  # wallet -> latency tax its history implies
+        # Estimates are asked for on every trade; they change only when something is learned.
+        self.version = 0
+        self._cache: dict[tuple[Any, ...], Estimate] = {}
 
     def set_priors(self, priors: dict[str, Any]) -> None:
         """Per-wallet priors (``strategy.prior.WalletPrior``) replacing the global one."""
         self.priors = {w.lower(): (p.edge, p.weight) for w, p in priors.items()}
         self.tax_priors = {w.lower(): p.tax for w, p in priors.items() if p.tax is not None}
+        self.invalidate()
 
     def record(self, wallet: str) -> WalletRecord:
         """The record of ``wallet`` (created empty)."""
@@ -131,12 +135,23 @@ class WalletScorer:
         """The wallet's edge per share, shrunk toward its prior, with its standard error."""
         rec = self.record(wallet)
         prior, weight = self.priors.get(rec.wallet, (self.prior, self.weight))
-        return rec.edge.estimate(prior, weight)
+        key = ("edge", rec.wallet, prior, weight, self.version)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self._cache[key] = rec.edge.estimate(prior, weight)
+        return cached
 
     def tax(self, wallet: str, kind: str) -> Estimate:
         """Expected latency tax per share copying ``wallet`` in a market of ``kind``."""
         rec = self.record(wallet)
         k = self.tax_weight
+        key = ("tax", rec.wallet, kind, k, self.version)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self._cache[key] = self._tax(rec, kind, k)
+        return cached
+
+    def _tax(self, rec: WalletRecord, kind: str, k: int) -> Estimate:
         kind_all = self.kinds.get(kind, TaxAcc()).estimate(NO_TAX, k)
         history = self.tax_priors.get(rec.wallet)
         if history is not None:  # its history's tax, at least what this kind of market costs
@@ -178,6 +193,12 @@ class WalletScorer:
         and the taker fee a copy would pay there."""
         self.record(wallet).taxes.setdefault(kind, TaxAcc()).add(tax, fee)
         self.kinds.setdefault(kind, TaxAcc()).add(tax, fee)
+        self.invalidate()
+
+    def invalidate(self) -> None:
+        """Forget cached estimates (after anything that changes a record)."""
+        self.version += 1
+        self._cache.clear()
 
     def on_resolution(
         self,
@@ -205,6 +226,7 @@ class WalletScorer:
             if not buys:
                 continue
             rec.edge.add_market(buys)
+            self.invalidate()
             start = min(datetime.fromisoformat(f) for f in first_seen)
             rec.hold_s_total += max(0, int((at - start).total_seconds()))
             updated.append(rec.wallet)
@@ -224,3 +246,4 @@ class WalletScorer:
         """Inverse of ``export`` (and ``export_kinds``)."""
         self.records = {w: WalletRecord.from_record(r) for w, r in raw.items()}
         self.kinds = {k: TaxAcc.from_record(v) for k, v in (kinds or {}).items()}
+        self.invalidate()

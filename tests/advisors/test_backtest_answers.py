@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 from polytui.backtest.command import backtest_report, recorded_clients
@@ -14,6 +15,12 @@ from tests.advisors.llm_server import llm_server
 
 def advised(base_url: str) -> LoadedConfig:
     s = Settings()
+    # Copies from the first trade (unmeasured whales on faith), so there is something to advise.
+    s.strategy.prior_edge, s.strategy.confidence_z = Decimal("0.2"), Decimal(0)
+    # Limits that never bind: a rejected copy must not free room that another copy then takes.
+    s.risk.max_total_exposure_usd = s.risk.max_market_exposure_usd = Decimal(10_000)
+    s.risk.max_open_positions = 10_000
+    s.risk.max_daily_loss_usd = Decimal(10_000)
     s.advisors.enabled = True
     s.advisors.entries = [AdvisorEntry(kind="openai", model="m", name="doubter", base_url=base_url)]
     return LoadedConfig(s, None)

@@ -119,7 +119,7 @@ async def test_the_engine_copies_no_v2_market_and_never_subscribes_its_ids(
         s = apply_overrides(Settings(), sim.settings_overrides())
         s.storage.data_dir = tmp_path
         s.approval.policy = "auto"
-        s.strategy.min_confidence = D("0.55")
+        s.strategy.prior_edge, s.strategy.confidence_z = D("0.2"), D(0)  # copy unmeasured whales
         engine = build_engine(LoadedConfig(s, None))
         task = asyncio.create_task(engine.run())
         try:

@@ -95,3 +95,4 @@ def proven(strategy: object, *wallets: str, markets: int = 60, wins: int = 45) -
     for wallet in wallets or (WHALE, WHALE2, WHALE3):
         raw = {**_RECORDS[key], "wallet": wallet.lower()}
         target.records[wallet.lower()] = WalletRecord.from_record(raw)
+    target.invalidate()

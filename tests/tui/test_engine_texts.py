@@ -47,7 +47,7 @@ async def test_fill_and_resolution_lines_name_the_market_outcome_and_dollars(
         settings = apply_overrides(Settings(), sim.settings_overrides())
         settings.storage.data_dir = tmp_path
         settings.approval.policy = "auto"
-        settings.strategy.min_confidence = D("0.55")
+        settings.strategy.prior_edge, settings.strategy.confidence_z = D("0.2"), D(0)
         settings.paper.starting_balance_usd = D(1000)
         settings.paper.latency_ms = 50
         engine = build_engine(LoadedConfig(settings, None))
