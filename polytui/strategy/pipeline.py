@@ -16,7 +16,6 @@ from typing import Any, Protocol
 
 from polytui.amounts import floor_to
 from polytui.clock import Clock
-from polytui.display import below
 from polytui.model import (
     ZERO,
     Fill,

@@ -63,4 +63,3 @@ def test_an_unknown_intent_is_never_created(clock: FakeClock) -> None:
     strat = Strategy(settings(), clock)
     out = strat.reconsider("int-nope", lambda p: D(1), "advisors", view(clock))
     assert not out.ok and out.intent is None and strat.approvals.pending() == []
-
