@@ -112,6 +112,7 @@ def compare(
         "copyable_in_discover_top20": sum(1 for w in copyable if w in top),
         "copyable_flagged": sum(1 for w in copyable if w in rows and rows[w]["copyable"]),
         "fast_informed": len(fast),
+        "fast_profiled": sum(1 for w in fast if w in rows),
         "fast_uncopyable": sum(1 for w in fast if w in rows and not rows[w]["copyable"]),
         "fast_edge_gone_reason": sum(
             1 for w in fast if w in rows and "edge gone by" in rows[w]["reason"]
@@ -218,7 +219,8 @@ def main(argv: list[str]) -> dict[str, Any]:
         f"{figures['truly_copyable']} (target >= 80 %); flagged copyable: "
         f"{figures['copyable_flagged']}\n"
         f"  fast informed copyable: false {figures['fast_uncopyable']} of "
-        f"{figures['fast_informed']} ('edge gone by 2 s': {figures['fast_edge_gone_reason']})\n"
+        f"{figures['fast_profiled']} profiled ({figures['fast_informed']} in the world; 'edge "
+        f"gone by 2 s': {figures['fast_edge_gone_reason']})\n"
         f"  longshot labelled: {figures['longshot_labelled']} of {figures['longshot']} "
         f"(others labelled: {figures['others_labelled_longshot']})\n"
         f"  no-information wallets whose 95 % edge interval is above 0: "
