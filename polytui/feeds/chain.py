@@ -252,7 +252,17 @@ class ChainFeed:
         cached = self._block_times.get(number)
         if cached is not None:
             return cached
-        block = await self._w3.eth.get_block(number)
+        # A node that stops answering is silence: the lookup gets the watchdog's budget, not
+        # web3's 10 s request timeout, so a dead socket ends the session (reconnect, backfill)
+        # instead of leaving the feed "live" on it while the lookup waits.
+        try:
+            block = await asyncio.wait_for(
+                self._w3.eth.get_block(number), timeout=min(self.silence_s, 10.0)
+            )
+        except TimeoutError:
+            raise TimeoutError(
+                f"no answer for block {number} in {min(self.silence_s, 10.0):g} s"
+            ) from None
         at = datetime.fromtimestamp(int(block["timestamp"]), tz=UTC)
         self._block_times[number] = at
         while len(self._block_times) > 256:
@@ -301,10 +311,12 @@ class ChainFeed:
             self.rejected += 1
             log.debug("chain: dropped log: %s", exc)
             return False
-        except Exception as exc:  # the node did not answer a block lookup
-            self.rejected += 1
-            log.info("chain: block %s lookup failed: %s", block, exc)
-            return False
+        except Exception as exc:
+            # The node did not answer the block lookup: the log is not bad input, and dropping
+            # it would lose the fill once a later block moved the cursor past it. The session
+            # ends instead; the reconnect's backfill starts at ``last_block``, which this log's
+            # block has not passed, and reads it again.
+            raise ConnectionError(f"block {block} lookup failed: {exc}") from exc
         self._processed[key] = trade.dedup_key
         while len(self._processed) > PROCESSED_KEPT:
             self._processed.popitem(last=False)

@@ -230,6 +230,7 @@ class WsFeed:
         )
         self._ws = ws
         self._session_data = 0
+        opened_at = self.monotonic()
         self.connections += 1
         self.max_connections_seen = max(self.max_connections_seen, self.connections)
         for message in self.subscribe_messages():
@@ -245,7 +246,12 @@ class WsFeed:
             await self._read(ws)
         finally:
             pinger.cancel()
-            self.quiet_sessions = 0 if self._session_data else self.quiet_sessions + 1
+            # Quiet means a whole silence window without data. A connection the server or the
+            # network closed sooner says nothing about the topic: the count stays as it was.
+            if self._session_data:
+                self.quiet_sessions = 0
+            elif self.monotonic() - opened_at >= self.silence_s:
+                self.quiet_sessions += 1
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await pinger
 

@@ -32,6 +32,7 @@ class ChainRpc:
         self.logs: list[dict[str, Any]] = []
         self.sent = 0  # scenario trades already put on chain
         self._last_head = -1
+        self.unanswered_block_lookups = 0  # the next N eth_getBlockByNumber get no answer
         self._methods: dict[str, Handler] = {
             "eth_chainId": lambda c, rid, p: _result(rid, "0x89"),
             "net_version": lambda c, rid, p: _result(rid, "137"),
@@ -107,6 +108,11 @@ class ChainRpc:
             await self.hub.send(client, dumps(_error(None, -32700, "parse error")))
             return
         batch = request if isinstance(request, list) else [request]
+        if self.unanswered_block_lookups and any(
+            isinstance(r, dict) and r.get("method") == "eth_getBlockByNumber" for r in batch
+        ):
+            self.unanswered_block_lookups -= 1
+            return  # a node that has stopped answering: the socket stays open, silent
         replies = [self._call(client, r) for r in batch if isinstance(r, dict)]
         await self.hub.send(client, dumps(replies if isinstance(request, list) else replies[0]))
 

@@ -236,6 +236,10 @@ class SimServer:
         topic the docs no longer list, gone for good)."""
         self.market.rtds_trades_gone = gone
 
+    def leave_block_lookups_unanswered(self, n: int = 1) -> None:
+        """The next ``n`` ``eth_getBlockByNumber`` requests get no answer (the socket stays up)."""
+        self.chain.unanswered_block_lookups += n
+
     def drop_market_resolved(self, drop: bool = True) -> None:
         """Resolve markets without sending ``market_resolved`` (REST still reports them)."""
         self.market.drop_resolved = drop

@@ -218,6 +218,33 @@ async def test_a_topic_that_yields_nothing_backs_off_instead_of_flapping() -> No
     assert "chain + data-api are primary" in status.detail
 
 
+async def test_connections_closed_before_the_silence_window_never_count_as_quiet() -> None:
+    # Every connection dropped at once (a flaky network, a restarting server) said nothing about
+    # the topic, yet each counted as "no data": after two the feed waited out long backoffs
+    # while the server was fine.
+    async with ReplayServer() as srv:
+        feed = ActivityFeed(
+            srv.url,
+            wallets=set(),
+            on_trade=lambda t: None,
+            ping_interval_s=0.05,
+            silence_s=0.5,
+            backoff_initial_s=0.01,
+            backoff_cap_s=0.02,
+            quiet_retry_max_s=30.0,
+        )
+        task = asyncio.create_task(feed.run())
+        for _ in range(6):
+            before = srv.total_connections
+            await srv.wait_for(lambda b=before: srv.total_connections > b and srv.connections)
+            await srv.drop_all()
+        await srv.wait_for(lambda: srv.connections == 1, timeout=2.0)
+        quiet = feed.ws.quiet_sessions
+        await feed.stop()
+        task.cancel()
+    assert quiet == 0
+
+
 async def wait_until(check: Callable[[], bool], timeout: float) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not check():

@@ -395,3 +395,40 @@ async def test_a_long_outage_never_ends_the_reconnect_loops() -> None:
     assert not task.done(), task.exception()
     await chain.stop()
     task.cancel()
+
+
+async def test_an_unanswered_block_lookup_reconnects_and_loses_no_fill() -> None:
+    # A log without blockTimestamp needs its block's time. When the node stopped answering, the
+    # lookup waited web3's 10 s with the feed still "live", then the log was counted as bad and
+    # dropped: the next block's fill moved the cursor past it, so no backfill read it again.
+    from polytui.feeds.chain import ChainFeed
+
+    async with SimServer("chaos", seed=SEED, speed=SPEED, world=chaos_world(600)) as sim:
+        got: list[Any] = []
+        feed = ChainFeed(
+            sim.urls["rpc_ws_url"],
+            addresses=[sim.exchange_address],
+            wallets=set(sim.whale_wallets),
+            on_trade=got.append,
+            silence_s=WATCHDOG_S,
+            backoff_initial_s=0.05,
+            backoff_cap_s=0.2,
+        )
+        task = asyncio.create_task(feed.run())
+        await until(lambda: feed.status().connected and feed.last_block is not None, 10, "up")
+        first = sim.chain.sent
+        sim.leave_block_lookups_unanswered(1)
+        await until(lambda: feed.status().reconnects >= 1, 5, "a reconnect within the watchdog")
+        await until(lambda: sim.chain.sent >= first + 20, 10, "more fills on chain")
+        last = sim.chain.sent
+        expected = {
+            (t.tx_hash.lower(), t.wallet)
+            for t in sim.scenario.trades[first:last]
+            if t.wallet in feed.wallets
+        }
+        await until(
+            lambda: expected <= {(t.tx_hash.lower(), t.wallet) for t in got}, 10, "every fill"
+        )
+        await feed.stop()
+        task.cancel()
+    assert feed.rejected == 0
