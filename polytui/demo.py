@@ -100,6 +100,14 @@ class SimThread:
         self._thread.join(timeout=5)
 
 
+# Said on the demo's screen at start: the one setting a real configuration must never copy.
+DEMO_FAITH = (
+    "demo: wallets with no history are taken on faith (prior_edge 0.15, confidence_z 0) so "
+    "copies start at once; the default (prior_edge 0) copies nobody until a wallet's record "
+    "clears the margin"
+)
+
+
 @contextmanager
 def demo_environment(
     scenario: str = DEMO_SCENARIO, seed: int = DEMO_SEED, sim_thread: SimThread | None = None
@@ -130,7 +138,7 @@ def demo_environment(
         for key, value in sim.environment().items():
             os.environ[key] = value
         try:
-            yield LoadedConfig(settings=settings, path=None, notes=("demo mode",))
+            yield LoadedConfig(settings=settings, path=None, notes=("demo mode", DEMO_FAITH))
         finally:
             sim_thread.stop()
 

@@ -20,6 +20,8 @@ from decimal import Decimal
 
 from polytui.amounts import CENT, floor_shares, floor_to
 from polytui.clock import Clock
+from polytui.display import price as fmt_price
+from polytui.display import shares as fmt_shares
 from polytui.execution.broker import ExecutionReport, fill_of
 from polytui.execution.fees import schedule_or_fallback, taker_fee
 from polytui.execution.rules import (
@@ -108,12 +110,15 @@ class PaperBroker:
             return refuse(small)
         walk = book.walk(order.side, shares, limit_price=limit)
         if walk.shares <= 0:
-            return refuse(f"no liquidity at or better than {limit}")
+            return refuse(f"no liquidity at or better than {fmt_price(limit)}")
         if order.order_type is OrderType.FOK and not walk.complete:
-            return refuse(f"FOK: only {walk.shares} of {shares} available within {limit}")
+            return refuse(
+                f"FOK: only {fmt_shares(walk.shares)} of {fmt_shares(shares)} available "
+                f"within {fmt_price(limit)}"
+            )
         filled = floor_shares(walk.shares)
         if not market_buy and filled < market.min_order_size:
-            return refuse(f"only {filled} shares available, below the minimum size")
+            return refuse(f"only {fmt_shares(filled)} shares available, below the minimum size")
         walk = book.walk(order.side, filled, limit_price=limit)
         avg = walk.cost_usd / walk.shares
         cap = self.settings.slippage_cap
@@ -143,6 +148,10 @@ class PaperBroker:
             whale_price=whale_price,
             source=source,
         )
-        reason = "" if status is OrderStatus.FILLED else f"partial: {walk.shares} of {shares}"
+        reason = (
+            ""
+            if status is OrderStatus.FILLED
+            else f"partial: {fmt_shares(walk.shares)} of {fmt_shares(shares)}"
+        )
         history.append(replace(order, status=status, reason=reason))
         return ExecutionReport(history, [fill], reason)

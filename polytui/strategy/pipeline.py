@@ -16,6 +16,8 @@ from typing import Any, Protocol
 
 from polytui.amounts import floor_to
 from polytui.clock import Clock
+from polytui.display import money
+from polytui.display import price as fmt_price
 from polytui.model import (
     ZERO,
     Fill,
@@ -249,7 +251,7 @@ class Strategy:
             return None, "observe policy for this wallet"
         min_usd = self.settings.whales.min_trade_usd
         if trade.wallet.lower() not in self._watched and trade.usd < min_usd:
-            return None, f"unwatched wallet, trade below {min_usd} USD"
+            return None, f"unwatched wallet, trade below {money(min_usd)}"
         if market is None:
             return None, "no market metadata yet"
         if market.unsupported:
@@ -266,7 +268,7 @@ class Strategy:
             return self._exit_intent(signal, trade, market, book, held), "copying the whale's exit"
         risk = self.settings.risk
         if not risk.min_entry_price <= book.best_ask <= risk.max_entry_price:
-            return None, f"price {book.best_ask} outside the entry band"
+            return None, f"price {fmt_price(book.best_ask)} outside the entry band"
         # Probe the book with a nominal max-bet size to price the walk, then size precisely.
         probe_shares = max(market.min_order_size, (st.max_bet_usd / book.best_ask).quantize(ZERO))
         walk = book.walk(Side.BUY, probe_shares)

@@ -15,6 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 from polytui.amounts import floor_shares
+from polytui.display import money, shares
+from polytui.display import price as fmt_price
 from polytui.model import (
     ZERO,
     LimitUse,
@@ -63,7 +65,9 @@ class RiskGuard:
         if not self.halted and view.daily_pnl_usd <= -limit:
             self.halted = True
             self.halt_day = day
-            self.halt_reason = f"daily loss {-view.daily_pnl_usd} reached the limit {limit}"
+            self.halt_reason = (
+                f"daily loss {money(-view.daily_pnl_usd)} reached the limit {money(limit)}"
+            )
 
     def check(
         self, intent: TradeIntent, view: PortfolioView, market: Market | None
@@ -77,7 +81,9 @@ class RiskGuard:
             if held <= 0:
                 return RiskDecision(Verdict.REJECT, ZERO, "no shares to sell", "exit")
             if intent.shares > held:
-                return RiskDecision(Verdict.REDUCE, held, f"only {held} shares held", "exit")
+                return RiskDecision(
+                    Verdict.REDUCE, held, f"only {shares(held)} shares held", "exit"
+                )
             return RiskDecision(Verdict.ALLOW, intent.shares)
         self._update_halt(view)
         if self.paused:
@@ -93,7 +99,8 @@ class RiskGuard:
             return RiskDecision(
                 Verdict.REJECT,
                 ZERO,
-                f"price {price} outside [{s.min_entry_price}, {s.max_entry_price}]",
+                f"price {fmt_price(price)} outside "
+                f"[{fmt_price(s.min_entry_price)}, {fmt_price(s.max_entry_price)}]",
                 "entry_price",
             )
         if market.end_time is not None:
@@ -129,11 +136,11 @@ class RiskGuard:
             return RiskDecision(
                 Verdict.REJECT,
                 ZERO,
-                f"no room under {limit_name} ({headroom:.2f} left)",
+                f"no room under {limit_name} ({money(headroom)} left)",
                 limit_name,
             )
         return RiskDecision(
-            Verdict.REDUCE, fits, f"reduced to {fits} shares by {limit_name}", limit_name
+            Verdict.REDUCE, fits, f"reduced to {shares(fits)} shares by {limit_name}", limit_name
         )
 
     def snapshot(self, view: PortfolioView) -> RiskSnapshot:

@@ -20,6 +20,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from polytui.amounts import floor_shares
+from polytui.display import money
+from polytui.display import shares as fmt_shares
 from polytui.model import ONE, ZERO, Market
 from polytui.strategy.edge import Estimate
 
@@ -143,7 +145,8 @@ def size_trade(
             p,
             cost,
             fraction,
-            f"Kelly stake {stake:.2f} USD buys {shares} shares, below the minimum {min_shares}",
+            f"Kelly stake {money(stake)} buys {fmt_shares(shares)} shares, "
+            f"below the minimum {fmt_shares(min_shares)}",
         )
     return Sizing(shares, (shares * cost).quantize(Decimal("0.000001")), p, cost, fraction, "")
 

@@ -415,7 +415,9 @@ NO_WALLETS_HINT = (
 def first_run_hints(loaded: Any, demo: bool) -> tuple[str, ...]:
     """What a first run with nothing to watch should be told (an empty console says nothing)."""
     settings = _settings_of(loaded)
-    if demo or settings is None:
+    if demo:  # what the demo's settings do differently from a real configuration
+        return tuple(getattr(loaded, "notes", ())[1:])
+    if settings is None:
         return ()
     whales = settings.whales
     return () if whales.wallets or whales.discovery else (NO_WALLETS_HINT,)
