@@ -293,13 +293,24 @@ class ChainFeed:
             return False
         if key in self._processed:
             return False  # the same log from the subscription and the backfill
+        stamp = entry.get("blockTimestamp")  # newer nodes include it; saves a round trip
+        looked_up: datetime | None = None
+        if stamp is None and self._w3 is not None:
+            try:
+                looked_up = await self._block_time(block)
+            except Exception as exc:
+                # The node did not answer: the log is not bad input, and dropping it would
+                # lose the fill once a later block moved the cursor past it. The session ends
+                # instead; the reconnect's backfill starts at ``last_block``, which this log's
+                # block has not passed, and reads it again.
+                raise ConnectionError(f"block {block} lookup failed: {exc}") from exc
         try:
-            stamp = entry.get("blockTimestamp")  # newer nodes include it; saves a round trip
-            block_time = (
-                datetime.fromtimestamp(_int(stamp), tz=UTC)
-                if stamp is not None
-                else await self._block_time(block)
-            )
+            if looked_up is not None:
+                block_time = looked_up
+            elif stamp is not None:
+                block_time = datetime.fromtimestamp(_int(stamp), tz=UTC)
+            else:
+                raise LogError("no blockTimestamp and no node to ask for the block's time")
             if not_before is not None and block_time < not_before:
                 self.too_old += 1
                 return False
@@ -307,16 +318,11 @@ class ChainFeed:
             if self.tap is not None:
                 # Captured with its block time, so a replay needs no node.
                 self.tap(_log_json(entry, block_time))
-        except (LogError, ValueError) as exc:
+        except (LogError, ValueError, ArithmeticError, OSError) as exc:
+            # Bad input (a timestamp out of range is an OverflowError / OSError): counted.
             self.rejected += 1
             log.debug("chain: dropped log: %s", exc)
             return False
-        except Exception as exc:
-            # The node did not answer the block lookup: the log is not bad input, and dropping
-            # it would lose the fill once a later block moved the cursor past it. The session
-            # ends instead; the reconnect's backfill starts at ``last_block``, which this log's
-            # block has not passed, and reads it again.
-            raise ConnectionError(f"block {block} lookup failed: {exc}") from exc
         self._processed[key] = trade.dedup_key
         while len(self._processed) > PROCESSED_KEPT:
             self._processed.popitem(last=False)
