@@ -41,10 +41,10 @@ typecheck: $(STAMP)
 
 # Slow and reliability tests run here in their reduced form (POLYTUI_FULL unset), and every
 # benchmark in its smoke form (a few seconds each, figures printed, nothing timed asserted).
-# Two xdist workers share the cores; tests that start processes run one at a time on one of
-# them (tests/conftest.py groups them), so their deadlines mean what they mean serially.
+# Two xdist workers share the cores (the tests spend much of their time waiting on sockets and
+# child processes).
 test: install lint typecheck
-	env -u NO_COLOR -u POLYTUI_FULL $(BIN)/python -m pytest -q -n 2 --dist loadgroup tests
+	env -u NO_COLOR -u POLYTUI_FULL $(BIN)/python -m pytest -q -n 2 tests
 	env -u NO_COLOR $(BIN)/python -m bench --smoke
 
 # Full size: chaos 1,000 fault cycles, garbage 10^5 frames per protocol, crash 100 kills, plus

@@ -47,22 +47,3 @@ def samples_dir() -> Path:
 def clock() -> FakeClock:
     return FakeClock()
 
-
-# Tests that start other processes (the daemon, the binary in tmux, anvil, a simulator in a
-# subprocess) run one after another on one xdist worker, so two of them never compete for the
-# cores and their deadlines mean the same as in a serial run; every other test is spread freely.
-_PROCESS_MARKERS = ("subprocess", "DaemonProcess", "anvil", "tmux", "Popen")
-_spawns: dict[Path, bool] = {}
-
-
-def _starts_processes(path: Path) -> bool:
-    if path not in _spawns:
-        text = path.read_text(encoding="utf-8")
-        _spawns[path] = any(marker in text for marker in _PROCESS_MARKERS)
-    return _spawns[path]
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        if _starts_processes(Path(str(item.fspath))):
-            item.add_marker(pytest.mark.xdist_group("processes"))

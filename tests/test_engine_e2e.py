@@ -59,9 +59,10 @@ async def test_auto_policy_copies_whale_cluster_into_journaled_fills(
     task = await start(engine)
     await wait_until(lambda: engine.journal.count("fill") >= 1, 30)
     # Every whale source delivered, and the stream merged the same fills from several.
+    # (The first fill can come before the slower sources have delivered anything.)
     await wait_until(lambda: engine.feeds["chain"].status().messages >= 1, 10)
-    assert engine.feeds["activity"].status().messages >= 1
-    assert engine.stream.duplicates >= 1
+    await wait_until(lambda: engine.feeds["activity"].status().messages >= 1, 10)
+    await wait_until(lambda: engine.stream.duplicates >= 1, 10)
     await stop(engine, task)
     fills = list(engine.journal.events(kinds=["fill"]))
     assert len({f.ref for f in fills}) == len(fills)

@@ -217,7 +217,11 @@ async def test_attached_console_approves_with_a_key_and_quitting_leaves_the_daem
         final = {IntentStatus.FILLED, IntentStatus.FAILED, IntentStatus.REJECTED}
         while getattr(app.state.decided.get(intent_id), "status", None) not in final:
             toasts = [n.message for n in app._notifications]
-            assert time.monotonic() < deadline, f"{intent_id} was not decided; toasts: {toasts}"
+            seen = app.state.decided.get(intent_id) or app.state.intents.get(intent_id)
+            state = (getattr(seen, "status", None), getattr(seen, "reason", None))
+            assert time.monotonic() < deadline, (
+                f"{intent_id} was not decided: {state}; toasts: {toasts}"
+            )
             await pilot.pause(0.2)
         decided = app.state.decided[intent_id]
         assert decided.status is IntentStatus.FILLED, decided.reason

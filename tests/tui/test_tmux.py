@@ -72,7 +72,8 @@ def tmux_session(command: Sequence[str], size: tuple[int, int] = (120, 40)) -> I
     tmux = Tmux("console")
     # Keep the pane open after the command ends so its last words and status can be read.
     wrapped = f'{shlex.join(command)}; echo; echo "[exited $?]"; sleep 60'
-    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    # COLUMNS / LINES (xdist workers export 80 x 24) would override the tmux window's size.
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COLUMNS", "LINES")}
     env["TERM"] = "xterm-256color"
     result = subprocess.run(
         ["tmux", "-L", tmux.socket, "-f", "/dev/null", "new-session", "-d", "-s", tmux.session,
