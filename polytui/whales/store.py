@@ -92,11 +92,17 @@ def _facts_record(f: MarketFacts) -> dict[str, Any]:
         if fee is None
         else {
             "rate": str(fee.rate),
-            "exp": fee.exponent,
+            "exp": str(fee.exponent),  # a fractional exponent is a Decimal: kept exact
             "taker_only": fee.taker_only,
             "type": fee.fee_type,
         },
     }
+
+
+def _exponent(raw: Any) -> int | Decimal:
+    """A saved fee exponent: whole ones as int (older records hold ints), others as Decimal."""
+    value = Decimal(str(raw))
+    return int(value) if value == value.to_integral_value() else value
 
 
 def _facts(raw: dict[str, Any]) -> MarketFacts:
@@ -106,7 +112,7 @@ def _facts(raw: dict[str, Any]) -> MarketFacts:
         if fee is None
         else FeeSchedule(
             rate=Decimal(fee["rate"]),
-            exponent=int(fee["exp"]),
+            exponent=_exponent(fee["exp"]),
             taker_only=bool(fee.get("taker_only", True)),
             fee_type=fee.get("type", ""),
         )
