@@ -318,8 +318,9 @@ class ChainFeed:
             if self.tap is not None:
                 # Captured with its block time, so a replay needs no node.
                 self.tap(_log_json(entry, block_time))
-        except (LogError, ValueError, ArithmeticError, OSError) as exc:
-            # Bad input (a timestamp out of range is an OverflowError / OSError): counted.
+        except Exception as exc:
+            # Bad input of any shape (a topic list that is a number, a timestamp out of range):
+            # counted and dropped. Only the node's lookup above ends the session.
             self.rejected += 1
             log.debug("chain: dropped log: %s", exc)
             return False
