@@ -101,7 +101,8 @@ def run_explain(
 ) -> int:
     """``whales explain ADDR``."""
     from polytui import redaction
-    from polytui.whales.commands import _emit_json, _profiles, _Progress
+    from polytui.whales.output import Progress, emit_json
+    from polytui.whales.session import profiles_for
     from polytui.whales.watchlist import WatchListError, check_wallet
 
     settings = loaded.settings
@@ -117,8 +118,8 @@ def run_explain(
     if not 0 <= trades_n <= 200:
         _say("--trades must be between 0 and 200")
         return EXIT_USAGE
-    with _Progress(not as_json) as progress:
-        profiles, errors = asyncio.run(_profiles(settings, [target], refresh, progress))
+    with Progress(not as_json) as progress:
+        profiles, errors = asyncio.run(profiles_for(settings, [target], refresh, progress))
     for error in errors:
         _say(error)
     if not profiles:
@@ -130,7 +131,7 @@ def run_explain(
     if as_json:
         from polytui.advisors.explain import to_json
 
-        _emit_json(to_json(playbook))
+        emit_json(to_json(playbook))
     else:
         print_playbook(playbook)
     return 0

@@ -367,21 +367,12 @@ class LocalWhales:
 
     def rows(self) -> list[WhaleRow]:
         """Every watched wallet and every profiled one, ranked."""
-        from polytui.config import data_dir
-        from polytui.journal import Journal, journal_path
         from polytui.whales.commands import ranked
-        from polytui.whales.store import ProfileStore
+        from polytui.whales.session import saved_profiles
         from polytui.whales.watchlist import watched
 
         settings = self._settings()
-        path = journal_path(data_dir(settings), settings.mode)
-        profiles: dict[str, WalletProfile] = {}
-        if path.exists():
-            journal = Journal.open(path, mode=settings.mode, backup=False)
-            try:
-                profiles = ProfileStore(journal).profiles()
-            finally:
-                journal.close()
+        profiles = saved_profiles(settings)
         watch = {w.wallet: w for w in watched(settings)}
         order = [p.wallet for p in ranked(profiles.values(), self.latency_s)]
         order += [w for w in watch if w not in profiles]
@@ -399,7 +390,7 @@ class LocalWhales:
     async def refresh(self, wallet: str, progress: Progress) -> str:
         """Refresh one wallet through the same session the CLI uses."""
         from polytui.feeds.history import HistoryError
-        from polytui.whales.commands import open_session
+        from polytui.whales.session import open_session
 
         try:
             async with open_session(self._settings(), progress) as session:

@@ -9,22 +9,18 @@ Errors a trader can fix print one line and return a non-zero code; nothing print
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
-import time
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from polytui.config import LoadedConfig, data_dir, default_config_path
-from polytui.model import FeeSchedule
+from polytui.config import LoadedConfig, default_config_path
 from polytui.settings import Settings
-from polytui.whales.bets import MarketFacts
-from polytui.whales.profile import ProfileParams, WalletProfile
+from polytui.whales.output import Progress, emit_json, print_profile, print_rank, print_watch_list
+from polytui.whales.profile import WalletProfile
+from polytui.whales.session import open_session, profiles_for, saved_profiles
 from polytui.whales.watchlist import (
     WatchListError,
     add_wallet,
@@ -36,7 +32,6 @@ from polytui.whales.watchlist import (
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
-SPARK = "▁▂▃▄▅▆▇█"
 
 
 # --- rows (pure) ----------------------------------------------------------------------------------
@@ -84,274 +79,6 @@ def ranked(profiles: Iterable[WalletProfile], latency_s: float) -> list[WalletPr
     return sorted(profiles, key=lambda p: rank_key(p, latency_s))
 
 
-def params_of(settings: Settings) -> ProfileParams:
-    """Profile knobs from ``[history]`` and the paper fee fallback."""
-    h = settings.history
-    fallback = None
-    if settings.paper.fallback_fee_rate > 0:
-        fallback = FeeSchedule(
-            settings.paper.fallback_fee_rate,
-            settings.paper.fallback_fee_exponent,
-            fee_type="fallback",
-        )
-    return ProfileParams(
-        delays_s=tuple(h.copy_delays_s),
-        copy_latency_s=h.source_latency_s,
-        fallback_fee=fallback,
-        min_resolved=h.min_resolved,
-    )
-
-
-def sparkline(values: list[float]) -> str:
-    """Values as block characters (for the P&L curve and active hours)."""
-    if not values:
-        return ""
-    lo, hi = min(values), max(values)
-    span = hi - lo or 1.0
-    return "".join(SPARK[int((v - lo) / span * (len(SPARK) - 1))] for v in values)
-
-
-# --- output -----------------------------------------------------------------------------------
-
-
-def _console(stderr: bool = False) -> Any:
-    from rich.console import Console
-
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
-
-
-def _cents(value: str | Decimal | None, se: str | Decimal | None = None) -> str:
-    if value is None:
-        return "—"
-    text = f"{Decimal(value) * 100:+.1f}"
-    return text if se is None else f"{text} ± {Decimal(se) * 100:.1f}"
-
-
-def print_rank(rows: list[dict[str, Any]], title: str) -> None:
-    """The human table of ranked wallets."""
-    from rich.table import Table
-
-    table = Table(title=title, title_justify="left")
-    for name, justify in (
-        ("#", "right"),
-        ("wallet", "left"),
-        ("settled", "right"),
-        ("edge ¢/sh", "right"),
-        ("copy ¢/sh", "right"),
-        ("copyable", "left"),
-        ("P&L $", "right"),
-        ("last trade", "left"),
-        ("why", "left"),
-    ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for i, row in enumerate(rows, 1):
-        who = row["alias"] or f"{row['wallet'][:8]}…{row['wallet'][-4:]}"
-        table.add_row(
-            str(i),
-            who,
-            str(row["resolved"]),
-            _cents(row["edge"], row["edge_se"]),
-            _cents(row["copy_edge"], row["copy_edge_se"]),
-            "yes" if row["copyable"] else "no",
-            f"{Decimal(row['realized_pnl_usd']):,.2f}",
-            (row["last_trade"] or "—")[:16].replace("T", " "),
-            row["reason"],
-        )
-    if not rows:
-        table.caption = "no wallets (add one with `polytui whales add ADDR`)"
-    _console().print(table)
-
-
-def print_profile(profile: WalletProfile, alias: str, latency_s: float) -> None:
-    """``whales show``: the whole profile."""
-    from rich.table import Table
-
-    out = _console()
-    r = profile.record
-    out.print(f"[b]{alias or profile.wallet}[/b]  {profile.wallet}")
-    out.print(
-        f"{profile.trades} fills in {profile.bets} bets; {profile.resolved} settled, "
-        f"{profile.wins} won; realized P&L ${profile.realized_pnl_usd:,.2f} "
-        f"({profile.pnl_source}); ROI {profile.roi * 100:+.1f} %"
-    )
-    out.print(
-        f"price-adjusted edge {_cents(r.edge, r.se)} ¢/share "
-        f"(95 % {_cents(r.lo)} to {_cents(r.hi)}), {r.per_usd * 100:+.1f} % per dollar, "
-        f"p = {r.p_value if r.p_value is not None else '—'}"
-    )
-    out.print(f"copyable: {'yes' if profile.copyable else 'no'} — {profile.reason}")
-    copies = Table(title="copy edge by delay", title_justify="left")
-    for name in ("delay s", "copied", "edge ¢/sh", "95 %"):
-        copies.add_column(name, justify="right")
-    for c in profile.copy:
-        copies.add_row(
-            str(c.delay_s),
-            f"{c.stat.n}/{c.attempted}",
-            _cents(c.stat.edge, c.stat.se),
-            f"{_cents(c.stat.lo)} to {_cents(c.stat.hi)}",
-        )
-    out.print(copies)
-    if profile.playbooks:
-        out.print("[b]playbooks[/b]")
-        for p in profile.playbooks:
-            out.print(f"  • {p.sentence} (p = {p.p_adjusted} after {p.tried} segments)")
-    else:
-        out.print("playbooks: none survives the correction for the segments tried")
-    table = Table(title="breakdowns", title_justify="left")
-    for name in ("by", "segment", "bets", "won", "edge ¢/sh", "per $"):
-        table.add_column(name, justify="left" if name in ("by", "segment") else "right")
-    for seg in profile.breakdowns:
-        s = seg.stat
-        table.add_row(
-            seg.dimension,
-            seg.label,
-            str(s.n),
-            str(s.wins),
-            _cents(s.edge, s.se),
-            f"{s.per_usd * 100:+.1f} %",
-        )
-    out.print(table)
-    if profile.holding_median_s is not None:
-        out.print(
-            f"holding time: median {profile.holding_median_s / 3600:.1f} h, "
-            f"mean {(profile.holding_mean_s or 0) / 3600:.1f} h"
-        )
-    out.print(f"active hours (UTC 0-23): {sparkline([float(h) for h in profile.active_hours])}")
-    if profile.pnl_curve:
-        out.print(
-            f"P&L curve: {sparkline([float(v) for _, v in profile.pnl_curve])} "
-            f"(last ${profile.pnl_curve[-1][1]:,.2f})"
-        )
-    for note in profile.notes:
-        out.print(f"[dim]note: {note}[/dim]")
-
-
-def _yes_no(value: Any) -> str:
-    return "—" if value is None else ("yes" if value else "no")
-
-
-def _emit_json(document: Any) -> None:
-    sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
-
-
-# --- sessions ---------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class Session:
-    """The open journal, HTTP client and refresher of one command."""
-
-    refresher: Any
-    history: Any
-    journal: Any
-
-
-class _Progress:
-    """rich progress on stderr (only on a terminal, and never with --json)."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled and sys.stderr.isatty()
-        self.progress: Any = None
-        self.tasks: dict[str, Any] = {}
-
-    def __enter__(self) -> _Progress:
-        if self.enabled:
-            from rich.progress import Progress
-
-            self.progress = Progress(console=_console(stderr=True), transient=True)
-            self.progress.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-
-    def __call__(self, stage: str, done: int, total: int | None) -> None:
-        if self.progress is None:
-            return
-        task = self.tasks.get(stage)
-        if task is None:
-            task = self.tasks[stage] = self.progress.add_task(stage, total=total)
-        self.progress.update(task, completed=done, total=total)
-
-
-@asynccontextmanager
-async def open_session(settings: Settings, progress: Any) -> AsyncIterator[Session]:
-    """Journal + shared HTTP client + rate-limited history client + refresher."""
-    from polytui.feeds.gamma import MarketDirectory
-    from polytui.feeds.history import HistoryClient
-    from polytui.feeds.http import make_client
-    from polytui.feeds.ratelimit import RateLimiter, data_api_limiter
-    from polytui.journal import Journal, journal_path
-    from polytui.whales.refresh import Refresher
-    from polytui.whales.store import ProfileStore
-
-    h = settings.history
-    client = make_client(settings.feeds.http_timeout_s)
-    path = journal_path(data_dir(settings), settings.mode)
-    journal = Journal.open(path, mode=settings.mode, backup=False)  # a query, not a start
-    history = HistoryClient(
-        client,
-        h.data_api_url or settings.feeds.data_api_url,
-        limiter=data_api_limiter(h.requests_per_10s, h.trades_per_10s, h.positions_per_10s),
-    )
-    gamma = MarketDirectory(client, settings.feeds.gamma_url)
-    gamma_limit = RateLimiter(300)  # Gamma /markets: 300 per 10 s
-
-    async def facts(condition_id: str) -> MarketFacts | None:
-        try:
-            async with gamma_limit.slot("/markets"):
-                market = await gamma.get_by_condition(condition_id)
-        except Exception:  # metadata is optional: a profile without a category is still one
-            return None
-        if market is None:
-            return None
-        end = int(market.end_time.timestamp() * 1000) if market.end_time else None
-        return MarketFacts(
-            condition_id, market.tags[0] if market.tags else "", market.fee_schedule, end
-        )
-
-    refresher = Refresher(
-        history,
-        ProfileStore(journal),
-        params=params_of(settings),
-        facts_source=facts,
-        now_s=time.time,
-        tape_pages=h.tape_pages,
-        progress=progress,
-    )
-    try:
-        yield Session(refresher, history, journal)
-    finally:
-        journal.close()
-        await client.aclose()
-
-
-async def _profiles(
-    settings: Settings, wallets: list[str], refresh: bool, progress: Any
-) -> tuple[list[WalletProfile], list[str]]:
-    from polytui.feeds.history import HistoryError
-
-    errors: list[str] = []
-    async with open_session(settings, progress) as session:
-        stored = session.refresher.store.profiles()
-        out: list[WalletProfile] = []
-        for wallet in wallets:
-            if not refresh:
-                if wallet in stored:
-                    out.append(stored[wallet])
-                else:
-                    errors.append(f"{wallet}: no saved profile (run without --no-refresh)")
-                continue
-            try:
-                out.append((await session.refresher.refresh(wallet)).profile)
-            except HistoryError as exc:
-                errors.append(f"{wallet}: {exc}")
-                if wallet in stored:
-                    out.append(stored[wallet])
-    return out, errors
-
-
 def _aliases(settings: Settings) -> dict[str, str]:
     return dict(settings.whales.aliases)
 
@@ -368,12 +95,12 @@ def run_rank(loaded: LoadedConfig, wallets: list[str], as_json: bool, refresh: b
         print(f"polytui whales rank: {exc}", file=sys.stderr)
         return EXIT_USAGE
     latency = settings.history.source_latency_s
-    with _Progress(not as_json) as progress:
-        profiles, errors = asyncio.run(_profiles(settings, targets, refresh, progress))
+    with Progress(not as_json) as progress:
+        profiles, errors = asyncio.run(profiles_for(settings, targets, refresh, progress))
     aliases = _aliases(settings)
     rows = [rank_row(p, aliases.get(p.wallet, ""), latency) for p in ranked(profiles, latency)]
     if as_json:
-        _emit_json({"wallets": rows, "errors": errors})
+        emit_json({"wallets": rows, "errors": errors})
     else:
         print_rank(rows, f"wallets ranked by copy edge at {latency:g} s")
         for error in errors:
@@ -389,8 +116,8 @@ def run_show(loaded: LoadedConfig, wallet: str, as_json: bool, refresh: bool) ->
     except WatchListError as exc:
         print(f"polytui whales show: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    with _Progress(not as_json) as progress:
-        profiles, errors = asyncio.run(_profiles(settings, [target], refresh, progress))
+    with Progress(not as_json) as progress:
+        profiles, errors = asyncio.run(profiles_for(settings, [target], refresh, progress))
     for error in errors:
         print(f"polytui whales show: {error}", file=sys.stderr)
     if not profiles:
@@ -398,7 +125,7 @@ def run_show(loaded: LoadedConfig, wallet: str, as_json: bool, refresh: bool) ->
     profile = profiles[0]
     alias = _aliases(settings).get(target, "")
     if as_json:
-        _emit_json(
+        emit_json(
             {
                 **rank_row(profile, alias, settings.history.source_latency_s),
                 "profile": profile.to_record(),
@@ -459,7 +186,7 @@ async def _discover(
 ) -> tuple[list[WalletProfile], dict[str, list[str]], list[str]]:
     sources = await _candidates(settings, period, category, progress)
     wallets = list(sources)[: max(limit * 2, limit)]
-    profiles, errors = await _profiles(settings, wallets, refresh, progress)
+    profiles, errors = await profiles_for(settings, wallets, refresh, progress)
     return profiles, sources, errors
 
 
@@ -478,14 +205,14 @@ def run_discover(
         return EXIT_USAGE
     count = limit or settings.history.discover_limit
     latency = settings.history.source_latency_s
-    with _Progress(not as_json) as progress:
+    with Progress(not as_json) as progress:
         profiles, sources, errors = asyncio.run(
             _discover(settings, period, category, count, refresh, progress)
         )
     best = ranked(profiles, latency)[:count]
     rows = [{**rank_row(p, "", latency), "sources": sources.get(p.wallet, [])} for p in best]
     if as_json:
-        _emit_json({"candidates": rows, "errors": errors})
+        emit_json({"candidates": rows, "errors": errors})
     else:
         print_rank(rows, f"candidates ranked by copy edge at {latency:g} s")
         for error in errors:
@@ -540,22 +267,11 @@ def run_remove(loaded: LoadedConfig, wallet: str) -> int:
 
 def run_list(loaded: LoadedConfig, as_json: bool) -> int:
     """``whales list``: the watch list with its saved profile summary."""
-    from polytui.journal import Journal, journal_path
-    from polytui.whales.store import ProfileStore
-
     settings = loaded.settings
-    rows = watched(settings)
-    path = journal_path(data_dir(settings), settings.mode)
-    profiles: dict[str, WalletProfile] = {}
-    if path.exists():
-        journal = Journal.open(path, mode=settings.mode, backup=False)
-        try:
-            profiles = ProfileStore(journal).profiles()
-        finally:
-            journal.close()
+    profiles = saved_profiles(settings)
     latency = settings.history.source_latency_s
     out = []
-    for w in rows:
+    for w in watched(settings):
         item: dict[str, Any] = {"wallet": w.wallet, "alias": w.alias, "policy": w.policy}
         profile = profiles.get(w.wallet)
         if profile is not None:
@@ -564,21 +280,7 @@ def run_list(loaded: LoadedConfig, as_json: bool) -> int:
             )
         out.append(item)
     if as_json:
-        _emit_json({"wallets": out, "config": str(loaded.path) if loaded.path else None})
-        return 0
-    from rich.table import Table
-
-    table = Table(title=f"watch list ({loaded.path or 'defaults'})", title_justify="left")
-    for name in ("wallet", "alias", "policy", "settled", "edge ¢/sh", "copyable"):
-        table.add_column(name)
-    for item in out:
-        table.add_row(
-            item["wallet"],
-            item["alias"],
-            item["policy"],
-            str(item.get("resolved", "—")),
-            _cents(item.get("edge"), item.get("edge_se")) if "edge" in item else "—",
-            _yes_no(item.get("copyable")),
-        )
-    _console().print(table)
+        emit_json({"wallets": out, "config": str(loaded.path) if loaded.path else None})
+    else:
+        print_watch_list(out, f"watch list ({loaded.path or 'defaults'})")
     return 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from itertools import combinations
 
 from polytui.model import Side
@@ -34,12 +35,13 @@ TIME_BANDS: tuple[tuple[float, str, str], ...] = (
     (7 * 86_400, "1-7d", "1-7 days before the end"),
     (float("inf"), ">7d", "over a week before the end"),
 )
-SIZE_BANDS: tuple[tuple[float, str], ...] = (
-    (10, "<$10"),
-    (100, "$10-100"),
-    (1_000, "$100-1k"),
-    (10_000, "$1k-10k"),
-    (float("inf"), "≥$10k"),
+# A bet's notional is money: compared as Decimal, so no rounding to binary moves it across a bound.
+SIZE_BANDS: tuple[tuple[Decimal, str], ...] = (
+    (Decimal(10), "<$10"),
+    (Decimal(100), "$10-100"),
+    (Decimal(1_000), "$100-1k"),
+    (Decimal(10_000), "$1k-10k"),
+    (Decimal("Infinity"), "≥$10k"),
 )
 DIMENSIONS = ("action", "category", "price", "time")
 
@@ -62,7 +64,7 @@ def time_band(seconds: float | None) -> str:
     return "?"
 
 
-def size_band(usd: float) -> str:
+def size_band(usd: Decimal) -> str:
     """Label of a bet's notional."""
     for upper, label in SIZE_BANDS:
         if usd < upper:

@@ -297,7 +297,7 @@ def _breakdowns(bets: Sequence[Bet], sample: Sample) -> tuple[Segment, ...]:
             ("category", bet.category or "unknown"),
             ("price", price_band(float(bet.avg_price))),
             ("time", time_band(bet.before_end_s)),
-            ("size", size_band(float(bet.usd))),
+            ("size", size_band(bet.usd)),
             ("role", bet.role.value),
             ("action", action_of(bet)),
         ):
@@ -312,7 +312,11 @@ def _breakdowns(bets: Sequence[Bet], sample: Sample) -> tuple[Segment, ...]:
 
 
 def sample_of(bets: Sequence[Bet]) -> Sample:
-    """Columns of settled bets (each Decimal property computed once)."""
+    """Columns of settled bets (each Decimal property computed once).
+
+    The columns feed estimates only (means, standard errors, ratios, in ``stats``), so they are
+    binary floats; the money figures of the same bets (realized P&L, cost, ROI) are summed in
+    Decimal by ``build_profile`` and never read back from here."""
     cluster, xs, es, cs, won = [], [], [], [], []
     for bet in bets:
         pnl = bet.pnl_usd
@@ -395,6 +399,39 @@ def _cents(value: Decimal | None) -> str:
     return f"{value * 100:+.1f}"
 
 
+def _playbooks(
+    settled: Sequence[Bet], sample: Sample, params: ProfileParams
+) -> tuple[Playbook, ...]:
+    """The segments that survive Holm's correction, each with its sentence."""
+    return tuple(
+        Playbook(
+            description=", ".join(f"{k}={v}" for k, v in cand.attrs.items()),
+            sentence=(
+                f"{sentence(cand.attrs)}: {cand.stat.wins} of {cand.stat.n} won, "
+                f"{_cents(dec(cand.stat.mean))} ¢/share ± {_cents(dec(cand.stat.se))[1:]}"
+            ),
+            stat=EdgeStat.of(cand.stat),
+            p_adjusted=dec(cand.p_adjusted, 6) or Decimal(1),
+            tried=cand.tried,
+        )
+        for cand in find_playbooks(
+            settled,
+            sample,
+            min_n=params.min_segment_n,
+            alpha=params.alpha,
+            limit=params.max_playbooks,
+        )
+    )
+
+
+def _active_hours(trades: Sequence[HistoryTrade]) -> tuple[int, ...]:
+    """Fills per hour of the day (UTC 0-23)."""
+    hours = [0] * 24
+    for trade in trades:
+        hours[(trade.ts_ms // 3_600_000) % 24] += 1
+    return tuple(hours)
+
+
 def build_profile(
     wallet: str,
     trades: Sequence[HistoryTrade],
@@ -437,29 +474,7 @@ def build_profile(
     copyable, reason = _copyable(record, chosen, len(settled), params, latency)
     style, prefix = style_of(settled)
     reason = f"{prefix}: {reason}" if prefix else reason
-    playbooks = tuple(
-        Playbook(
-            description=", ".join(f"{k}={v}" for k, v in cand.attrs.items()),
-            sentence=(
-                f"{sentence(cand.attrs)}: {cand.stat.wins} of {cand.stat.n} won, "
-                f"{_cents(dec(cand.stat.mean))} ¢/share ± {_cents(dec(cand.stat.se))[1:]}"
-            ),
-            stat=EdgeStat.of(cand.stat),
-            p_adjusted=dec(cand.p_adjusted, 6) or Decimal(1),
-            tried=cand.tried,
-        )
-        for cand in find_playbooks(
-            settled,
-            sample,
-            min_n=params.min_segment_n,
-            alpha=params.alpha,
-            limit=params.max_playbooks,
-        )
-    )
     holds = _holding_times(trades, bets, events)
-    hours = [0] * 24
-    for trade in trades:
-        hours[(trade.ts_ms // 3_600_000) % 24] += 1
     times = [t.ts_ms for t in trades]
     notes = []
     if any(t.role is Role.UNKNOWN for t in trades):
@@ -480,8 +495,8 @@ def build_profile(
         breakdowns=_breakdowns(settled, sample),
         holding_median_s=int(statistics.median(holds)) if holds else None,
         holding_mean_s=int(statistics.fmean(holds)) if holds else None,
-        active_hours=tuple(hours),
-        playbooks=playbooks,
+        active_hours=_active_hours(trades),
+        playbooks=_playbooks(settled, sample, params),
         copy=copy,
         copy_latency_s=Decimal(latency),
         copyable=copyable,
