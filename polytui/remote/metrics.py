@@ -30,7 +30,7 @@ from polytui.api import EngineAPI
 from polytui.bus import Subscription
 from polytui.model import FeedState
 from polytui.remote.config import split_listen
-from polytui.remote.services import RemoteError
+from polytui.remote.errors import RemoteError
 
 log = logging.getLogger(__name__)
 

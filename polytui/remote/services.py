@@ -16,13 +16,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from polytui.api import EngineAPI
+from polytui.remote.errors import RemoteError
 from polytui.settings import Settings
 
+__all__ = ["RemoteError", "RemoteServices", "remote_services"]
+
 log = logging.getLogger(__name__)
-
-
-class RemoteError(Exception):
-    """A remote service that cannot start; the message says what to fix."""
 
 
 class RemoteServices:
