@@ -102,6 +102,18 @@ class Answer:
     late: bool = False
 
 
+@dataclass(slots=True)
+class _Outcome:
+    """What one completion came to, before it is counted and journaled."""
+
+    status: str = "ok"
+    problem: str = ""
+    data: dict[str, Any] | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    raw: str = ""
+
+
 def cost_of(entry: AdvisorEntry, tokens_in: int, tokens_out: int) -> Decimal:
     """USD for a request at the entry's prices, to the micro-dollar."""
     raw = (tokens_in * entry.usd_per_mtok_in + tokens_out * entry.usd_per_mtok_out) / MTOK
@@ -176,6 +188,19 @@ class AdvisorPanel:
 
     # --- one request ---------------------------------------------------------------------------
 
+    def _refusal(self, advisor: Advisor) -> str | None:
+        """Why ``advisor`` is not asked now (None when it is)."""
+        if advisor.client is None:
+            return advisor.unavailable
+        capped = self.cap_reason()
+        if capped:
+            return capped
+        now_mono = self.clock.monotonic()
+        if now_mono < advisor.cooldown_until:
+            wait = advisor.cooldown_until - now_mono
+            return f"cooling down after a 429 ({wait:.0f} s)"
+        return None
+
     async def ask(
         self,
         advisor: Advisor,
@@ -189,18 +214,11 @@ class AdvisorPanel:
         closed: list[bool] | None = None,
     ) -> Answer:
         """Ask one advisor; ``closed[0]`` True by the time it answers marks the answer late."""
-        if advisor.client is None:
-            return self._skip(advisor, ref, purpose, advisor.unavailable)
-        capped = self.cap_reason()
-        if capped:
-            return self._skip(advisor, ref, purpose, capped)
-        now_mono = self.clock.monotonic()
-        if now_mono < advisor.cooldown_until:
-            wait = advisor.cooldown_until - now_mono
-            return self._skip(advisor, ref, purpose, f"cooling down after a 429 ({wait:.0f} s)")
+        refusal = self._refusal(advisor)
+        if refusal is not None:
+            return self._skip(advisor, ref, purpose, refusal)
         request_id = uuid.uuid4().hex[:12]
-        counters = advisor.counters
-        counters.requests += 1
+        advisor.counters.requests += 1
         self.sink(
             "advisor_request",
             ref,
@@ -215,9 +233,34 @@ class AdvisorPanel:
             },
         )
         started = self.clock.monotonic()
-        tokens_in = tokens_out = 0
-        data: dict[str, Any] | None = None
-        raw = ""
+        outcome = await self._complete(advisor, system, user, schema, name)
+        latency_ms = (self.clock.monotonic() - started) * 1000
+        late = bool(closed and closed[0])
+        cost = self._count(advisor, outcome, latency_ms, late)
+        payload: dict[str, Any] = {
+            "advisor": advisor.label,
+            "purpose": purpose,
+            "request_id": request_id,
+            "status": outcome.status,
+            "late": late,
+            "latency_ms": round(latency_ms),
+            "input_tokens": outcome.tokens_in,
+            "output_tokens": outcome.tokens_out,
+            "cost_usd": cost,
+            "answer": outcome.data,
+        }
+        if outcome.status != "ok":
+            payload["problem"] = outcome.problem
+            if outcome.raw:
+                payload["text"] = clean_text(outcome.raw, RAW_KEPT)
+        self.sink("advisor_answer", ref, payload)
+        return Answer(advisor.label, outcome.status, outcome.data, outcome.problem, late)
+
+    async def _complete(
+        self, advisor: Advisor, system: str, user: str, schema: dict[str, Any], name: str
+    ) -> _Outcome:
+        """One completion, parsed and validated; every failure becomes a status, never raised."""
+        out = _Outcome()
         try:
             reply: Reply = await advisor.client.complete(
                 system=system,
@@ -226,7 +269,11 @@ class AdvisorPanel:
                 name=name,
                 max_tokens=self.settings.max_output_tokens,
             )
-            tokens_in, tokens_out, raw = reply.input_tokens, reply.output_tokens, reply.text
+            out.tokens_in, out.tokens_out, out.raw = (
+                reply.input_tokens,
+                reply.output_tokens,
+                reply.text,
+            )
             try:
                 parsed = sch.parse_json(reply.text)
             except ValueError:
@@ -235,55 +282,40 @@ class AdvisorPanel:
                 sch.validate(parsed, schema)
             except sch.SchemaError as exc:
                 raise AdvisorFailure("schema", f"schema violation: {exc}") from None
-            data = parsed
-            status, problem = "ok", ""
+            out.data = parsed
         except AdvisorFailure as exc:
-            status, problem = exc.kind, clean_text(str(exc), 300)
-            tokens_in = tokens_in or exc.input_tokens
-            tokens_out = tokens_out or exc.output_tokens
+            out.status, out.problem = exc.kind, clean_text(str(exc), 300)
+            out.tokens_in = out.tokens_in or exc.input_tokens
+            out.tokens_out = out.tokens_out or exc.output_tokens
             if exc.kind == "rate_limited":
                 wait = exc.retry_after_s if exc.retry_after_s is not None else 60.0
                 advisor.cooldown_until = self.clock.monotonic() + wait
-                problem = f"{problem}; retry after {wait:g} s"
+                out.problem = f"{out.problem}; retry after {wait:g} s"
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # an SDK bug or a body no parser expected: never fatal
-            status, problem = "error", f"unexpected {type(exc).__name__}"
-            log.warning("advisor %s: %s", advisor.label, problem)
-        latency_ms = (self.clock.monotonic() - started) * 1000
-        late = bool(closed and closed[0])
-        cost = cost_of(advisor.entry, tokens_in, tokens_out)
+            out.status, out.problem = "error", f"unexpected {type(exc).__name__}"
+            log.warning("advisor %s: %s", advisor.label, out.problem)
+        return out
+
+    def _count(self, advisor: Advisor, outcome: _Outcome, latency_ms: float, late: bool) -> Decimal:
+        """The outcome into the day's ledger and the advisor's counters; returns its cost."""
+        cost = cost_of(advisor.entry, outcome.tokens_in, outcome.tokens_out)
         self.ledger.roll(self.clock.now().astimezone(UTC).date())
-        self.ledger.tokens += tokens_in + tokens_out
+        self.ledger.tokens += outcome.tokens_in + outcome.tokens_out
         self.ledger.cost_usd += cost
+        counters = advisor.counters
         counters.last_latency_ms = latency_ms
         counters.last_answer_mono = self.clock.monotonic()
-        counters.last_ok = status == "ok"
-        if status == "ok":
+        counters.last_ok = outcome.status == "ok"
+        if outcome.status == "ok":
             counters.answered += 1
         else:
-            setattr(counters, status, getattr(counters, status) + 1)
-            counters.last_problem = problem
+            setattr(counters, outcome.status, getattr(counters, outcome.status) + 1)
+            counters.last_problem = outcome.problem
         if late:
             counters.late += 1
-        payload: dict[str, Any] = {
-            "advisor": advisor.label,
-            "purpose": purpose,
-            "request_id": request_id,
-            "status": status,
-            "late": late,
-            "latency_ms": round(latency_ms),
-            "input_tokens": tokens_in,
-            "output_tokens": tokens_out,
-            "cost_usd": cost,
-            "answer": data,
-        }
-        if status != "ok":
-            payload["problem"] = problem
-            if raw:
-                payload["text"] = clean_text(raw, RAW_KEPT)
-        self.sink("advisor_answer", ref, payload)
-        return Answer(advisor.label, status, data, problem, late)
+        return cost
 
     # --- many requests, one budget ---------------------------------------------------------------
 
