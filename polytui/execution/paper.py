@@ -30,7 +30,7 @@ from polytui.execution.rules import (
     market_refusal,
     round_to_tick,
 )
-from polytui.feeds.books import BookStore
+from polytui.feeds.books import BookStore, Walk
 from polytui.model import ZERO, Market, Order, OrderStatus, OrderType, Side
 from polytui.settings import PaperSettings
 
@@ -121,20 +121,9 @@ class PaperBroker:
             return refuse(f"only {fmt_shares(filled)} shares available, below the minimum size")
         walk = book.walk(order.side, filled, limit_price=limit)
         avg = walk.cost_usd / walk.shares
-        cap = self.settings.slippage_cap
-        worse = avg - sized_price if order.side is Side.BUY else sized_price - avg
-        if sized_price > 0 and worse > cap:
-            return refuse(
-                f"slippage {worse.quantize(Decimal('0.0001'))} over the cap {cap} "
-                f"(sized at {sized_price}, would fill at {avg.quantize(Decimal('0.0001'))})"
-            )
-        schedule = schedule_or_fallback(
-            market.fee_schedule,
-            self.settings.fallback_fee_rate,
-            self.settings.fallback_fee_exponent,
-        )
-        # The curved fee is per level: each level's shares pay at that level's price.
-        fee = sum((taker_fee(lvl.size, lvl.price, schedule) for lvl in walk.levels), ZERO)
+        if (slipped := self._slippage(order.side, avg, sized_price)) is not None:
+            return refuse(slipped)
+        fee = self._fee(market, walk)
         status = OrderStatus.FILLED if walk.shares >= shares else OrderStatus.PARTIAL
         now = self.clock.now()
         fill = fill_of(
@@ -155,3 +144,24 @@ class PaperBroker:
         )
         history.append(replace(order, status=status, reason=reason))
         return ExecutionReport(history, [fill], reason)
+
+    def _slippage(self, side: Side, avg: Decimal, sized_price: Decimal) -> str | None:
+        """Why a fill at ``avg`` is refused for slippage past the cap (None when it is not)."""
+        cap = self.settings.slippage_cap
+        worse = avg - sized_price if side is Side.BUY else sized_price - avg
+        if sized_price > 0 and worse > cap:
+            return (
+                f"slippage {worse.quantize(Decimal('0.0001'))} over the cap {cap} "
+                f"(sized at {sized_price}, would fill at {avg.quantize(Decimal('0.0001'))})"
+            )
+        return None
+
+    def _fee(self, market: Market, walk: Walk) -> Decimal:
+        """The taker fee of a walk, at the market's schedule or the configured fallback."""
+        schedule = schedule_or_fallback(
+            market.fee_schedule,
+            self.settings.fallback_fee_rate,
+            self.settings.fallback_fee_exponent,
+        )
+        # The curved fee is per level: each level's shares pay at that level's price.
+        return sum((taker_fee(lvl.size, lvl.price, schedule) for lvl in walk.levels), ZERO)
