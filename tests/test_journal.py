@@ -59,11 +59,16 @@ def test_migrates_a_version_1_file_forward(tmp_path: Path) -> None:
     )
     conn.close()
     j = Journal.open(path, mode="paper")
-    j.put_market_json("0xc", ["t1", "t2"], {"question": "q"})
+    # Every table a later version added is there and written through the journal.
+    j.put_history_rows("0xw", "trade", [("k1", 1, {"price": "0.5"})])
+    j.put_wallet_profile("0xw", {"edge": "0.01"})
     j.flush()
-    assert j.get_market_json_by_token("t2")[0] == {"question": "q"}
+    assert j.history_rows("0xw", "trade") == [{"price": "0.5"}]
+    assert j.wallet_profiles() == {"0xw": {"edge": "0.01"}}
     assert [e.ref for e in j.events()] == ["f1"]
     j.close()
+    tables = {name for (name,) in sqlite3.connect(path).execute("SELECT name FROM sqlite_master")}
+    assert {"markets", "market_tokens", "history_rows", "history_cursors"} <= tables
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
