@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.worker import Worker
 
 from polytui.api import EngineAPI
@@ -130,7 +131,7 @@ class ConsoleActions(App[int]):
         self.pump_now()
         message = self._describe(name, result, sent)
         title = TITLES.get(name, name)
-        severity = "information" if result.ok else "error"
+        severity: SeverityLevel = "information" if result.ok else "error"
         self.notify(message, title=title, severity=severity, markup=False)  # [x, y] is text
         self.log_line("info" if result.ok else "error", f"{title.lower()}: {message}")
         return result

@@ -19,6 +19,7 @@ from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container
+from textual.notifications import SeverityLevel
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
@@ -77,11 +78,16 @@ class PolytuiApp(ConsoleActions):
     CSS_PATH = "polytui.tcss"
     TITLE = "polytui"
     COMMANDS = App.COMMANDS | {ConsoleCommands}
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+    # Textual annotates these ``ClassVar[...] | None``, which mypy reads as instance variables;
+    # they are class-level settings all the same.
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [  # type: ignore[misc]
         (0, "-narrow"),
         (COMPACT_WIDTH, "-wide"),
     ]
-    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (44, "-tall")]
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [  # type: ignore[misc]
+        (0, "-short"),
+        (44, "-tall"),
+    ]
 
     BINDINGS: ClassVar[list[BindingType]] = [
         # One key, two labels: the footer says what p will do now.
@@ -245,7 +251,7 @@ class PolytuiApp(ConsoleActions):
         for notice in changes.notices:
             self.log_line(notice.level, notice.message, notice.component)
             if notice.level in ("warn", "warning", "error"):
-                severity = "error" if notice.level == "error" else "warning"
+                severity: SeverityLevel = "error" if notice.level == "error" else "warning"
                 self.notify(notice.message, severity=severity, markup=False)
             elif notice.component in TOASTED:
                 self.notify(notice.message, title=TOASTED[notice.component], markup=False)

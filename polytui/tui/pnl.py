@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.widget import Widget
 from textual.widgets import Static
@@ -172,5 +173,5 @@ class PnLPane(Pane):
                 text.append(f"{value:<{value_width}}", style=style or None)
         box.update(text)
 
-    def on_resize(self) -> None:
+    def on_resize(self, event: events.Resize) -> None:
         self.redraw()  # one or two metrics a line depends on the width

@@ -259,7 +259,7 @@ class KeyedTable(DataTable[Text]):
         # highlighted row the cursor is drawn as bold underlined text over the highlight.
         if cursor and row_index >= 0 and self._row_class:
             key = self._row_locations.get_key(row_index)
-            if key is not None and self._row_class.get(key.value):
+            if key is not None and key.value is not None and self._row_class.get(key.value):
                 base_style = base_style + self.get_component_rich_style("marked-cursor")
                 cursor = False
         return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
@@ -269,7 +269,7 @@ class KeyedTable(DataTable[Text]):
         if row_index < 0 or not self._row_class:
             return style
         key = self._row_locations.get_key(row_index)
-        name = self._row_class.get(key.value) if key is not None else None
+        name = self._row_class.get(key.value) if key is not None and key.value is not None else None
         if name:
             return style + self.get_component_styles(name).rich_style
         return style
