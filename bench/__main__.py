@@ -29,6 +29,18 @@ BENCHMARKS = [
     "bench.advisor_review",
 ]
 RESULTS = Path(__file__).with_name("results.jsonl")
+NOT_BENCHMARKS = {"__init__", "__main__"}
+
+
+def unlisted() -> list[str]:
+    """Benchmark modules in this directory that ``BENCHMARKS`` leaves out.
+
+    A benchmark missing from the list would never run, not even in ``make test``'s smoke pass,
+    so it could break unseen; running the whole list refuses to start while one is missing.
+    """
+    here = Path(__file__).parent
+    present = {f"bench.{p.stem}" for p in here.glob("*.py") if p.stem not in NOT_BENCHMARKS}
+    return sorted(present - set(BENCHMARKS))
 
 
 def _commit() -> str:
@@ -49,6 +61,9 @@ def main(names: list[str]) -> int:
     """
     smoke = "--smoke" in names
     names = [n for n in names if n != "--smoke"]
+    if not names and (missing := unlisted()):
+        print(f"not in bench.__main__.BENCHMARKS: {', '.join(missing)}", file=sys.stderr)
+        return 1
     failed = 0
     for name in names or BENCHMARKS:
         print(f"== {name}{' (smoke)' if smoke else ''}", flush=True)
