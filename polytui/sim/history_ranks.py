@@ -23,9 +23,9 @@ from polytui.sim import history_wire as wire
 from polytui.sim.history import Row
 from polytui.sim.history_data import HistoryData
 from polytui.sim.history_paging import BadRequest, choice, csv, integer, page_request, v2_page
+from polytui.sim.onchain import block_at
 from polytui.sim.wire import json_response
 from polytui.sim.worlds.past import Position
-from polytui.sim.worlds.world import BLOCK_S, FIRST_BLOCK
 
 PERIOD_S = {"DAY": 86_400.0, "WEEK": 7 * 86_400.0, "MONTH": 30 * 86_400.0, "ALL": float("inf")}
 CATEGORIES = (
@@ -303,7 +303,7 @@ class RankRoutes:
         q = Decimal("0.000001")
         return wire.pnl_point(
             int(data.wall(t)),
-            FIRST_BLOCK + int(t // BLOCK_S),
+            block_at(t),
             trades,
             realized.quantize(q),
             unrealized.quantize(q),

@@ -8,18 +8,19 @@ clusters put three or more whales on one outcome within a few minutes.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_FLOOR, Decimal
 
+from polytui.sim.onchain import ChainTrade, TwoOutcomes, block_at, token_id, trade_hashes
+
 TICK = Decimal("0.01")
 
 
 @dataclass(frozen=True, slots=True)
-class SimMarket:
+class SimMarket(TwoOutcomes):
     """One binary market of the scenario."""
 
     index: int
@@ -34,11 +35,6 @@ class SimMarket:
     fee: dict[str, object] | None
     fee_type: str
     noise_seed: int
-
-    @property
-    def winner(self) -> str:
-        """Token id of the winning outcome."""
-        return self.yes_token if self.yes_wins else self.no_token
 
     def yes_price(self, t: float) -> Decimal:
         """Deterministic YES mid price at sim time ``t``: drift toward the winner plus noise."""
@@ -67,21 +63,8 @@ class SimWhale:
 
 
 @dataclass(frozen=True, slots=True)
-class SimTrade:
+class SimTrade(ChainTrade):
     """A whale fill at sim time ``t`` (match time)."""
-
-    t: float
-    wallet: str
-    market: int
-    token_id: str
-    outcome: str
-    outcome_index: int
-    side: str
-    price: Decimal
-    shares: Decimal
-    tx_hash: str
-    order_hash: str
-    block: int
 
 
 @dataclass(slots=True)
@@ -109,10 +92,6 @@ class Scenario:
 
 def _hex(rng: random.Random, nbytes: int) -> str:
     return "0x" + "".join(f"{rng.randrange(256):02x}" for _ in range(nbytes))
-
-
-def _token(rng: random.Random) -> str:
-    return str(rng.randrange(10**75, 10**77))
 
 
 # ``{end_date}`` / ``{end_time}`` are filled from the market's end on the sim's own clock
@@ -170,8 +149,8 @@ def build_scenario(name: str = "demo", seed: int = 7, horizon_s: float = 3600.0)
                 condition_id=_hex(rng, 32),
                 question=question,
                 slug=f"{slug}-{seed}",
-                yes_token=_token(rng),
-                no_token=_token(rng),
+                yes_token=token_id(rng),
+                no_token=token_id(rng),
                 end_s=END_TIMES[name][i],
                 start_price=Decimal(str(round(rng.uniform(0.35, 0.6), 2))),
                 yes_wins=rng.random() < 0.5,
@@ -200,9 +179,6 @@ def _trades(scenario: Scenario, rng: random.Random, horizon_s: float) -> list[Si
     gap = {"demo": (3.0, 7.0), "quiet": (20.0, 60.0), "chaos": (1.0, 3.0)}[scenario.name]
     trades: list[SimTrade] = []
     t = 1.0
-    # A trade's block is the block mined at its time (one every 2 s), the same clock the
-    # server's head follows: a log never names a block beyond the head.
-    block = 84_950_000
     # A cluster: three informed whales on one market shortly after start, repeating.
     cluster_every = {"demo": 40.0, "quiet": 900.0, "chaos": 60.0}[scenario.name]
     next_cluster = 0.5
@@ -215,14 +191,14 @@ def _trades(scenario: Scenario, rng: random.Random, horizon_s: float) -> list[Si
             market = rng.choice(live)
             members = rng.sample(watched[:4], 3)
             for k, whale in enumerate(members):
-                trades.append(_trade(scenario, rng, whale, market, t + 1.5 * k, True, block))
+                trades.append(_trade(scenario, rng, whale, market, t + 1.5 * k, True))
             next_cluster += cluster_every
             t += 7
             continue
         whale = rng.choice(scenario.whales)
         market = rng.choice(live)
         informed = rng.random() < whale.skill
-        trades.append(_trade(scenario, rng, whale, market, t, informed, block))
+        trades.append(_trade(scenario, rng, whale, market, t, informed))
         t += rng.uniform(*gap)
     trades.sort(key=lambda tr: tr.t)
     return trades
@@ -235,7 +211,6 @@ def _trade(
     market: SimMarket,
     t: float,
     informed: bool,
-    block: int,
 ) -> SimTrade:
     buy_yes = market.yes_wins if informed else rng.random() < 0.5
     token = market.yes_token if buy_yes else market.no_token
@@ -243,7 +218,7 @@ def _trade(
     price = min(Decimal("0.97"), (mid + TICK).quantize(TICK, rounding=ROUND_FLOOR))
     usd = Decimal(rng.randrange(600, 4000))
     shares = (usd / price).quantize(Decimal("0.01"), rounding=ROUND_FLOOR)
-    digest = hashlib.sha256(f"{scenario.seed}:{t}:{whale.wallet}".encode()).hexdigest()
+    tx_hash, order_hash = trade_hashes(f"{scenario.seed}:{t}:{whale.wallet}")
     return SimTrade(
         t=t,
         wallet=whale.wallet,
@@ -254,9 +229,11 @@ def _trade(
         side="BUY",
         price=price,
         shares=shares,
-        tx_hash="0x" + digest,
-        order_hash="0x" + hashlib.sha256(digest.encode()).hexdigest(),
-        block=block + int(t // 2),
+        tx_hash=tx_hash,
+        order_hash=order_hash,
+        # The block mined at its time, the same clock the server's head follows: a log never
+        # names a block beyond the head.
+        block=block_at(t),
     )
 
 

@@ -13,12 +13,12 @@ import time
 from dataclasses import replace
 from typing import Any
 
+from polytui.sim.onchain import BLOCK_S, FIRST_BLOCK
 from polytui.sim.scenario import Scenario, SimMarket, dated_question, scenario_token_price
 from polytui.sim.wire import book_event, stable_hash
 from polytui.sim.worlds.legacy import world_book
 
-BLOCK_S = 2.0  # Polygon's block time; the books also step once per block
-FIRST_BLOCK = 84_950_000  # head at sim time 0 when a scenario has no trades
+__all__ = ["BLOCK_S", "FIRST_BLOCK", "SimWorld"]
 
 
 class SimWorld:

@@ -23,6 +23,7 @@ A world is deterministic: the same (spec, seed, hours) gives the same markets, p
 trades. Nothing here shares pricing, fee or matching code with the console's strategy or execution.
 """
 
+from polytui.sim.worlds.build import build_world
 from polytui.sim.worlds.fees import FEE_SCHEDULES, FeeSchedule
 from polytui.sim.worlds.spec import (
     ARCHETYPES,
@@ -39,7 +40,6 @@ from polytui.sim.worlds.world import (
     World,
     WorldMarket,
     WorldTrade,
-    build_world,
 )
 
 __all__ = [

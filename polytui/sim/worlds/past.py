@@ -24,19 +24,11 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
+from polytui.sim.onchain import block_at
+from polytui.sim.worlds.build import _markets, _Trader, build_world
 from polytui.sim.worlds.fees import fee_per_share
 from polytui.sim.worlds.spec import WorldSpec
-from polytui.sim.worlds.world import (
-    BLOCK_S,
-    COPY_DELAYS,
-    FIRST_BLOCK,
-    World,
-    WorldMarket,
-    WorldTrade,
-    _markets,
-    _Trader,
-    build_world,
-)
+from polytui.sim.worlds.world import COPY_DELAYS, World, WorldMarket, WorldTrade
 
 REDEEM_MAX_S = 1800.0  # a held position is redeemed within this long of its market's end
 MICRO = Decimal("0.000001")
@@ -96,7 +88,7 @@ def _shift_trade(tr: WorldTrade, dt: float, index: int) -> WorldTrade:
         t=t,
         market=index,
         leak_t=None if tr.leak_t is None else tr.leak_t + dt,
-        block=FIRST_BLOCK + int(t // BLOCK_S),
+        block=block_at(t),
     )
 
 
