@@ -12,12 +12,12 @@ Run: ``python -m bench.advisor_review`` (``--smoke``: 10 reviews per run).
 from __future__ import annotations
 
 import asyncio
-import json
 import statistics
 import sys
 import time
 from typing import Any
 
+from bench.harness import StallMeter, count_for, report
 from polytui.advisors.panel import AdvisorPanel
 from polytui.settings import AdvisorEntry, AdvisorSettings
 from tests.advisors.llm_server import Json, Slow, llm_server
@@ -25,14 +25,6 @@ from tests.advisors.llm_server import Json, Slow, llm_server
 REVIEWS = 200
 SMOKE_REVIEWS = 10
 GOOD = {"probability": 0.6, "confidence": 0.7, "rationale": "bench"}
-
-
-async def _ticker(worst: list[float], stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    while not stop.is_set():
-        before = loop.time()
-        await asyncio.sleep(0.001)
-        worst[0] = max(worst[0], loop.time() - before - 0.001)
 
 
 async def _run(count: int, slow: bool) -> dict[str, Any]:
@@ -52,17 +44,13 @@ async def _run(count: int, slow: bool) -> dict[str, Any]:
         )
         records: list[Any] = []
         panel = AdvisorPanel(settings, sink=lambda *r: records.append(r))
-        worst = [0.0]
-        stop = asyncio.Event()
-        ticker = asyncio.create_task(_ticker(worst, stop))
         latencies: list[float] = []
-        for i in range(count):
-            started = time.perf_counter()
-            consensus = await panel.opinions(f"int-{i}", "system", '{"bench": true}')
-            latencies.append((time.perf_counter() - started) * 1000)
-            assert consensus.answered == 2
-        stop.set()
-        await ticker
+        async with StallMeter() as stall:
+            for i in range(count):
+                started = time.perf_counter()
+                consensus = await panel.opinions(f"int-{i}", "system", '{"bench": true}')
+                latencies.append((time.perf_counter() - started) * 1000)
+                assert consensus.answered == 2
         await panel.close()
     latencies.sort()
     return {
@@ -72,19 +60,18 @@ async def _run(count: int, slow: bool) -> dict[str, Any]:
         "p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 1),
         "max_ms": round(latencies[-1], 1),
         "worst_overshoot_ms": round(max(0.0, latencies[-1] - budget_ms), 1),
-        "worst_loop_stall_ms": round(worst[0] * 1000, 1),
+        "worst_loop_stall_ms": stall.worst_ms,
     }
 
 
 def main(argv: list[str]) -> dict[str, Any]:
     """Both runs; prints and returns the figures."""
-    count = SMOKE_REVIEWS if "--smoke" in argv else REVIEWS
+    count = count_for(argv, REVIEWS, SMOKE_REVIEWS)
     result = {
         "two_prompt_advisors": asyncio.run(_run(count, slow=False)),
         "plus_one_past_the_budget": asyncio.run(_run(count, slow=True)),
     }
-    print(json.dumps(result, indent=1))
-    return result
+    return report(result, indent=1)
 
 
 if __name__ == "__main__":

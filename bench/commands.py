@@ -14,84 +14,70 @@ Run: ``python -m bench.commands`` (``--smoke``: 500 commands).
 from __future__ import annotations
 
 import asyncio
-import json
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from polytui.config import LoadedConfig
+from bench.harness import StallMeter, count_for, report, throwaway_engine
 from polytui.control import ControlServer
-from polytui.engine import build_engine
-from polytui.settings import Settings
 
 COMMANDS = 10_000
 SMOKE_COMMANDS = 500
 
 
-async def _ticker(worst: list[float], stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    while not stop.is_set():
-        before = loop.time()
-        await asyncio.sleep(0.001)
-        worst[0] = max(worst[0], loop.time() - before - 0.001)
-
-
 async def _flood(count: int, pipelined: bool) -> dict[str, Any]:
-    base = Path(tempfile.mkdtemp(prefix="pbc", dir="/tmp"))
-    settings = Settings()
-    settings.storage.data_dir = base / "data"
-    engine = build_engine(LoadedConfig(settings, None))
-    sock = base / "run" / "polytui.sock"
-    server = ControlServer(engine, sock, info={})
-    await server.start()
-    worst, stop = [0.0], asyncio.Event()
-    ticker = asyncio.create_task(_ticker(worst, stop))
-    try:
-        reader, writer = await asyncio.open_unix_connection(str(sock), limit=2**24)
-        lines = [
-            orjson.dumps({"id": i, "cmd": "pause" if i % 2 == 0 else "resume"}) + b"\n"
-            for i in range(count)
-        ]
-        commits = engine.journal.commits
-        start = time.perf_counter()
-        if pipelined:
-            writer.write(b"".join(lines))
-            await writer.drain()
-        answered = 0
-        for line in lines:
-            if not pipelined:
-                writer.write(line)
-                await writer.drain()
-            while True:
-                message = orjson.loads(await reader.readline())
-                if message["type"] in ("result", "error"):
-                    answered += 1
-                    break
-        wall_s = time.perf_counter() - start
-        commits = engine.journal.commits - commits
-        writer.close()
-    finally:
-        stop.set()
-        await ticker
-        await server.close()
-        await engine.stop()
-        shutil.rmtree(base, ignore_errors=True)
+    async with throwaway_engine("pbc") as (engine, base):
+        sock = base / "run" / "polytui.sock"
+        server = ControlServer(engine, sock, info={})
+        await server.start()
+        try:
+            async with StallMeter() as stall:
+                answered, wall_s, commits = await _send(engine, sock, count, pipelined)
+        finally:
+            await server.close()
+            await engine.stop()
     return {
         "answered": answered,
         "wall_s": round(wall_s, 3),
         "commits": commits,
-        "max_loop_stall_ms": round(worst[0] * 1000, 1),
+        "max_loop_stall_ms": stall.worst_ms,
     }
+
+
+async def _send(engine: Any, sock: Path, count: int, pipelined: bool) -> tuple[int, float, int]:
+    """(answered, wall seconds, journal commits) of ``count`` commands on one connection."""
+    reader, writer = await asyncio.open_unix_connection(str(sock), limit=2**24)
+    lines = [
+        orjson.dumps({"id": i, "cmd": "pause" if i % 2 == 0 else "resume"}) + b"\n"
+        for i in range(count)
+    ]
+    commits = engine.journal.commits
+    start = time.perf_counter()
+    if pipelined:
+        writer.write(b"".join(lines))
+        await writer.drain()
+    answered = 0
+    for line in lines:
+        if not pipelined:
+            writer.write(line)
+            await writer.drain()
+        while True:
+            message = orjson.loads(await reader.readline())
+            if message["type"] in ("result", "error"):
+                answered += 1
+                break
+    wall_s = time.perf_counter() - start
+    commits = engine.journal.commits - commits
+    writer.close()
+    return answered, wall_s, commits
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run, print and return the figures."""
-    count = SMOKE_COMMANDS if argv and "--smoke" in argv else COMMANDS
+    count = count_for(argv, COMMANDS, SMOKE_COMMANDS)
     baseline = asyncio.run(_flood(count, pipelined=False))
     pipelined = asyncio.run(_flood(count, pipelined=True))
     result = {
@@ -101,8 +87,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "pipelined": pipelined,
         "speedup": round(baseline["wall_s"] / max(pipelined["wall_s"], 1e-9), 1),
     }
-    print(json.dumps(result, indent=2))
-    return result
+    return report(result)
 
 
 if __name__ == "__main__":

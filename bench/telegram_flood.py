@@ -12,22 +12,17 @@ Run: ``python -m bench.telegram_flood`` (``--smoke``: 5,000 events).
 from __future__ import annotations
 
 import asyncio
-import json
-import shutil
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
+from bench.harness import StallMeter, count_for, report, throwaway_engine
 from polytui import events as ev
-from polytui.config import LoadedConfig
-from polytui.engine import build_engine
 from polytui.model import Fill, Side
 from polytui.remote.telegram import TelegramBot
-from polytui.settings import Settings, TelegramSettings
+from polytui.settings import TelegramSettings
 from tests.remote.fakebot import TOKEN, FakeBotApi
 
 EVENTS = 100_000
@@ -45,19 +40,12 @@ def _fill(i: int) -> ev.FillReceived:
     )  # fmt: skip
 
 
-async def _ticker(worst: list[float], stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    while not stop.is_set():
-        before = loop.time()
-        await asyncio.sleep(0.001)
-        worst[0] = max(worst[0], loop.time() - before - 0.001)
-
-
 async def _run(count: int, with_bot: bool) -> dict[str, Any]:
-    base = Path(tempfile.mkdtemp(prefix="pbt", dir="/tmp"))
-    settings = Settings()
-    settings.storage.data_dir = base / "data"
-    engine = build_engine(LoadedConfig(settings, None))
+    async with throwaway_engine("pbt") as (engine, _):
+        return await _flood(engine, count, with_bot)
+
+
+async def _flood(engine: Any, count: int, with_bot: bool) -> dict[str, Any]:
     fake = await FakeBotApi().start()
     fake.delays["sendMessage"] = 0.2
     bot = None
@@ -69,36 +57,18 @@ async def _run(count: int, with_bot: bool) -> dict[str, Any]:
         bot = TelegramBot(engine, bot_settings, TOKEN)
         task = asyncio.create_task(bot.run())
         await fake.wait_for(lambda: fake.of("getUpdates"))
-    worst, stop = [0.0], asyncio.Event()
-    ticker = asyncio.create_task(_ticker(worst, stop))
-    press_wait_ms = None
-    publish_s = 0.0
     try:
-        events = [_fill(i) for i in range(count)]
-        for start in range(0, count, 500):
-            t0 = time.perf_counter()
-            for event in events[start : start + 500]:
-                engine.bus.publish(event)
-            publish_s += time.perf_counter() - t0
-            await asyncio.sleep(0)  # the bot's consumer runs between bursts, as the engine's would
-            if with_bot and start == count // 2:
-                query = fake.press(CHATS[0], 1, "a:int-unknown")
-                pressed = time.monotonic()
-                await fake.wait_for(lambda q=query: fake.answered.get(q))
-                press_wait_ms = round((time.monotonic() - pressed) * 1000, 1)
-        await asyncio.sleep(1.0)
+        async with StallMeter() as stall:
+            publish_s, press_wait_ms = await _publish(engine, fake, count, with_bot)
+            await asyncio.sleep(1.0)
     finally:
-        stop.set()
-        await ticker
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
         await fake.stop()
-        engine.journal.close()
-        shutil.rmtree(base, ignore_errors=True)
     figures: dict[str, Any] = {
         "publish_us_per_event": round(publish_s / count * 1e6, 2),
-        "max_loop_stall_ms": round(worst[0] * 1000, 1),
+        "max_loop_stall_ms": stall.worst_ms,
     }
     if bot is not None:
         figures |= {
@@ -111,9 +81,30 @@ async def _run(count: int, with_bot: bool) -> dict[str, Any]:
     return figures
 
 
+async def _publish(
+    engine: Any, fake: FakeBotApi, count: int, with_bot: bool
+) -> tuple[float, float | None]:
+    """(seconds spent in ``publish``, ms a button press waited mid-flood) for ``count`` fills."""
+    press_wait_ms = None
+    publish_s = 0.0
+    events = [_fill(i) for i in range(count)]
+    for start in range(0, count, 500):
+        t0 = time.perf_counter()
+        for event in events[start : start + 500]:
+            engine.bus.publish(event)
+        publish_s += time.perf_counter() - t0
+        await asyncio.sleep(0)  # the bot's consumer runs between bursts, as the engine's would
+        if with_bot and start == count // 2:
+            query = fake.press(CHATS[0], 1, "a:int-unknown")
+            pressed = time.monotonic()
+            await fake.wait_for(lambda q=query: fake.answered.get(q))
+            press_wait_ms = round((time.monotonic() - pressed) * 1000, 1)
+    return publish_s, press_wait_ms
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run, print and return the figures."""
-    count = SMOKE_EVENTS if argv and "--smoke" in argv else EVENTS
+    count = count_for(argv, EVENTS, SMOKE_EVENTS)
     baseline = asyncio.run(_run(count, with_bot=False))
     with_bot = asyncio.run(_run(count, with_bot=True))
     result = {
@@ -122,8 +113,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "baseline_no_bot": baseline,
         "with_bot_slow_api": with_bot,
     }
-    print(json.dumps(result, indent=2))
-    return result
+    return report(result)
 
 
 if __name__ == "__main__":
