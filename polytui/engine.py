@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import gc
 import logging
-import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -43,9 +42,10 @@ from polytui.model import (
     SignalStatus,
     TradeIntent,
     WhaleTrade,
+    new_id,
 )
+from polytui.model.records import fill_to_record, intent_to_record, order_to_record
 from polytui.settings import Settings
-from polytui.strategy.approvals import intent_to_record
 
 log = logging.getLogger(__name__)
 
@@ -101,11 +101,6 @@ def merged_stream_status(stream: FeedStatus, statuses: list[FeedStatus]) -> Feed
         connected=any(s.connected for s in sources),
         detail=f"sources: {named}; {stream.detail}" if stream.detail else f"sources: {named}",
     )
-
-
-def new_id(prefix: str) -> str:
-    """A short unique id, readable in the UI and typable in `polytui approve ID`."""
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 class Engine:
@@ -562,7 +557,7 @@ class Engine:
         # can never leave one without the other.
         self.portfolio.apply_fill(fill, market)
         self.strategy.on_fill(fill)
-        self.journal.append("fill", _fill_payload(fill), ref=fill.id)
+        self.journal.append("fill", fill_to_record(fill), ref=fill.id)
         self._persist_state()
         self.bus.publish(ev.FillReceived(fill))
         self._notice("info", display.fill_text(fill, market))
@@ -1003,23 +998,7 @@ class Engine:
         self.bus.publish(ev.Notice(level, message, component))
 
     def _journal_order(self, order: Order, *, durable: bool = True) -> None:
-        self.journal.append(
-            "order",
-            {
-                "id": order.id,
-                "intent_id": order.intent_id,
-                "token_id": order.token_id,
-                "side": order.side.value,
-                "shares": str(order.shares),
-                "limit_price": str(order.limit_price),
-                "order_type": order.order_type.value,
-                "status": order.status.value,
-                "reason": order.reason,
-                "broker": order.broker,
-            },
-            ref=order.id,
-            durable=durable,
-        )
+        self.journal.append("order", order_to_record(order), ref=order.id, durable=durable)
         self.bus.publish(ev.OrderUpdated(order))
 
     def _journal_records(self, records: Any) -> None:
@@ -1073,24 +1052,6 @@ class Engine:
             self._notice("warning", "the kill switch was on when the journal failed: paused")
             if self._persist_state() is not False:
                 datadir.clear_marker(folder)
-
-
-def _fill_payload(fill: Fill) -> dict[str, Any]:
-    return {
-        "id": fill.id,
-        "order_id": fill.order_id,
-        "intent_id": fill.intent_id,
-        "token_id": fill.token_id,
-        "condition_id": fill.condition_id,
-        "side": fill.side.value,
-        "shares": str(fill.shares),
-        "avg_price": str(fill.avg_price),
-        "fee_usd": str(fill.fee_usd),
-        "filled_at": fill.filled_at.isoformat(),
-        "whale_price": str(fill.whale_price),
-        "source": fill.source,
-        "broker": fill.broker,
-    }
 
 
 def build_engine(

@@ -13,7 +13,6 @@ known.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from decimal import Decimal
@@ -31,7 +30,7 @@ from polytui.execution.rules import (
     round_to_tick,
 )
 from polytui.feeds.books import BookStore, Walk
-from polytui.model import ZERO, Market, Order, OrderStatus, OrderType, Side
+from polytui.model import ZERO, Market, Order, OrderStatus, OrderType, Side, new_id
 from polytui.settings import PaperSettings
 
 
@@ -128,7 +127,7 @@ class PaperBroker:
         now = self.clock.now()
         fill = fill_of(
             replace(order, broker=self.name),
-            fill_id=f"fill-{uuid.uuid4().hex[:8]}",
+            fill_id=new_id("fill"),
             condition_id=market.condition_id,
             shares=walk.shares,
             avg_price=avg.quantize(Decimal("0.000001")),

@@ -15,7 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 from polytui.clock import Clock, SystemClock
-from polytui.model import IntentStatus, Side, TradeIntent
+from polytui.model import IntentStatus, TradeIntent
+from polytui.model.records import intent_from_record, intent_to_record
 
 POLICIES = ("manual", "auto", "observe")
 
@@ -160,65 +161,3 @@ class ApprovalQueue:
                 self._deadline[intent.id] = self.clock.monotonic() + left
         expired.extend(self.expire_due(now))
         return expired
-
-
-def intent_to_record(i: TradeIntent) -> dict[str, Any]:
-    """JSON-able intent (Decimal and datetimes as text)."""
-    return {
-        "id": i.id,
-        "signal_id": i.signal_id,
-        "token_id": i.token_id,
-        "condition_id": i.condition_id,
-        "outcome": i.outcome,
-        "side": i.side.value,
-        "shares": str(i.shares),
-        "limit_price": str(i.limit_price),
-        "sized_price": str(i.sized_price),
-        "usd": str(i.usd),
-        "whale_price": str(i.whale_price),
-        "confidence": str(i.confidence),
-        "created_at": i.created_at.isoformat(),
-        "expires_at": i.expires_at.isoformat(),
-        "status": i.status.value,
-        "reason": i.reason,
-        "wallet": i.wallet,
-        "expected_fee_usd": str(i.expected_fee_usd),
-        "market_question": i.market_question,
-        "advice": i.advice,
-        "whale_edge": str(i.whale_edge),
-        "whale_edge_se": str(i.whale_edge_se),
-        "latency_tax": str(i.latency_tax),
-        "fee_per_share": str(i.fee_per_share),
-        "net_edge": str(i.net_edge),
-    }
-
-
-def intent_from_record(raw: dict[str, Any]) -> TradeIntent:
-    """Inverse of ``intent_to_record``."""
-    return TradeIntent(
-        id=raw["id"],
-        signal_id=raw["signal_id"],
-        token_id=raw["token_id"],
-        condition_id=raw["condition_id"],
-        outcome=raw["outcome"],
-        side=Side(raw["side"]),
-        shares=Decimal(raw["shares"]),
-        limit_price=Decimal(raw["limit_price"]),
-        sized_price=Decimal(raw["sized_price"]),
-        usd=Decimal(raw["usd"]),
-        whale_price=Decimal(raw["whale_price"]),
-        confidence=Decimal(raw["confidence"]),
-        created_at=datetime.fromisoformat(raw["created_at"]),
-        expires_at=datetime.fromisoformat(raw["expires_at"]),
-        status=IntentStatus(raw["status"]),
-        reason=raw.get("reason", ""),
-        wallet=raw.get("wallet", ""),
-        expected_fee_usd=Decimal(raw.get("expected_fee_usd", "0")),
-        market_question=raw.get("market_question", ""),
-        advice=raw.get("advice", ""),
-        whale_edge=Decimal(raw.get("whale_edge", "0")),
-        whale_edge_se=Decimal(raw.get("whale_edge_se", "0")),
-        latency_tax=Decimal(raw.get("latency_tax", "0")),
-        fee_per_share=Decimal(raw.get("fee_per_share", "0")),
-        net_edge=Decimal(raw.get("net_edge", "0")),
-    )

@@ -6,7 +6,6 @@ decided it, so "why did (or didn't) it copy that trade?" always has an answer in
 
 from __future__ import annotations
 
-import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -32,6 +31,7 @@ from polytui.model import (
     TradeIntent,
     Verdict,
     WhaleTrade,
+    new_id,
 )
 from polytui.settings import Settings
 from polytui.strategy.approvals import ApprovalError, ApprovalQueue
@@ -86,10 +86,6 @@ class KillResult:
 
     intents: list[TradeIntent]
     journal_records: list[Record]
-
-
-def _short_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
 class Strategy:
@@ -178,7 +174,7 @@ class Strategy:
             wallets = (trade.wallet.lower(),)
         whale = self.scorer.whale_edge(trade.wallet)
         signal = Signal(
-            id=_short_id("sig"),
+            id=new_id("sig"),
             created_at=now,
             token_id=trade.token_id,
             condition_id=trade.condition_id or (market.condition_id if market else ""),
@@ -297,7 +293,7 @@ class Strategy:
         numbers["edge_per_usd"] = per_usd
         numbers["edge"]["per_usd"] = per_usd
         intent = TradeIntent(
-            id=_short_id("int"),
+            id=new_id("int"),
             signal_id=signal.id,
             token_id=trade.token_id,
             condition_id=market.condition_id,
@@ -379,7 +375,7 @@ class Strategy:
         bid = book.best_bid or trade.price
         limit = max(market.tick_size, bid - self.settings.order_slippage_cap)
         return TradeIntent(
-            id=_short_id("int"),
+            id=new_id("int"),
             signal_id=signal.id,
             token_id=trade.token_id,
             condition_id=market.condition_id,
