@@ -19,11 +19,20 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+# The bounds and the names validation accepts, where callers have always imported them.
+from polytui.config_checks import DAY_S as DAY_S
+from polytui.config_checks import HOUR_S as HOUR_S
+from polytui.config_checks import MAX_DURATION_S as MAX_DURATION_S
+from polytui.config_checks import MAX_USD as MAX_USD
+from polytui.config_checks import MIN_EXIT_GTD_S as MIN_EXIT_GTD_S
+from polytui.config_checks import ORDER_TYPES as ORDER_TYPES
+from polytui.config_checks import POLICIES as POLICIES
+from polytui.config_checks import SIGNATURE_TYPES as SIGNATURE_TYPES
+from polytui.config_checks import WALLET_RE as WALLET_RE
+from polytui.config_checks import validate
 from polytui.settings import Settings
-from polytui.text import clean_text
 
 APP_NAME = "polytui"
-WALLET_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
 PRIVATE_KEY_RE = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
 LIVE_HOLDERS = (
     "[live] private_key_env / api_secret_env (default POLYTUI_PRIVATE_KEY, POLYTUI_API_SECRET)"
@@ -31,19 +40,6 @@ LIVE_HOLDERS = (
 SECRET_KEY_NAMES = (
     "private_key", "secret", "passphrase", "api_key", "password", "mnemonic", "token",
 )
-POLICIES = ("manual", "auto", "observe")
-ORDER_TYPES = ("FAK", "FOK", "GTC", "GTD")
-SIGNATURE_TYPES = ("EOA", "POLY_PROXY", "POLY_GNOSIS_SAFE", "POLY_1271")
-# Bounds of what the engine can run with: a duration beyond these (or inf / NaN) would overflow a
-# datetime or never fire; money beyond MAX_USD cannot be held to the micro-dollar.
-HOUR_S = 3600.0
-DAY_S = 86400.0
-MAX_DURATION_S = 30 * DAY_S
-MAX_USD = Decimal(10) ** 12
-# The CLOB wants a GTD expiry at least 3 minutes ahead and expires the order 1 minute before its
-# stated expiry; the broker signs ``now + 60 + exit_gtd_s``, so 120 s is the floor, and 30 s more
-# covers signing, a slow POST and a clock a few seconds off.
-MIN_EXIT_GTD_S = 150
 
 
 class ConfigError(ValueError):
@@ -106,8 +102,8 @@ def load_settings(path: Path | None = None) -> LoadedConfig:
 def settings_from_dict(raw: dict[str, Any], *, source: str = "config", text: str = "") -> Settings:
     """Build validated settings from a TOML-shaped dict."""
     _refuse_secrets(raw, source, text, prefix="")
-    settings = _build(Settings, raw, source, text, prefix="")
-    _validate(settings, source, text)
+    settings: Settings = _build(Settings, raw, source, text, prefix="")
+    validate(settings, lambda key, problem: _fail(source, text, key, problem))
     return settings
 
 
@@ -180,7 +176,7 @@ def _convert(hint: Any, value: Any, source: str, text: str, key: str) -> Any:
         if (value is None or value == "") and type(None) in args:
             return None
         return _convert(non_none[0], value, source, text, key)
-    if is_dataclass(hint):
+    if isinstance(hint, type) and is_dataclass(hint):
         return _build(hint, value, source, text, key + ".")
     if hint is bool:
         if not isinstance(value, bool):
@@ -252,202 +248,6 @@ def _refuse_secrets(raw: Any, source: str, text: str, prefix: str) -> None:
                 problem = "looks like a secret; secrets never go in config.toml — put it in the"
                 where = f"{problem} environment variable named by {holder}"
                 raise _fail(source, text, dotted, where)
-
-
-# --- validation ----------------------------------------------------------------------------
-
-
-def _validate(s: Settings, source: str, text: str) -> None:
-    """Every value the engine cannot run with is refused here, at start-up and on reload."""
-
-    def need(ok: bool, key: str, problem: str) -> None:
-        if not ok:
-            raise _fail(source, text, key, problem)
-
-    def within(
-        key: str,
-        value: Any,
-        low: Any,
-        high: Any,
-        *,
-        low_open: bool = False,
-        high_open: bool = False,
-    ) -> None:
-        """``low <= value <= high`` (``<`` on an open end), named as the key with the bounds."""
-        if not (value > low if low_open else value >= low):
-            if low == 0:
-                problem = "must be positive" if low_open else "must not be negative"
-            else:
-                problem = f"must be {'above' if low_open else 'at least'} {low}"
-            raise _fail(source, text, key, f"{problem}, got {value}")
-        if not (value < high if high_open else value <= high):
-            raise _fail(
-                source,
-                text,
-                key,
-                f"must be {'below' if high_open else 'at most'} {high}, got {value}",
-            )
-
-    def seconds(section: Any, prefix: str, name: str, high: float, zero_ok: bool = False) -> None:
-        # Durations are positive; zero only where it turns the thing off.
-        within(f"{prefix}.{name}", getattr(section, name), 0, high, low_open=not zero_ok)
-
-    need(s.mode in ("paper", "live"), "mode", f"must be 'paper' or 'live', got {s.mode!r}")
-    for i, wallet in enumerate(s.whales.wallets):
-        need(
-            bool(WALLET_RE.match(wallet)),
-            f"whales.wallets[{i}]",
-            f"{wallet!r} is not a wallet address (0x followed by 40 hex digits)",
-        )
-    s.whales.wallets = [w.lower() for w in s.whales.wallets]
-    s.whales.aliases = {k.lower(): clean_text(v) for k, v in s.whales.aliases.items()}
-    within("whales.min_trade_usd", s.whales.min_trade_usd, 0, MAX_USD)
-    st = s.strategy
-    need(0 <= st.min_net_edge < 1, "strategy.min_net_edge", "must be in [0, 1)")
-    need(0 <= st.confidence_z <= 10, "strategy.confidence_z", "must be between 0 and 10")
-    need(-1 < st.prior_edge < 1, "strategy.prior_edge", "must be between -1 and 1")
-    within("strategy.tax_prior_weight", st.tax_prior_weight, 0, 1_000_000)
-    need(0 <= st.cluster_weight <= 1, "strategy.cluster_weight", "must be between 0 and 1")
-    need(0 < st.kelly_cap <= 1, "strategy.kelly_cap", "must be in (0, 1]")
-    need(0 <= st.reserve_share < 1, "strategy.reserve_share", "must be in [0, 1)")
-    need(st.strong_edge_per_usd > 0, "strategy.strong_edge_per_usd", "must be above 0")
-    within("strategy.cluster_size", st.cluster_size, 2, 1000)
-    for name in ("cluster_window_s", "dedup_ttl_s", "max_trade_age_s"):
-        seconds(st, "strategy", name, MAX_DURATION_S)
-    need(0 < st.kelly_fraction <= 1, "strategy.kelly_fraction", "must be in (0, 1]")
-    within("strategy.max_bet_usd", st.max_bet_usd, 0, MAX_USD, low_open=True)
-    within("strategy.prior_weight", st.prior_weight, 0, 1_000_000)
-    r = s.risk
-    for name in ("max_total_exposure_usd", "max_market_exposure_usd", "max_daily_loss_usd"):
-        within(f"risk.{name}", getattr(r, name), 0, MAX_USD)
-    seconds(r, "risk", "min_time_to_resolution_s", 365 * DAY_S, zero_ok=True)
-    seconds(r, "risk", "stale_feed_halt_s", DAY_S)
-    within("risk.max_open_positions", r.max_open_positions, 0, 1_000_000)
-    for name in ("min_entry_price", "max_entry_price"):
-        need(0 <= getattr(r, name) <= 1, f"risk.{name}", "must be a price between 0 and 1")
-    need(
-        r.min_entry_price <= r.max_entry_price,
-        "risk.min_entry_price",
-        f"min_entry_price {r.min_entry_price} is above max_entry_price {r.max_entry_price}",
-    )
-    need(
-        r.max_market_exposure_usd <= r.max_total_exposure_usd,
-        "risk.max_market_exposure_usd",
-        "is above max_total_exposure_usd",
-    )
-    a = s.approval
-    need(a.policy in POLICIES, "approval.policy", f"must be one of {', '.join(POLICIES)}")
-    for wallet, policy in a.per_wallet.items():
-        need(
-            policy in POLICIES,
-            f"approval.per_wallet.{wallet}",
-            f"must be one of {', '.join(POLICIES)}",
-        )
-    a.per_wallet = {k.lower(): v for k, v in a.per_wallet.items()}
-    seconds(a, "approval", "ttl_s", DAY_S)
-    p = s.paper
-    within("paper.starting_balance_usd", p.starting_balance_usd, 0, MAX_USD, low_open=True)
-    within("paper.latency_ms", p.latency_ms, 0, 60_000)
-    need(0 <= p.slippage_cap <= 1, "paper.slippage_cap", "must be between 0 and 1")
-    need(p.order_type in ("FAK", "FOK"), "paper.order_type", "must be FAK or FOK")
-    within("paper.fallback_fee_rate", p.fallback_fee_rate, 0, 1)
-    within("paper.fallback_fee_exponent", p.fallback_fee_exponent, 0, 10)
-    if p.take_profit is not None:
-        within("paper.take_profit", p.take_profit, 0, 1000, low_open=True)
-    if p.stop_loss is not None:
-        within("paper.stop_loss", p.stop_loss, 0, 1, low_open=True, high_open=True)
-    within("storage.backups", s.storage.backups, 1, 1000)
-    need(
-        s.daemon.log_level.upper() in ("DEBUG", "INFO", "WARNING", "ERROR"),
-        "daemon.log_level",
-        "must be DEBUG, INFO, WARNING or ERROR",
-    )
-    seconds(s.daemon, "daemon", "stop_timeout_s", HOUR_S)
-    lv = s.live
-    need(
-        lv.signature_type in SIGNATURE_TYPES,
-        "live.signature_type",
-        f"must be one of {', '.join(SIGNATURE_TYPES)}",
-    )
-    need(lv.order_type in ORDER_TYPES, "live.order_type", f"must be one of {ORDER_TYPES}")
-    need(lv.exit_order_type in ORDER_TYPES, "live.exit_order_type", "unknown order type")
-    within("live.chain_id", lv.chain_id, 1, 2**53)
-    seconds(lv, "live", "post_timeout_s", HOUR_S)
-    seconds(lv, "live", "confirm_timeout_s", DAY_S)
-    seconds(lv, "live", "max_clock_skew_s", HOUR_S)
-    need(
-        lv.exit_gtd_s >= MIN_EXIT_GTD_S,
-        "live.exit_gtd_s",
-        f"must be at least {MIN_EXIT_GTD_S} (the CLOB refuses a GTD expiry less than 3 minutes "
-        f"ahead and ends the order 1 minute early), got {lv.exit_gtd_s}",
-    )
-    within("live.exit_gtd_s", lv.exit_gtd_s, MIN_EXIT_GTD_S, int(MAX_DURATION_S))
-    # The CLOB cancels every open order after 10 s without a heartbeat: beat well within that.
-    within("live.heartbeat_s", lv.heartbeat_s, 0, 8)
-    need(
-        lv.slippage_cap is None or 0 <= lv.slippage_cap <= 1,
-        "live.slippage_cap",
-        "must be between 0 and 1",
-    )
-    need(
-        not lv.funder or bool(WALLET_RE.match(lv.funder)),
-        "live.funder",
-        "must be a wallet address",
-    )
-    f = s.feeds
-    for name in ("clob_ws_url", "clob_user_ws_url", "rtds_ws_url"):
-        need(
-            getattr(f, name).startswith(("ws://", "wss://")),
-            f"feeds.{name}",
-            "must be a ws:// or wss:// URL",
-        )
-    for name in ("gamma_url", "data_api_url", "clob_rest_url"):
-        need(
-            getattr(f, name).startswith(("http://", "https://")),
-            f"feeds.{name}",
-            "must be an http(s) URL",
-        )
-    for i, address in enumerate(f.exchange_addresses):
-        need(bool(WALLET_RE.match(address)), f"feeds.exchange_addresses[{i}]", "not an address")
-    seconds(f, "feeds", "dataapi_poll_s", DAY_S)
-    seconds(f, "feeds", "backoff_initial_s", HOUR_S)
-    within("feeds.backoff_cap_s", f.backoff_cap_s, f.backoff_initial_s, HOUR_S)
-    for ping, silence in (("clob_ping_s", "clob_silence_s"), ("rtds_ping_s", "rtds_silence_s")):
-        seconds(f, "feeds", ping, HOUR_S)
-        within(f"feeds.{silence}", getattr(f, silence), getattr(f, ping), DAY_S, low_open=True)
-    within("feeds.rtds_quiet_retry_max_s", f.rtds_quiet_retry_max_s, f.rtds_silence_s, DAY_S)
-    seconds(f, "feeds", "chain_silence_s", DAY_S)
-    within("feeds.clob_max_assets_per_connection", f.clob_max_assets_per_connection, 1, 10_000)
-    seconds(f, "feeds", "clob_idle_unsubscribe_s", 30 * DAY_S)
-    seconds(f, "feeds", "http_timeout_s", HOUR_S)
-    seconds(f, "feeds", "market_cache_ttl_s", DAY_S, zero_ok=True)
-    seconds(f, "feeds", "resolution_poll_s", DAY_S)
-    seconds(f, "feeds", "catch_up_s", MAX_DURATION_S, zero_ok=True)
-    _validate_history(s, need, within)
-    from polytui.remote.config import validate_remote
-
-    validate_remote(s, need, within)
-    from polytui.advisors.checks import validate_advisors  # its own module: this one is full
-
-    validate_advisors(s, need, within)
-
-
-def _validate_history(s: Settings, need: Any, within: Any) -> None:
-    h = s.history
-    need(
-        not h.data_api_url or h.data_api_url.startswith(("http://", "https://")),
-        "history.data_api_url",
-        "must be an http(s) URL (or empty for [feeds] data_api_url)",
-    )
-    need(bool(h.copy_delays_s), "history.copy_delays_s", "needs at least one delay")
-    for i, delay in enumerate(h.copy_delays_s):
-        within(f"history.copy_delays_s[{i}]", delay, 0, HOUR_S, low_open=True)
-    within("history.source_latency_s", h.source_latency_s, 0, HOUR_S, low_open=True)
-    within("history.min_resolved", h.min_resolved, 1, 1_000_000)
-    for name in ("requests_per_10s", "trades_per_10s", "positions_per_10s"):
-        within(f"history.{name}", getattr(h, name), 1, 100_000)
-    within("history.tape_pages", h.tape_pages, 1, 100)
-    within("history.discover_limit", h.discover_limit, 1, 1_000)
 
 
 # --- writing -------------------------------------------------------------------------------

@@ -25,7 +25,16 @@ class Check(Protocol):
 class Range(Protocol):
     """``within(key, value, low, high, ...)`` from ``polytui.config``."""
 
-    def __call__(self, key: str, value: Any, low: Any, high: Any, **kw: bool) -> None: ...
+    def __call__(
+        self,
+        key: str,
+        value: Any,
+        low: Any,
+        high: Any,
+        *,
+        low_open: bool = False,
+        high_open: bool = False,
+    ) -> None: ...
 
 
 def split_listen(listen: str) -> tuple[str, int] | None:
