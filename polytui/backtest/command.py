@@ -54,7 +54,8 @@ def backtest(
     advisor_answers: Path | None = None,
 ) -> int:
     """The command: exit 0 with the report, 2 with a one-line reason on bad input."""
-    from polytui.backtest.report import plot_problem, to_json, to_text, write_plot
+    from polytui.backtest.render import plot_problem, to_text, write_plot
+    from polytui.backtest.report import to_json
     from polytui.backtest.world import WorldError
 
     if report not in ("text", "json"):

@@ -70,7 +70,7 @@ def test_recorded_answers_move_estimates_and_the_report_says_what_it_is(tmp_path
     assert a["reviews"] > 0 and a["moved"] == a["reviews"]
     assert a["shrunk"] + a["rejected"] > 0
     assert on["copies"] <= off["copies"]
-    from polytui.backtest.report import to_text
+    from polytui.backtest.render import to_text
 
     assert "not a measure of forecasting skill" in to_text(on)
 

@@ -13,7 +13,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from polytui.backtest.command import backtest_report
-from polytui.backtest.report import build_report, fill_pnl, to_svg, to_text
+from polytui.backtest.render import to_svg, to_text
+from polytui.backtest.report import build_report, fill_pnl
 from polytui.backtest.run import RunRecord
 from polytui.backtest.vclock import VirtualTimeLoop, run_virtual
 from polytui.backtest.world import ScenarioWorld, open_world
