@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import datetime
 from decimal import Decimal as D
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -22,84 +19,17 @@ from polytui.clock import SystemClock
 from polytui.config import LoadedConfig
 from polytui.engine import build_engine
 from polytui.execution.live import LiveBroker, LiveCredentials, order_amounts
-from polytui.feeds.gamma import MarketDirectory
-from polytui.feeds.http import make_client
-from polytui.journal import Journal
-from polytui.model import FeedState, Market, Order, OrderStatus, OrderType, Side
+from polytui.model import FeedState, OrderStatus, OrderType, Side
 from polytui.sim.server import SimServer
 from tests.execution.live_helpers import (
     ADDRESS,
+    Harness,
+    buy_from_funder,
     first_pending,
     live_env,
     live_settings,
     wait_until,
 )
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[SimServer]:
-    async with SimServer("demo", seed=7, speed=3) as server:
-        yield server
-
-
-class Harness:
-    """A live broker bound to a real journal, its feed running, like the engine does it."""
-
-    def __init__(self, sim: SimServer, tmp_path: Path, **settings: Any) -> None:
-        self.sim = sim
-        self.settings = live_settings(sim, tmp_path)
-        for key, value in settings.items():
-            setattr(self.settings.live, key, value)
-        self.journal = Journal.open(tmp_path / "live.db", mode="live")
-        creds = LiveCredentials.from_env(self.settings, live_env(sim))
-        self.broker = LiveBroker(
-            self.settings, creds, SystemClock(), reconcile_gap_s=0.3, poll_s=0.5
-        )
-        self.statuses: list[Order] = []
-        self.late: list[Any] = []
-        self.broker.bind(
-            on_order=self.statuses.append,
-            on_fill=self.late.append,
-            on_record=lambda kind, ref, payload: self.journal.append(
-                kind, payload, ref=ref, durable=True
-            ),
-        )
-        self.markets = MarketDirectory(make_client(), self.settings.feeds.gamma_url)
-        self._feed: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> Harness:
-        self._feed = asyncio.create_task(self.broker.feed.run())
-        await wait_until(lambda: self.broker.feed.connected, 5)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.broker.close()
-        if self._feed is not None:
-            self._feed.cancel()
-        self.journal.close()
-
-    async def market(self, index: int = 0) -> tuple[Market, str, D]:
-        m = self.sim.scenario.markets[index]
-        market = await self.markets.get_by_token(m.yes_token)
-        assert market is not None
-        book = self.sim.rest_book(m.yes_token)
-        assert book is not None
-        return market, m.yes_token, D(book["asks"][-1]["price"])
-
-    def order(self, token: str, side: Side, shares: str, price: D, intent: str = "int-1") -> Order:
-        return Order(
-            id=f"ord-{len(self.statuses)}",
-            intent_id=intent,
-            token_id=token,
-            side=side,
-            shares=D(shares),
-            limit_price=price,
-            order_type=OrderType.FAK,
-            created_at=datetime.now().astimezone(),
-        )
-
-    def sim_orders(self) -> list[Any]:
-        return [o for o in self.sim.exchange.orders.values() if o.maker.lower() == ADDRESS.lower()]
 
 
 def test_amounts_match_the_official_builder() -> None:
@@ -210,15 +140,10 @@ async def test_post_timeout_reconciles_and_never_sends_twice(
     sim: SimServer, tmp_path: Path
 ) -> None:
     async with Harness(sim, tmp_path, post_timeout_s=0.5) as h:
-        await h.broker.start({}, h.journal)
+        await h.start()
         market, token, ask = await h.market()
         sim.exchange.delay_next_response(1.5)
-        report = await h.broker.execute(
-            h.order(token, Side.BUY, "10", ask + D("0.02")),
-            market,
-            sized_price=ask,
-            whale_price=ask,
-        )
+        report = await h.buy(market, token, ask)
         # One order reached the exchange; the broker found it and followed it to a fill.
         assert len(h.sim_orders()) == 1
         assert report.fills and report.filled_shares == D(10), report.reason
@@ -245,15 +170,10 @@ async def test_post_timeout_reconciles_and_never_sends_twice(
 
 async def test_failed_trade_leaves_the_position_unchanged(sim: SimServer, tmp_path: Path) -> None:
     async with Harness(sim, tmp_path) as h:
-        await h.broker.start({}, h.journal)
+        await h.start()
         market, token, ask = await h.market()
         sim.exchange.fail_next_match()
-        report = await h.broker.execute(
-            h.order(token, Side.BUY, "10", ask + D("0.02")),
-            market,
-            sized_price=ask,
-            whale_price=ask,
-        )
+        report = await h.buy(market, token, ask)
         assert report.fills == [] and "FAILED" in report.reason
         seen = [o.status for o in h.statuses]
         assert OrderStatus.MATCHED in seen and OrderStatus.RETRYING in seen
@@ -299,7 +219,7 @@ async def test_orders_are_refused_until_the_start_up_checks_pass(
 ) -> None:
     async with Harness(sim, tmp_path) as h:
         sim.exchange.set_balance(ADDRESS, 0)
-        report = await h.broker.start({}, h.journal)
+        report = await h.start()
         assert not report.ok
         assert any(level == "error" and "no collateral" in msg for level, msg in report.notices)
         market, token, ask = await h.market()
@@ -312,7 +232,7 @@ async def test_orders_are_refused_until_the_start_up_checks_pass(
 
 async def test_market_rules_are_checked_before_signing(sim: SimServer, tmp_path: Path) -> None:
     async with Harness(sim, tmp_path) as h:
-        await h.broker.start({}, h.journal)
+        await h.start()
         market, token, ask = await h.market()
         # The share minimum is for orders that may rest (exits are GTC).
         small = await h.broker.execute(
@@ -345,14 +265,9 @@ async def test_restart_reports_a_trade_that_confirmed_while_away(
     sim: SimServer, tmp_path: Path
 ) -> None:
     async with Harness(sim, tmp_path, confirm_timeout_s=0.05) as h:
-        await h.broker.start({}, h.journal)
+        await h.start()
         market, token, ask = await h.market()
-        report = await h.broker.execute(
-            h.order(token, Side.BUY, "10", ask + D("0.02")),
-            market,
-            sized_price=ask,
-            whale_price=ask,
-        )
+        report = await h.buy(market, token, ask)
         # Gone before the trade settled (the report says so; nothing is in the portfolio).
         assert report.fills == [] and "not final" in report.reason
         await h.broker.close()
@@ -372,58 +287,26 @@ async def test_restart_reports_a_trade_that_confirmed_while_away(
 async def test_proxy_and_safe_wallets_trade_from_the_funder(
     sim: SimServer, tmp_path: Path, signature_type: str
 ) -> None:
-    funder = "0x" + "5afe" * 10
-    sim.exchange.link_wallet(ADDRESS, funder)
-    sim.exchange.set_balance(funder, 250)
-    async with Harness(sim, tmp_path, signature_type=signature_type, funder=funder) as h:
-        report = await h.broker.start({}, h.journal)
-        assert report.ok and report.funder == funder and report.balance_usd == D(250)
-        market, token, ask = await h.market()
-        result = await h.broker.execute(
-            h.order(token, Side.BUY, "10", ask + D("0.02")),
-            market,
-            sized_price=ask,
-            whale_price=ask,
-        )
-        assert result.filled_shares == D(10), result.reason
-        held = {r["asset"]: r["size"] for r in sim.exchange.positions(funder)}
-        assert held == {token: D("10")} and sim.exchange.positions(ADDRESS) == []
+    await buy_from_funder(sim, tmp_path, signature_type, "0x" + "5afe" * 10)
 
 
 async def test_delayed_match_and_a_resting_gtc_exit(sim: SimServer, tmp_path: Path) -> None:
     async with Harness(sim, tmp_path, confirm_timeout_s=2.0) as h:
-        await h.broker.start({}, h.journal)
+        await h.start()
         market, token, ask = await h.market()
         # "delayed": the CLOB accepts now and matches later; the broker waits for the trades.
         sim.exchange.delay_next_match(0.5)
-        entry = await h.broker.execute(
-            h.order(token, Side.BUY, "10", ask + D("0.02")),
-            market,
-            sized_price=ask,
-            whale_price=ask,
-        )
-        assert entry.filled_shares == D(10), entry.reason
+        await h.bought(market, token, ask)
         assert any("delayed" in o.reason for o in h.statuses if o.status is OrderStatus.POSTED)
         # An exit (no intent) goes out as GTC; far above the book it rests, then is cancelled.
-        exit_order = h.order(token, Side.SELL, "10", D("0.99"), intent="")
-        result = await h.broker.execute(exit_order, market, sized_price=ask, whale_price=ask)
+        result = await h.sell(market, token, ask)
         assert result.fills == [] and h.statuses[-1].order_type is OrderType.GTC
         assert any("remainder cancelled" in o.reason for o in h.statuses)
         resting = [o for o in h.sim_orders() if o.side == "SELL"]
         assert len(resting) == 1 and resting[0].status == "CANCELED"
         # The same exit again; this time the book comes to it and it fills as maker (no fee).
-        again = asyncio.create_task(
-            h.broker.execute(
-                h.order(token, Side.SELL, "10", D("0.99"), intent=""),
-                market,
-                sized_price=ask,
-                whale_price=ask,
-            )
-        )
-        await wait_until(
-            lambda: any(o.side == "SELL" and o.status == "LIVE" for o in h.sim_orders()), 5
-        )
-        live = next(o for o in h.sim_orders() if o.side == "SELL" and o.status == "LIVE")
+        again = asyncio.create_task(h.sell(market, token, ask))
+        live = await h.resting_sell()
         live.price = D("0.01")  # as if the bids had come up to it
         await sim.exchange.tick()
         filled = await again
@@ -468,14 +351,9 @@ async def test_a_lost_post_the_exchange_never_saw_is_reported_not_resent(
     try:
         async with Harness(sim, tmp_path, post_timeout_s=0.3) as h:
             h.broker.rest = f"http://127.0.0.1:{port}/clob"
-            assert (await h.broker.start({}, h.journal)).ok
+            assert (await h.start()).ok
             market, token, ask = await h.market()
-            report = await h.broker.execute(
-                h.order(token, Side.BUY, "10", ask + D("0.02")),
-                market,
-                sized_price=ask,
-                whale_price=ask,
-            )
+            report = await h.buy(market, token, ask)
             assert swallowed == ["/clob/order"] and h.sim_orders() == []
             assert report.fills == [] and "not resent" in report.reason
             assert [o.status for o in h.statuses] == [OrderStatus.UNKNOWN, OrderStatus.REJECTED]

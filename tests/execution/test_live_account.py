@@ -7,22 +7,12 @@ signing.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import Decimal as D
 from pathlib import Path
 
-import pytest
-
 from polytui.model import OrderStatus, Side
 from polytui.sim.server import SimServer
-from tests.execution.live_helpers import ADDRESS
-from tests.execution.test_live import Harness
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[SimServer]:
-    async with SimServer("demo", seed=7, speed=3) as server:
-        yield server
+from tests.execution.live_helpers import ADDRESS, Harness, buy_from_funder
 
 
 async def test_a_stale_collateral_allowance_is_refreshed_at_start_up(
@@ -30,7 +20,7 @@ async def test_a_stale_collateral_allowance_is_refreshed_at_start_up(
 ) -> None:
     sim.exchange.stale_allowance(ADDRESS)  # approved on chain after the CLOB cached the wallet
     async with Harness(sim, tmp_path) as h:
-        report = await h.broker.start({}, h.journal)
+        report = await h.start()
         assert report.ok, report.notices
         assert report.allowances and min(report.allowances.values()) > D(10) ** 9
 
@@ -39,19 +29,14 @@ async def test_sells_refresh_the_token_allowance_first_and_an_exit_retries_once(
     sim: SimServer, tmp_path: Path
 ) -> None:
     async with Harness(sim, tmp_path) as h:
-        assert (await h.broker.start({}, h.journal)).ok
+        assert (await h.start()).ok
         market, token, ask = await h.market()
         book = sim.rest_book(token)
         assert book is not None
         bid = D(book["bids"][-1]["price"])
 
         async def round_trip() -> object:
-            entry = await h.broker.execute(
-                h.order(token, Side.BUY, "10", ask + D("0.03")),
-                market,
-                sized_price=ask,
-                whale_price=ask,
-            )
+            entry = await h.buy(market, token, ask, over=D("0.03"))
             assert entry.filled_shares == D(10), entry.reason
             return await h.broker.execute(
                 h.order(token, Side.SELL, "10", bid - D("0.05"), intent=""),
@@ -80,15 +65,10 @@ async def test_an_entry_refused_for_allowance_is_not_sent_again(
     sim: SimServer, tmp_path: Path
 ) -> None:
     async with Harness(sim, tmp_path) as h:
-        assert (await h.broker.start({}, h.journal)).ok
+        assert (await h.start()).ok
         market, token, ask = await h.market()
         sim.exchange.stale_allowance(ADDRESS)
-        entry = await h.broker.execute(
-            h.order(token, Side.BUY, "10", ask + D("0.03")),
-            market,
-            sized_price=ask,
-            whale_price=ask,
-        )
+        entry = await h.buy(market, token, ask, over=D("0.03"))
         assert "not enough balance / allowance" in entry.reason
         assert h.sim_orders() == [] and not any(o.status is OrderStatus.NEW for o in h.statuses)
 
@@ -99,23 +79,10 @@ DEPOSIT_WALLET = "0x" + "de9051" * 6 + "d0e1"
 async def test_a_deposit_wallet_signs_as_poly_1271_and_trades_from_the_wallet(
     sim: SimServer, tmp_path: Path
 ) -> None:
-    sim.exchange.link_wallet(ADDRESS, DEPOSIT_WALLET)  # the wallet's owner is the key's EOA
-    sim.exchange.set_balance(DEPOSIT_WALLET, 250)
-    async with Harness(sim, tmp_path, signature_type="POLY_1271", funder=DEPOSIT_WALLET) as h:
-        report = await h.broker.start({}, h.journal)
-        assert report.ok and report.funder == DEPOSIT_WALLET and report.balance_usd == D(250)
-        market, token, ask = await h.market()
-        result = await h.broker.execute(
-            h.order(token, Side.BUY, "10", ask + D("0.02")),
-            market,
-            sized_price=ask,
-            whale_price=ask,
-        )
-        assert result.filled_shares == D(10), result.reason
-        (placed,) = sim.exchange.orders.values()
-        assert placed.maker == DEPOSIT_WALLET.lower()  # maker = signer = the deposit wallet
-        held = {r["asset"]: r["size"] for r in sim.exchange.positions(DEPOSIT_WALLET)}
-        assert held == {token: D("10")} and sim.exchange.positions(ADDRESS) == []
+    # The wallet's owner is the key's EOA.
+    await buy_from_funder(sim, tmp_path, "POLY_1271", DEPOSIT_WALLET)
+    (placed,) = sim.exchange.orders.values()
+    assert placed.maker == DEPOSIT_WALLET.lower()  # maker = signer = the deposit wallet
 
 
 async def test_a_deposit_wallet_owned_by_another_key_is_refused(
@@ -123,15 +90,10 @@ async def test_a_deposit_wallet_owned_by_another_key_is_refused(
 ) -> None:
     sim.exchange.link_wallet("0x" + "77" * 20, DEPOSIT_WALLET)  # someone else's wallet
     async with Harness(sim, tmp_path, signature_type="POLY_1271", funder=DEPOSIT_WALLET) as h:
-        await h.broker.start({}, h.journal)
+        await h.start()
         market, token, ask = await h.market()
         h.broker._blocked = None  # past the balance check: the exchange itself must refuse
-        result = await h.broker.execute(
-            h.order(token, Side.BUY, "10", ask + D("0.02")),
-            market,
-            sized_price=ask,
-            whale_price=ask,
-        )
+        result = await h.buy(market, token, ask)
         assert "invalid signature" in result.reason and not sim.exchange.orders
 
 
@@ -187,14 +149,9 @@ async def test_a_protocol_v2_market_is_refused_before_signing(
     v2 = {**record, "version": "v2", "positionIds": ["11", "22"]}  # V2 ids: positionIds
     assert market_from_gamma(v2).version == "v2"
     async with Harness(sim, tmp_path) as h:
-        assert (await h.broker.start({}, h.journal)).ok
+        assert (await h.start()).ok
         market, token, ask = await h.market()
-        result = await h.broker.execute(
-            h.order(token, Side.BUY, "10", ask + D("0.02")),
-            replace(market, version="v2"),
-            sized_price=ask,
-            whale_price=ask,
-        )
+        result = await h.buy(replace(market, version="v2"), token, ask)
         assert 'Gamma version "v2"' in result.reason and "ExchangeV3" in result.reason
         assert h.sim_orders() == [] and not [
             e for e in h.journal.events(kinds=["clob"]) if e.payload["event"] == "signed"
@@ -211,27 +168,12 @@ async def test_heartbeats_keep_resting_orders_alive_and_a_crash_cancels_them(
 
     sim.exchange.heartbeat_timeout_s = 2.5  # the CLOB's 10 s, shortened for the test
     async with Harness(sim, tmp_path, heartbeat_s=0.3, confirm_timeout_s=30.0) as h:
-        assert (await h.broker.start({}, h.journal)).ok
+        assert (await h.start()).ok
         market, token, ask = await h.market()
-        entry = await h.broker.execute(
-            h.order(token, Side.BUY, "10", ask + D("0.03")),
-            market,
-            sized_price=ask,
-            whale_price=ask,
-        )
+        entry = await h.buy(market, token, ask, over=D("0.03"))
         assert entry.filled_shares == D(10), entry.reason
-        exit_task = asyncio.create_task(
-            h.broker.execute(
-                h.order(token, Side.SELL, "10", D("0.99"), intent=""),
-                market,
-                sized_price=ask,
-                whale_price=ask,
-            )
-        )
-        await wait_until(
-            lambda: any(o.side == "SELL" and o.status == "LIVE" for o in h.sim_orders()), 5
-        )
-        (resting,) = [o for o in h.sim_orders() if o.side == "SELL" and o.status == "LIVE"]
+        exit_task = asyncio.create_task(h.sell(market, token, ask))
+        resting = await h.resting_sell()
         # Beating: well past the timeout the order still rests (a stale id is set right too).
         h.broker.heartbeat.heartbeat_id = "not-the-current-id"
         await asyncio.sleep(3.5)

@@ -8,10 +8,7 @@ import pty
 import stat
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from polytui.sim.server import SimServer
 from tests.execution.live_helpers import ADDRESS, PRIVATE_KEY
@@ -88,12 +85,6 @@ def test_typed_confirmation_at_a_terminal(tmp_path: Path) -> None:
     code, err = _with_terminal(["--live", "--config", live], "LIVE\n", tmp_path)
     assert code == 1 and "POLYTUI_PRIVATE_KEY" in err and "not confirmed" not in err
     assert "Traceback" not in err
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[SimServer]:
-    async with SimServer("demo", seed=7, speed=3) as server:
-        yield server
 
 
 async def _keys_derive(sim: SimServer, tmp_path: Path, *extra: str) -> tuple[int, str, str]:

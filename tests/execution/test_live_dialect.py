@@ -8,39 +8,24 @@ after the CLOB took the order. Each test drives the real broker and the real sim
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from decimal import Decimal as D
 from pathlib import Path
-
-import pytest
 
 from polytui.execution.live.clob_rest import definite_refusal
 from polytui.model import OrderStatus, OrderType, Side
 from polytui.sim.server import SimServer
-from tests.execution.test_live import Harness
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[SimServer]:
-    async with SimServer("demo", seed=7, speed=3) as server:
-        yield server
+from tests.execution.live_helpers import Harness
 
 
 async def test_rest_trade_statuses_are_read_while_the_user_channel_is_down(
     sim: SimServer, tmp_path: Path
 ) -> None:
     """No user channel: the fill is known only from ``/data/trades``, in its prefixed form."""
-    h = Harness(sim, tmp_path)
-    try:
+    async with Harness(sim, tmp_path, channel=False) as h:
         assert not h.broker.feed.connected
-        assert (await h.broker.start({}, h.journal)).ok
+        assert (await h.start()).ok
         market, token, ask = await h.market()
-        report = await h.broker.execute(
-            h.order(token, Side.BUY, "10", ask + D("0.02")),
-            market,
-            sized_price=ask,
-            whale_price=ask,
-        )
+        report = await h.buy(market, token, ask)
         assert report.filled_shares == D(10), report.reason
         assert h.statuses[-1].status is OrderStatus.FILLED
         trades = [
@@ -49,9 +34,6 @@ async def test_rest_trade_statuses_are_read_while_the_user_channel_is_down(
             if e.payload["event"] == "trade"
         ]
         assert trades[-1] == "CONFIRMED"  # journaled in the plain form
-    finally:
-        await h.broker.close()
-        h.journal.close()
 
 
 async def test_a_resting_order_found_after_a_timeout_is_followed_and_cancelled(
@@ -59,7 +41,7 @@ async def test_a_resting_order_found_after_a_timeout_is_followed_and_cancelled(
 ) -> None:
     """``ORDER_STATUS_LIVE`` with ``size_matched`` "0": it rests, it is not "unmatched"."""
     async with Harness(sim, tmp_path, post_timeout_s=0.3, confirm_timeout_s=2.0) as h:
-        assert (await h.broker.start({}, h.journal)).ok
+        assert (await h.start()).ok
         market, token, ask = await h.market()
         sim.exchange.delay_next_response(1.0)
         order = h.order(token, Side.BUY, "10", D("0.02"))
@@ -75,15 +57,10 @@ async def test_a_5xx_after_the_order_was_taken_is_reconciled_not_refused(
     sim: SimServer, tmp_path: Path
 ) -> None:
     async with Harness(sim, tmp_path) as h:
-        assert (await h.broker.start({}, h.journal)).ok
+        assert (await h.start()).ok
         market, token, ask = await h.market()
         sim.exchange.fail_next_response(502, "Bad Gateway")
-        report = await h.broker.execute(
-            h.order(token, Side.BUY, "10", ask + D("0.02")),
-            market,
-            sized_price=ask,
-            whale_price=ask,
-        )
+        report = await h.buy(market, token, ask)
         assert len(h.sim_orders()) == 1  # taken once, never resent
         assert report.filled_shares == D(10), report.reason
         unknown = [o.reason for o in h.statuses if o.status is OrderStatus.UNKNOWN]
@@ -100,40 +77,18 @@ def test_only_4xx_and_the_documented_500_are_definite_refusals() -> None:
     assert not definite_refusal(503, "trading is currently disabled")
 
 
-async def _bought(h: Harness, token: str, ask: D, market: object) -> None:
-    entry = await h.broker.execute(
-        h.order(token, Side.BUY, "10", ask + D("0.02")),
-        market,  # type: ignore[arg-type]
-        sized_price=ask,
-        whale_price=ask,
-    )
-    assert entry.filled_shares == D(10), entry.reason
-
-
 async def test_an_unmatched_exit_rests_is_guarded_and_cancelled_at_its_timeout(
     sim: SimServer, tmp_path: Path
 ) -> None:
     async with Harness(sim, tmp_path, confirm_timeout_s=2.0) as h:
-        assert (await h.broker.start({}, h.journal)).ok
+        assert (await h.start()).ok
         market, token, ask = await h.market()
-        await _bought(h, token, ask, market)
+        await h.bought(market, token, ask)
         sim.exchange.unmatch_next()
-        first = asyncio.create_task(
-            h.broker.execute(
-                h.order(token, Side.SELL, "10", D("0.99"), intent=""),
-                market,
-                sized_price=ask,
-                whale_price=ask,
-            )
-        )
+        first = asyncio.create_task(h.sell(market, token, ask))
         await asyncio.sleep(0.8)
         # While it rests, a second exit for the same shares is refused before signing.
-        second = await h.broker.execute(
-            h.order(token, Side.SELL, "10", D("0.98"), intent=""),
-            market,
-            sized_price=ask,
-            whale_price=ask,
-        )
+        second = await h.sell(market, token, ask, D("0.98"))
         assert "already resting" in second.reason
         result = await first
         assert result.fills == []
@@ -146,16 +101,11 @@ async def test_a_delayed_exit_that_ends_up_resting_is_cancelled_at_its_timeout(
     sim: SimServer, tmp_path: Path
 ) -> None:
     async with Harness(sim, tmp_path, confirm_timeout_s=2.0) as h:
-        assert (await h.broker.start({}, h.journal)).ok
+        assert (await h.start()).ok
         market, token, ask = await h.market()
-        await _bought(h, token, ask, market)
+        await h.bought(market, token, ask)
         sim.exchange.delay_next_match(0.3, rest=True)
-        result = await h.broker.execute(
-            h.order(token, Side.SELL, "10", D("0.99"), intent=""),
-            market,
-            sized_price=ask,
-            whale_price=ask,
-        )
+        result = await h.sell(market, token, ask)
         assert result.fills == []
         assert any("delayed" in o.reason for o in h.statuses if o.status is OrderStatus.POSTED)
         sells = [o for o in h.sim_orders() if o.side == "SELL"]

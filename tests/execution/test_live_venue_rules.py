@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from decimal import Decimal as D
 from pathlib import Path
@@ -22,14 +21,7 @@ from polytui.execution.live.reconcile import _same_order
 from polytui.execution.live.signer import order_amounts
 from polytui.model import OrderStatus, OrderType, Side
 from polytui.sim.server import SimServer
-from tests.execution.live_helpers import wait_until
-from tests.execution.test_live import Harness
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[SimServer]:
-    async with SimServer("demo", seed=7, speed=3) as server:
-        yield server
+from tests.execution.live_helpers import Harness
 
 
 def test_a_gtd_lifetime_under_the_clobs_floor_is_a_config_error(tmp_path: Path) -> None:
@@ -42,46 +34,21 @@ def test_a_gtd_lifetime_under_the_clobs_floor_is_a_config_error(tmp_path: Path) 
     assert load_settings(path).settings.live.exit_gtd_s == 150
 
 
-async def _bought(h: Harness, token: str, ask: D, market: object, shares: str = "10") -> None:
-    entry = await h.broker.execute(
-        h.order(token, Side.BUY, shares, ask + D("0.02")),
-        market,  # type: ignore[arg-type]
-        sized_price=ask,
-        whale_price=ask,
-    )
-    assert entry.filled_shares == D(shares), entry.reason
-
-
 async def test_gtd_exits_need_three_minutes_and_end_a_minute_early(
     sim: SimServer, tmp_path: Path
 ) -> None:
     async with Harness(sim, tmp_path, exit_order_type="GTD", confirm_timeout_s=30.0) as h:
-        assert (await h.broker.start({}, h.journal)).ok
+        assert (await h.start()).ok
         market, token, ask = await h.market()
-        await _bought(h, token, ask, market)
+        await h.bought(market, token, ask)
         # An expiry two minutes ahead (what exit_gtd_s = 60 signed): the CLOB refuses it.
         h.broker.live.exit_gtd_s = 60
-        short = await h.broker.execute(
-            h.order(token, Side.SELL, "10", D("0.99"), intent=""),
-            market,
-            sized_price=ask,
-            whale_price=ask,
-        )
+        short = await h.sell(market, token, ask)
         assert "invalid expiration" in short.reason, short.reason
         # At the configured floor it is accepted and rests until a minute before its expiry.
         h.broker.live.exit_gtd_s = 150
-        exit_task = asyncio.create_task(
-            h.broker.execute(
-                h.order(token, Side.SELL, "10", D("0.99"), intent=""),
-                market,
-                sized_price=ask,
-                whale_price=ask,
-            )
-        )
-        await wait_until(
-            lambda: any(o.side == "SELL" and o.status == "LIVE" for o in h.sim_orders()), 5
-        )
-        (resting,) = [o for o in h.sim_orders() if o.side == "SELL" and o.status == "LIVE"]
+        exit_task = asyncio.create_task(h.sell(market, token, ask))
+        resting = await h.resting_sell()
         assert resting.order_type == "GTD"
         assert 205 <= resting.expiration - time.time() <= 215
         resting.expiration = int(time.time()) + 61  # as if 150 s had passed: still on the book
@@ -99,12 +66,10 @@ async def test_a_marketable_buy_needs_one_pusd_and_a_resting_one_the_share_minim
     sim: SimServer, tmp_path: Path
 ) -> None:
     async with Harness(sim, tmp_path) as h:
-        assert (await h.broker.start({}, h.journal)).ok
+        assert (await h.start()).ok
         market, token, ask = await h.market()
         # A small copy entry: 3 shares (under the 5-share minimum) worth more than 1 pUSD.
-        small = await h.broker.execute(
-            h.order(token, Side.BUY, "3", ask + D("0.02")), market, sized_price=ask, whale_price=ask
-        )
+        small = await h.buy(market, token, ask, "3")
         assert small.filled_shares == D(3), small.reason
         # The CLOB lists a FAK buy's original_size in pUSD; found by shape all the same.
         (tracked,) = h.broker.tracker.orders.values()
@@ -112,9 +77,7 @@ async def test_a_marketable_buy_needs_one_pusd_and_a_resting_one_the_share_minim
         assert D(row["original_size"]) == D(tracked.maker_amount) / 1_000_000
         assert _same_order(row, replace(tracked, clob_id="0x" + "0" * 64))
         # Under 1 pUSD (spent in whole cents): refused before signing.
-        tiny = await h.broker.execute(
-            h.order(token, Side.BUY, "1", ask + D("0.02")), market, sized_price=ask, whale_price=ask
-        )
+        tiny = await h.buy(market, token, ask, "1")
         assert "at least 1 pUSD" in tiny.reason
         # A resting (GTC) order still needs the market's share minimum.
         h.broker.entry_order_type = OrderType.GTC
@@ -128,7 +91,7 @@ async def test_a_marketable_buy_needs_one_pusd_and_a_resting_one_the_share_minim
 async def test_the_simulator_enforces_the_true_minimums(sim: SimServer, tmp_path: Path) -> None:
     """Signed and sent as the broker would, past its own checks: the exchange decides."""
     async with Harness(sim, tmp_path) as h:
-        assert (await h.broker.start({}, h.journal)).ok
+        assert (await h.start()).ok
         _, token, ask = await h.market()
         signer = h.broker.signer
         limit = ask + D("0.02")
@@ -159,34 +122,22 @@ async def test_a_maker_fill_against_the_complementary_token_is_seen_by_the_poll(
     sim: SimServer, tmp_path: Path
 ) -> None:
     """No user channel: the trade poll alone must find a fill listed under the other token."""
-    h = Harness(sim, tmp_path, confirm_timeout_s=8.0)
-    try:
+    async with Harness(sim, tmp_path, confirm_timeout_s=8.0, channel=False) as h:
         assert not h.broker.feed.connected
-        assert (await h.broker.start({}, h.journal)).ok
+        assert (await h.start()).ok
         market, token, ask = await h.market()
-        await _bought(h, token, ask, market)
-        exit_task = asyncio.create_task(
-            h.broker.execute(
-                h.order(token, Side.SELL, "10", D("0.99"), intent=""),
-                market,
-                sized_price=ask,
-                whale_price=ask,
-            )
-        )
-        await wait_until(
-            lambda: any(o.side == "SELL" and o.status == "LIVE" for o in h.sim_orders()), 5
-        )
-        (resting,) = [o for o in h.sim_orders() if o.side == "SELL" and o.status == "LIVE"]
+        await h.bought(market, token, ask)
+        exit_task = asyncio.create_task(h.sell(market, token, ask))
+        resting = await h.resting_sell()
         sim.exchange.complement_next_maker_fill()  # a taker selling No merges with our Yes
         resting.price = D("0.01")  # as if the bids had come up to it
         await sim.exchange.tick()
         rows = await h.broker.clob.paged("/data/trades", {"asset_id": token})
-        assert all(r["taker_order_id"] != resting.id and not any(
-            m["order_id"] == resting.id for m in r["maker_orders"]
-        ) for r in rows)  # not listed under our token
+        assert all(
+            r["taker_order_id"] != resting.id
+            and not any(m["order_id"] == resting.id for m in r["maker_orders"])
+            for r in rows
+        )  # not listed under our token
         result = await exit_task
         assert result.filled_shares == D(10), result.reason
         assert h.statuses[-1].status is OrderStatus.FILLED
-    finally:
-        await h.broker.close()
-        h.journal.close()
