@@ -15,20 +15,18 @@ from polytui.model import Fill, Market, Position, Resolution
 DASH = "—"
 
 
-def money(amount: Decimal | None) -> str:
-    """``$1,234.56`` / ``-$0.35`` (cents, half-even as Decimal rounds); a dash when unknown."""
+def money(amount: Decimal | None, *, plus: str = "") -> str:
+    """``$1,234.56`` / ``-$0.35`` (cents, half-even as Decimal rounds); a dash when unknown.
+    ``plus`` is what stands before an amount that is not negative (``signed_money``: "+")."""
     if amount is None:
         return DASH
-    sign = "-" if amount < 0 else ""
+    sign = "-" if amount < 0 else plus
     return f"{sign}${abs(amount):,.2f}"
 
 
 def signed_money(amount: Decimal | None) -> str:
     """``+$1.20`` / ``-$0.35``: P&L always shows its sign."""
-    if amount is None:
-        return DASH
-    sign = "-" if amount < 0 else "+"
-    return f"{sign}${abs(amount):,.2f}"
+    return money(amount, plus="+")
 
 
 def price(value: Decimal | None) -> str:

@@ -22,12 +22,16 @@ from polytui.model import ZERO
 
 
 class EventLike(Protocol):
-    """What the report needs of a journal event."""
+    """What the report needs of a journal event (read-only, as a ``JournalEvent`` is)."""
 
-    kind: str
-    ref: str
-    ts: str
-    payload: dict[str, Any]
+    @property
+    def kind(self) -> str: ...
+    @property
+    def ref(self) -> str: ...
+    @property
+    def ts(self) -> str: ...
+    @property
+    def payload(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True, slots=True)
