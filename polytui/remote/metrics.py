@@ -4,7 +4,8 @@ Served by aiohttp on the engine's own event loop, so a scrape reads the engine's
 thread that writes it (prometheus-client's own HTTP server would read it from another thread).
 Values are read at scrape time from ``EngineAPI.snapshot()``; the counters of signals, intent
 transitions and fills come from a bus subscription, which drops (and counts) rather than wait.
-Money is exported as Prometheus floats at this boundary only; nothing reads it back.
+Money and share counts are summed as Decimal and become Prometheus floats only as they are
+exported (the booleans and counts become floats there too); nothing reads them back.
 
 The endpoint has no authentication: it binds where ``listen`` says (127.0.0.1 in the example)
 and shows balances and positions' value to whoever can reach it.
@@ -18,6 +19,7 @@ import ipaddress
 import logging
 from collections import Counter, OrderedDict
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
@@ -44,7 +46,7 @@ class EventCounts:
         self.signals = 0
         self.intents: Counter[str] = Counter()
         self.fills = 0
-        self.fill_shares = 0.0
+        self.fill_shares = Decimal(0)  # summed exact; a float only when scraped
         self._signal_ids: OrderedDict[str, None] = OrderedDict()
         self._intent_status: OrderedDict[str, str] = OrderedDict()
 
@@ -65,7 +67,7 @@ class EventCounts:
                     self._intent_status.popitem(last=False)
         elif isinstance(event, ev.FillReceived):
             self.fills += 1
-            self.fill_shares += float(event.fill.shares)
+            self.fill_shares += event.fill.shares
 
 
 class EngineCollector:
@@ -93,8 +95,8 @@ class EngineCollector:
             cap.add_metric([limit.name], float(limit.limit))
         yield used
         yield cap
-        exposure = sum(float(p.cost_usd) for p in snap.positions)
-        yield _gauge("polytui_exposure_usd", "Cost of open positions", exposure)
+        exposure = sum((p.cost_usd for p in snap.positions), Decimal(0))
+        yield _gauge("polytui_exposure_usd", "Cost of open positions", float(exposure))
         pnl = snap.pnl
         for name, value, text in (
             ("equity_usd", pnl.equity_usd, "Cash plus marked positions"),
@@ -114,7 +116,7 @@ class EngineCollector:
             intents.add_metric([status], n)
         yield intents
         yield _counter("polytui_fills", "Fills of our orders", counts.fills)
-        yield _counter("polytui_fill_shares", "Shares filled", counts.fill_shares)
+        yield _counter("polytui_fill_shares", "Shares filled", float(counts.fill_shares))
         yield _counter("polytui_metrics_events_dropped", "Bus events the counters missed",
                        self.server.dropped)  # fmt: skip
         bot = self.server.bot
