@@ -1,4 +1,4 @@
-"""Validation of ``[advisors]`` and its ``[[advisors.entries]]`` (called by ``polytui.config``).
+"""Validation of ``[advisors]`` and its ``[[advisors.entries]]`` (from ``polytui.config_checks``).
 
 Kept apart from the config loader so the loader stays one screenful per section; the errors are
 the loader's own (they name the dotted key, e.g. ``advisors.entries[1].kind``).

@@ -1,4 +1,4 @@
-"""Validation of ``[telegram]`` and ``[metrics]``, called by ``polytui.config`` with its helpers.
+"""Validation of ``[telegram]`` and ``[metrics]``, called by ``polytui.config_checks``.
 
 Errors name the dotted key, like every other config error; the token is never a setting, only
 the name of the environment variable that holds it.
@@ -17,13 +17,13 @@ HHMM_RE = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
 
 class Check(Protocol):
-    """``need(ok, key, problem)`` from ``polytui.config``."""
+    """``need(ok, key, problem)`` (``polytui.config_checks.Checks.need``)."""
 
     def __call__(self, ok: bool, key: str, problem: str) -> None: ...
 
 
 class Range(Protocol):
-    """``within(key, value, low, high, ...)`` from ``polytui.config``."""
+    """``within(key, value, low, high, ...)`` (``polytui.config_checks.Checks.within``)."""
 
     def __call__(
         self,
