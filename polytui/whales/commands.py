@@ -83,6 +83,23 @@ def _aliases(settings: Settings) -> dict[str, str]:
     return dict(settings.whales.aliases)
 
 
+def _emit_ranked(
+    command: str,
+    what: str,
+    rows: list[dict[str, Any]],
+    errors: list[str],
+    latency: float,
+    as_json: bool,
+) -> None:
+    """Ranked rows as one JSON document, or as the table with each error on stderr."""
+    if as_json:
+        emit_json({what: rows, "errors": errors})
+        return
+    print_rank(rows, f"{what} ranked by copy edge at {latency:g} s")
+    for error in errors:
+        print(f"polytui whales {command}: {error}", file=sys.stderr)
+
+
 # --- commands -------------------------------------------------------------------------------------
 
 
@@ -99,12 +116,7 @@ def run_rank(loaded: LoadedConfig, wallets: list[str], as_json: bool, refresh: b
         profiles, errors = asyncio.run(profiles_for(settings, targets, refresh, progress))
     aliases = _aliases(settings)
     rows = [rank_row(p, aliases.get(p.wallet, ""), latency) for p in ranked(profiles, latency)]
-    if as_json:
-        emit_json({"wallets": rows, "errors": errors})
-    else:
-        print_rank(rows, f"wallets ranked by copy edge at {latency:g} s")
-        for error in errors:
-            print(f"polytui whales rank: {error}", file=sys.stderr)
+    _emit_ranked("rank", "wallets", rows, errors, latency, as_json)
     return EXIT_ERROR if errors and not rows else 0
 
 
@@ -211,12 +223,7 @@ def run_discover(
         )
     best = ranked(profiles, latency)[:count]
     rows = [{**rank_row(p, "", latency), "sources": sources.get(p.wallet, [])} for p in best]
-    if as_json:
-        emit_json({"candidates": rows, "errors": errors})
-    else:
-        print_rank(rows, f"candidates ranked by copy edge at {latency:g} s")
-        for error in errors:
-            print(f"polytui whales discover: {error}", file=sys.stderr)
+    _emit_ranked("discover", "candidates", rows, errors, latency, as_json)
     return 0
 
 
