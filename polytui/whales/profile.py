@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from polytui.model import ZERO, FeeSchedule, Role, Side, usd
+from polytui.model import ZERO, FeeSchedule, Role, usd
 from polytui.whales.bets import Bet, MarketFacts, build_bets
 from polytui.whales.copyability import Tape, copy_edges
+from polytui.whales.habits import active_hours, holding_times, pnl_curve
 from polytui.whales.model import ActivityEvent, ClosedPosition, HistoryTrade, PnlPoint, Resolution
 from polytui.whales.playbooks import (
     action_of,
@@ -33,7 +34,6 @@ from polytui.whales.stats import Accumulator, Sample, dec, p_value_positive, t_q
 from polytui.whales.style import style_of
 
 DEFAULT_DELAYS_S = (0.65, 2.0, 5.0, 15.0)
-CURVE_POINTS = 120
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,45 +328,6 @@ def sample_of(bets: Sequence[Bet]) -> Sample:
     return Sample(cluster, xs, es, cs, won)
 
 
-def _holding_times(
-    trades: Sequence[HistoryTrade], bets: Sequence[Bet], events: Sequence[ActivityEvent]
-) -> list[float]:
-    """Seconds from a token's first buy to its exit: the sale that emptied it, else the
-    redemption or settlement."""
-    redeemed: dict[str, int] = {}
-    for event in events:
-        if event.kind == "REDEEM" and event.condition_id:
-            redeemed.setdefault(event.condition_id, event.ts_ms)
-    settled = {b.token_id: b.resolved_ms for b in bets if b.resolved_ms is not None}
-    held: dict[str, list[Any]] = {}  # token -> [first buy ms, shares, condition]
-    out: list[float] = []
-    for trade in sorted(trades, key=lambda t: t.ts_ms):
-        slot = held.get(trade.token_id)
-        if trade.side is Side.BUY:
-            if slot is None:
-                held[trade.token_id] = [trade.ts_ms, trade.shares, trade.condition_id]
-            else:
-                slot[1] += trade.shares
-        elif slot is not None:
-            slot[1] -= trade.shares
-            if slot[1] <= 0:
-                out.append((trade.ts_ms - slot[0]) / 1000)
-                del held[trade.token_id]
-    for token, (first, _, condition) in held.items():
-        end = redeemed.get(condition) or settled.get(token)
-        if end is not None and end >= first:
-            out.append((end - first) / 1000)
-    return out
-
-
-def _curve(points: Sequence[PnlPoint]) -> tuple[tuple[int, Decimal], ...]:
-    ordered = sorted(points, key=lambda p: p.ts_ms)
-    if len(ordered) > CURVE_POINTS:
-        step = len(ordered) / CURVE_POINTS
-        ordered = [ordered[int(i * step)] for i in range(CURVE_POINTS - 1)] + [ordered[-1]]
-    return tuple((p.ts_ms, p.pnl_usd) for p in ordered)
-
-
 def _copyable(
     record: EdgeStat, copy: CopyEdge | None, resolved: int, params: ProfileParams, latency: str
 ) -> tuple[bool, str]:
@@ -424,14 +385,6 @@ def _playbooks(
     )
 
 
-def _active_hours(trades: Sequence[HistoryTrade]) -> tuple[int, ...]:
-    """Fills per hour of the day (UTC 0-23)."""
-    hours = [0] * 24
-    for trade in trades:
-        hours[(trade.ts_ms // 3_600_000) % 24] += 1
-    return tuple(hours)
-
-
 def build_profile(
     wallet: str,
     trades: Sequence[HistoryTrade],
@@ -474,7 +427,7 @@ def build_profile(
     copyable, reason = _copyable(record, chosen, len(settled), params, latency)
     style, prefix = style_of(settled)
     reason = f"{prefix}: {reason}" if prefix else reason
-    holds = _holding_times(trades, bets, events)
+    holds = holding_times(trades, bets, events)
     times = [t.ts_ms for t in trades]
     notes = []
     if any(t.role is Role.UNKNOWN for t in trades):
@@ -495,7 +448,7 @@ def build_profile(
         breakdowns=_breakdowns(settled, sample),
         holding_median_s=int(statistics.median(holds)) if holds else None,
         holding_mean_s=int(statistics.fmean(holds)) if holds else None,
-        active_hours=_active_hours(trades),
+        active_hours=active_hours(trades),
         playbooks=_playbooks(settled, sample, params),
         copy=copy,
         copy_latency_s=Decimal(latency),
@@ -503,7 +456,7 @@ def build_profile(
         reason=reason,
         first_trade_ms=min(times) if times else None,
         last_trade_ms=max(times) if times else None,
-        pnl_curve=_curve(pnl_points),
+        pnl_curve=pnl_curve(pnl_points),
         notes=tuple(notes),
         extra={"style": style, "settled_pnl_usd": str(usd(pnl))},
     )
