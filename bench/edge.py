@@ -7,18 +7,24 @@ positive), the capture ratio (ours ÷ oracle), the share of signals copied from 
 uncopyable archetypes (``informed_fast``, ``longshot``), the Spearman rank correlation between
 the strategy's estimated copy edge of each watched wallet with at least ``MIN_RESOLVED``
 resolved trades and its true copy edge, and — when limits bound — the mean net edge of what
-was copied against what was refused for room. The defaults are the recorded baseline's size:
-``noise`` and ``mixed``, seeds 1-5, 24 sim hours each. ``--smoke`` (``make test``): 3 sim
-minutes, one seed.
+was copied against what was refused for room, per dollar (the basis the room is allocated on,
+and what a dollar of capital earns) and per share. Each backtest first profiles the watched
+wallets from the world's served past (``--no-history``: every wallet starts from zero edge).
+The defaults are the recorded baseline's size: ``noise`` and ``mixed``, seeds 1-5, 24 sim
+hours each, ``--jobs`` backtests at once (one process each). ``--smoke`` (``make test``): 3 sim
+minutes, one seed, no history.
 
-    python -m bench.edge [--hours H] [--seeds N] [--worlds a,b] [--smoke]
+    python -m bench.edge [--hours H] [--seeds N] [--worlds a,b] [--jobs N] [--no-history]
+                         [--smoke]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from decimal import Decimal
 from typing import Any
 
@@ -66,9 +72,18 @@ def _mean(values: list[Decimal]) -> str | None:
     return str((sum(values, Decimal(0)) / len(values)).quantize(Decimal("0.0001")))
 
 
-def world_figures(name: str, seeds: list[int], hours: float) -> dict[str, Any]:
-    """One world over several seeds."""
+def one_run(name: str, seed: int, hours: float, history: bool = True) -> dict[str, Any]:
+    """One backtest's report (a process of its own under ``--jobs``)."""
     loaded = LoadedConfig(Settings(), None)
+    return backtest_report(
+        loaded, scenario=name, scenario_file=None, seed=seed, hours=hours, history=history
+    )
+
+
+def world_figures(
+    name: str, seeds: list[int], hours: float, reports: list[dict[str, Any]], wall_s: float
+) -> dict[str, Any]:
+    """One world over several seeds, from their reports (in seed order)."""
     ours, oracle, se2, oracle_se2 = Decimal(0), Decimal(0), Decimal(0), Decimal(0)
     copies = signals = 0
     est: list[Decimal] = []
@@ -80,9 +95,9 @@ def world_figures(name: str, seeds: list[int], hours: float) -> dict[str, Any]:
     refused_usd: list[Decimal] = []
     refused_by: dict[str, int] = {}
     per_seed = []
-    started = time.monotonic()
-    for seed in seeds:
-        r = backtest_report(loaded, scenario=name, scenario_file=None, seed=seed, hours=hours)
+    profiles = 0
+    for seed, r in zip(seeds, reports, strict=True):
+        profiles += int(r.get("history_profiles", 0))
         ours += Decimal(r["pnl"]["hold_to_resolution"])
         oracle += Decimal(r["oracle"]["pnl"])
         se2 += Decimal(r["pnl"]["se"]) ** 2
@@ -145,7 +160,8 @@ def world_figures(name: str, seeds: list[int], hours: float) -> dict[str, Any]:
         "copied_mean_net_edge_per_usd": _mean(copied_usd),
         "refused_for_room_mean_net_edge_per_usd": _mean(refused_usd),
         "refused_for_room_by_limit": dict(sorted(refused_by.items())),
-        "wall_s": round(time.monotonic() - started, 1),
+        "history_profiles": profiles,
+        "wall_s": round(wall_s, 1),
         "per_seed": per_seed,
     }
 
@@ -158,13 +174,49 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "--worlds", default="noise,mixed", help=f"comma-separated: {', '.join(builtin_worlds())}"
     )
     parser.add_argument("--smoke", action="store_true", help="make test: 3 sim minutes, 1 seed")
+    parser.add_argument(
+        "--jobs", type=int, default=min(2, os.cpu_count() or 1), help="backtests run at once"
+    )
+    parser.add_argument(
+        "--no-history",
+        action="store_true",
+        help="start every wallet from zero edge (no profiles from the worlds' served past)",
+    )
     args = parser.parse_args(argv or [])
-    if args.smoke:
-        args.hours, args.seeds = 0.05, 1
+    if args.smoke:  # seconds, not the minute a 24 h past takes to profile (tests cover that)
+        args.hours, args.seeds, args.jobs, args.no_history = 0.05, 1, 1, True
     worlds = [w for w in args.worlds.split(",") if w]
-    result: dict[str, Any] = {"bench": "edge", "worlds": []}
+    seeds = list(range(1, args.seeds + 1))
+    runs = [(name, seed) for name in worlds for seed in seeds]
+    started = time.monotonic()
+    reports: dict[tuple[str, int], dict[str, Any]] = {}
+    done_at: dict[str, float] = {}
+    history = not args.no_history
+    if args.jobs > 1:
+        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+            futures = {
+                pool.submit(one_run, name, seed, args.hours, history): (name, seed)
+                for name, seed in runs
+            }
+            for future in as_completed(futures):
+                key = futures[future]
+                reports[key] = future.result()
+                done_at[key[0]] = time.monotonic() - started
+    else:
+        for name, seed in runs:
+            reports[(name, seed)] = one_run(name, seed, args.hours, history)
+            done_at[name] = time.monotonic() - started
+    result: dict[str, Any] = {
+        "bench": "edge",
+        "history": history,
+        "jobs": args.jobs,
+        "wall_s": round(time.monotonic() - started, 1),
+        "worlds": [],
+    }
     for name in worlds:
-        figures = world_figures(name, list(range(1, args.seeds + 1)), args.hours)
+        figures = world_figures(
+            name, seeds, args.hours, [reports[(name, s)] for s in seeds], done_at[name]
+        )
         result["worlds"].append(figures)
         print(
             f"{name:>8}: copies/signals {figures['copies']}/{figures['signals']}, "

@@ -231,6 +231,13 @@ def backtest(
         Path | None,
         typer.Option(help="Recorded advisor answers (JSONL); advisors are off without them."),
     ] = None,
+    history: Annotated[
+        bool,
+        typer.Option(
+            "--history/--no-history",
+            help="Profile the watched wallets from the world's served past before the start.",
+        ),
+    ] = True,
 ) -> None:
     """Run the real engine on a simulated world on a virtual clock; score it against the truth."""
     loaded = _load(config) if config is not None else _defaults()
@@ -246,6 +253,7 @@ def backtest(
         plot,
         truth,
         advisor_answers,
+        history,
     )
 
 

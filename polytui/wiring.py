@@ -174,11 +174,7 @@ def _history_priors(journal: Any, settings: Any) -> dict[str, Any]:
     """Saved whale profiles as the scorer's per-wallet priors (``polytui whales rank``)."""
     from polytui.strategy.prior import priors_from_journal
 
-    return priors_from_journal(
-        journal,
-        latency_s=settings.history.source_latency_s,
-        max_weight=4 * settings.strategy.prior_weight,
-    )
+    return priors_from_journal(journal, latency_s=settings.history.source_latency_s)
 
 
 def _live_broker(settings: Any, clock: Clock) -> Any:

@@ -17,9 +17,11 @@ def backtest_report(
     random_seed: int | None = None,
     truth: Path | None = None,
     advisor_clients: dict[str, Any] | None = None,
+    history: bool = True,
 ) -> dict[str, Any]:
     """Run one backtest and return its JSON report (raises WorldError on a bad world, OSError
-    when ``truth`` cannot be written; the truth is written before the run)."""
+    when ``truth`` cannot be written; the truth is written before the run). With ``history``
+    the watched wallets are first profiled from the world's served past."""
     from polytui.backtest.report import build_report
     from polytui.backtest.run import prepare_settings, run_world
     from polytui.backtest.world import open_world
@@ -27,7 +29,7 @@ def backtest_report(
     world = open_world(scenario, scenario_file, seed, hours)
     if truth is not None:
         write_truth(world, truth)
-    record = run_world(world, loaded, advisor_clients)
+    record = run_world(world, loaded, advisor_clients, history=history)
     settings, _ = prepare_settings(loaded, world, Path("."))
     return build_report(world, record, settings, random_seed=random_seed)
 
@@ -52,6 +54,7 @@ def backtest(
     plot: Path | None,
     truth: Path | None = None,
     advisor_answers: Path | None = None,
+    history: bool = True,
 ) -> int:
     """The command: exit 0 with the report, 2 with a one-line reason on bad input."""
     from polytui.backtest.render import plot_problem, to_text, write_plot
@@ -85,6 +88,7 @@ def backtest(
             hours=hours,
             truth=truth,
             advisor_clients=clients,
+            history=history,
         )
     except WorldError as exc:
         print(f"polytui backtest: {exc}", file=sys.stderr)

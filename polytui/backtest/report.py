@@ -193,6 +193,8 @@ def build_report(
         # Replayed opinions at most: no backtest here measures a model's forecasting skill.
         "advisors": record.advisors or {"mode": "off"},
         "latency_s": latency,
+        # Watched wallets profiled from the world's served past before the start.
+        "history_profiles": record.profiles,
         "signals": len(record.signals),
         "copies": len(buys),
         "fills": len(fills),
@@ -327,16 +329,14 @@ def _whale_rows(
 def _capital(record: RunRecord, buys: list[dict[str, Any]]) -> dict[str, Any]:
     """Where the money went: the edges copied beside those refused for want of room."""
     refused = [s for s in record.signals if s.get("refused_for_room")]
+    # One entry per copy (an intent that filled, however many fills), as one per refused signal.
+    copied = list(dict.fromkeys(str(f.get("intent_id", "")) for f in buys))
     return {
-        "copied_net_edges": [
-            record.intent_edge.get(str(f.get("intent_id", "")), "0") for f in buys
-        ],
+        "copied_net_edges": [record.intent_edge.get(i, "0") for i in copied],
         "refused_for_room_net_edges": [
             str(s["net_edge"]) for s in refused if s.get("net_edge") is not None
         ],
-        "copied_per_usd": [
-            record.intent_per_usd.get(str(f.get("intent_id", "")), "0") for f in buys
-        ],
+        "copied_per_usd": [record.intent_per_usd.get(i, "0") for i in copied],
         "refused_for_room_per_usd": [
             str(s["edge_per_usd"]) for s in refused if s.get("edge_per_usd") is not None
         ],

@@ -59,6 +59,7 @@ class RunRecord:
     virtual_s: float = 0.0
     # None: advisors off; else what the recorded answers did (reviews, shrunk, rejected).
     advisors: dict[str, int] | None = None
+    profiles: int = 0  # watched wallets profiled from the world's served past before the start
 
 
 class WorldTransport(httpx.AsyncBaseTransport):
@@ -215,7 +216,11 @@ def prepare_settings(loaded: Any, world: ScenarioWorld, data_dir: Path) -> tuple
 
 
 async def _run(
-    world: ScenarioWorld, loaded: Any, data_dir: Path, advisor_clients: dict[str, Any] | None
+    world: ScenarioWorld,
+    loaded: Any,
+    data_dir: Path,
+    advisor_clients: dict[str, Any] | None,
+    profiles: int = 0,
 ) -> RunRecord:
     from polytui.config import LoadedConfig
     from polytui.engine import build_engine
@@ -249,6 +254,7 @@ async def _run(
         policy=policy,
         latency_s=settings.paper.latency_ms / 1000,
         start_usd=settings.paper.starting_balance_usd,
+        profiles=profiles,
     )
     task = asyncio.create_task(engine.run())
     await driver.run()
@@ -327,15 +333,29 @@ def _collect(engine: Any, record: RunRecord) -> None:
 
 
 def run_world(
-    world: ScenarioWorld, loaded: Any, advisor_clients: dict[str, Any] | None = None
+    world: ScenarioWorld,
+    loaded: Any,
+    advisor_clients: dict[str, Any] | None = None,
+    *,
+    history: bool = True,
 ) -> RunRecord:
     """One backtest of ``world`` under ``loaded``'s settings, on a fresh virtual loop
-    (``advisor_clients``: recorded answers by advisor name; advisors are off without them)."""
+    (``advisor_clients``: recorded answers by advisor name; advisors are off without them).
+    With ``history`` the watched wallets are first profiled from the world's served past, so
+    the engine starts from those profiles, as the console does after ``polytui whales rank``."""
+    from polytui.backtest.past import profile_past
+
     quiet = logging.getLogger("polytui")
     level = quiet.level
     quiet.setLevel(logging.WARNING)  # per-fill notices would flood a 24 h run
     try:
         with tempfile.TemporaryDirectory(prefix="polytui-backtest-") as data:
-            return run_virtual(_run(world, loaded, Path(data), advisor_clients), VirtualTimeLoop())
+            past = world.with_past() if history else None
+            profiles = 0
+            if past is not None:
+                settings, _ = prepare_settings(loaded, world, Path(data))
+                profiles = profile_past(settings, past, world.hours, Path(data))
+            main = _run(world, loaded, Path(data), advisor_clients, profiles)
+            return run_virtual(main, VirtualTimeLoop())
     finally:
         quiet.setLevel(level)

@@ -4,7 +4,8 @@ A backtest needs, from a world: its markets (tokens, end, winner), its whale tra
 order, the wire frames the real feeds would receive (RTDS activity, CLOB ``book`` and
 ``market_resolved``, Gamma records), the raw ask side of a book at any instant, and the truth
 about every wallet. :class:`ScenarioWorld` serves all of that from the simulator's scenario;
-nothing else in :mod:`polytui.backtest` touches the simulator.
+nothing else in :mod:`polytui.backtest` touches the simulator, except :mod:`.past`, which serves
+a world's settled past on the simulator's own data-api routes before the run.
 """
 
 from __future__ import annotations
@@ -275,6 +276,15 @@ class ScenarioWorld:
     def winner_of(self, condition_id: str) -> str:
         """The winning token of a market."""
         return self._markets[condition_id].winner
+
+    def with_past(self) -> Any:
+        """The honest world with its settled past (``history_hours`` of its spec) before sim
+        time 0, the present unchanged; None when it has none."""
+        if self.honest is None or not self.honest.spec.history_hours:
+            return None
+        from polytui.sim.worlds.past import build_world_with_past
+
+        return build_world_with_past(self.honest.spec, seed=self.honest.seed, hours=self.hours)
 
     def watched(self) -> list[tuple[str, str]]:
         """(wallet, alias) of the wallets a default backtest copies."""

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -47,8 +47,16 @@ class Session:
 
 
 @asynccontextmanager
-async def open_session(settings: Settings, progress: Any) -> AsyncIterator[Session]:
-    """Journal + shared HTTP client + rate-limited history client + refresher."""
+async def open_session(
+    settings: Settings,
+    progress: Any,
+    *,
+    now_s: Callable[[], float] = time.time,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> AsyncIterator[Session]:
+    """Journal + shared HTTP client + rate-limited history client + refresher (``now_s``: the
+    refresh's clock, unix seconds, and ``monotonic`` the rate limits'; a backtest passes its
+    start and its virtual loop's time)."""
     from polytui.feeds.gamma import MarketDirectory
     from polytui.feeds.history import HistoryClient
     from polytui.feeds.http import make_client
@@ -64,10 +72,12 @@ async def open_session(settings: Settings, progress: Any) -> AsyncIterator[Sessi
     history = HistoryClient(
         client,
         h.data_api_url or settings.feeds.data_api_url,
-        limiter=data_api_limiter(h.requests_per_10s, h.trades_per_10s, h.positions_per_10s),
+        limiter=data_api_limiter(
+            h.requests_per_10s, h.trades_per_10s, h.positions_per_10s, clock=monotonic
+        ),
     )
-    gamma = MarketDirectory(client, settings.feeds.gamma_url)
-    gamma_limit = RateLimiter(300)  # Gamma /markets: 300 per 10 s
+    gamma = MarketDirectory(client, settings.feeds.gamma_url, monotonic=monotonic)
+    gamma_limit = RateLimiter(300, clock=monotonic)  # Gamma /markets: 300 per 10 s
 
     async def facts(condition_id: str) -> MarketFacts | None:
         try:
@@ -87,7 +97,7 @@ async def open_session(settings: Settings, progress: Any) -> AsyncIterator[Sessi
         ProfileStore(journal),
         params=params_of(settings),
         facts_source=facts,
-        now_s=time.time,
+        now_s=now_s,
         tape_pages=h.tape_pages,
         progress=progress,
     )
