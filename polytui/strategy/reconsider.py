@@ -10,18 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING
 
 from polytui.model import ZERO, IntentStatus, PortfolioView, Side
 from polytui.strategy.approvals import ApprovalError
-from polytui.strategy.pipeline import Outcome, Record, _decision
-from polytui.strategy.sizing import size_trade
+from polytui.strategy.outcomes import Outcome, Record, decision_record
+from polytui.strategy.sizing import size_on
+
+if TYPE_CHECKING:
+    from polytui.strategy.pipeline import Strategy
 
 MICRO = Decimal("0.000001")
 
 
 def reconsider(
-    strategy: Any,
+    strategy: Strategy,
     intent_id: str,
     adjust: Callable[[Decimal], Decimal],
     note: str,
@@ -35,23 +38,19 @@ def reconsider(
         return Outcome(False, "no pending intent to reconsider", intent)
     if intent.side is not Side.BUY or intent.shares <= 0:
         return Outcome(False, "only buys get a second opinion", intent)
-    st = strategy.settings.strategy
     before = intent.confidence  # p = all-in cost + the net edge that sized it
     after = adjust(before)
     shares = intent.shares
     fee_ps = intent.expected_fee_usd / intent.shares
-    market = strategy._markets.get(intent_id)
+    market = strategy.market_of(intent_id)
     minimum = market.min_order_size if market is not None else ZERO
     if after < before:
-        sizing = size_trade(
+        sizing = size_on(
+            strategy.settings.strategy,
             net=after - (intent.sized_price + fee_ps),
             avg_price=intent.sized_price,
             fee_per_share=fee_ps,
             cash=view.cash_usd,
-            margin=st.min_net_edge,
-            kelly_mult=st.kelly_fraction,
-            kelly_cap=st.kelly_cap,
-            max_bet_usd=st.max_bet_usd,
             min_shares=minimum,
         )
         shares = min(shares, sizing.shares)
@@ -75,7 +74,7 @@ def reconsider(
             done = approvals.decide(
                 intent_id, IntentStatus.REJECTED, f"{advice}: no edge left", now
             )
-            return Outcome(False, done.reason, done, [record, _decision(done, "advisors")])
+            return Outcome(False, done.reason, done, [record, decision_record(done, "advisors")])
         revised = approvals.revise(
             intent_id,
             now,

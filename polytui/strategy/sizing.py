@@ -23,6 +23,7 @@ from polytui.amounts import floor_shares
 from polytui.display import money
 from polytui.display import shares as fmt_shares
 from polytui.model import ONE, ZERO, Market
+from polytui.settings import StrategySettings
 from polytui.strategy.edge import Estimate
 
 PLACES = Decimal("0.0001")
@@ -149,6 +150,30 @@ def size_trade(
             f"below the minimum {fmt_shares(min_shares)}",
         )
     return Sizing(shares, (shares * cost).quantize(Decimal("0.000001")), p, cost, fraction, "")
+
+
+def size_on(
+    st: StrategySettings,
+    *,
+    net: Decimal,
+    avg_price: Decimal,
+    fee_per_share: Decimal,
+    cash: Decimal,
+    min_shares: Decimal,
+) -> Sizing:
+    """:func:`size_trade` with ``[strategy]``'s margin, Kelly multiplier, cap and max bet: the
+    one place a buy is sized, at entry and again on a second opinion."""
+    return size_trade(
+        net=net,
+        avg_price=avg_price,
+        fee_per_share=fee_per_share,
+        cash=cash,
+        margin=st.min_net_edge,
+        kelly_mult=st.kelly_fraction,
+        kelly_cap=st.kelly_cap,
+        max_bet_usd=st.max_bet_usd,
+        min_shares=min_shares,
+    )
 
 
 def time_left_s(market: Market | None, now: datetime) -> float | None:

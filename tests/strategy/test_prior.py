@@ -41,3 +41,21 @@ def test_priors_come_from_the_profiles_saved_in_the_journal(tmp_path: Path) -> N
     assert set(priors) == {profile.wallet}
     assert priors[profile.wallet] == prior_from_profile(profile, latency_s=2.0, max_weight=40)
     journal.close()
+
+
+def test_a_prior_is_worth_what_its_standard_error_says_and_never_more_buys_than_it_settled() -> (
+    None
+):
+    from polytui.strategy.edge import VAR0, EdgeAcc
+    from polytui.strategy.prior import evidence_weight
+
+    assert evidence_weight(500, D("0.05")) == 100  # 0.25 / 0.0025
+    assert evidence_weight(50, D("0.01")) == 50  # a tight record: capped at its bets
+    assert evidence_weight(30, None) == 30  # no finite spread: its bets
+    slow = _informed(wallet(3), fast=False, seed=5)
+    prior = prior_from_profile(slow, latency_s=2.0)
+    se = slow.record.se
+    assert se is not None and prior.weight == min(slow.record.n, int(VAR0 / (se * se)))
+    # Before any live trade the scorer is exactly as unsure as the profile (to rounding).
+    alone = EdgeAcc().estimate(prior.edge, prior.weight)
+    assert abs(alone.se - se) <= se * D("0.05") + D("0.000002")
