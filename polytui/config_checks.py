@@ -3,7 +3,7 @@ a section, at start-up and on reload.
 
 ``polytui.config`` builds the settings and hands them here with its ``fail`` (which names the
 file, the dotted key and its line); ``[telegram]`` / ``[metrics]`` and ``[advisors]`` are checked
-by their own packages with the same ``need`` and ``within``.
+in ``polytui.config_services`` with the same ``need`` and ``within``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from polytui.config_services import validate_advisors, validate_remote
 from polytui.settings import (
     ApprovalSettings,
     FeedSettings,
@@ -96,11 +97,7 @@ def validate(s: Settings, fail: Fail) -> None:
     _live(s.live, c)
     _feeds(s.feeds, c)
     _history(s.history, c)
-    from polytui.remote.config import validate_remote
-
     validate_remote(s, c.need, c.within)
-    from polytui.advisors.checks import validate_advisors  # its own module, like remote's
-
     validate_advisors(s, c.need, c.within)
 
 

@@ -30,8 +30,8 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from polytui import events as ev
 from polytui.api import EngineAPI
 from polytui.bus import Subscription
+from polytui.config_services import split_listen
 from polytui.model import FeedState
-from polytui.remote.config import split_listen
 from polytui.remote.errors import RemoteError
 
 log = logging.getLogger(__name__)
