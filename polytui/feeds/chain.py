@@ -1,16 +1,19 @@
 """Polygon chain logs: CLOB ``OrderFilled`` events → whale trades, with gap backfill and reorgs.
 
-Facts (PROTOCOL.md §5): every ``OrderFilled`` names the owner of *that* order as ``maker``
-(topic 2), whether it rested or took; the taking order's event has ``taker`` = the exchange
-address. V2 data is ``side, tokenId, makerAmountFilled, takerAmountFilled, fee, builder,
-metadata`` (side 0 = BUY: the owner gave pUSD and got shares). V1 has no side: ``makerAssetId ==
-0`` means a BUY of ``takerAssetId``. Amounts have 6 decimals; price = pUSD / shares. Filtering on
-topic 2 lets the node send only watched wallets' fills. A log with ``removed: true`` (reorg)
-retracts its trade. After a reconnect, ``eth_getLogs`` from the last processed block fills the
-gap; (tx hash, log index) pairs already processed are skipped, so nothing is doubled. After a
-restart the engine hands over the block saved in the journal (``resume_block``) and a catch-up
-floor (``catch_up_since``): the first connect backfills from that block, but no further back than
-the floor at Polygon's ~2 s a block, and drops logs whose block time is older than the floor.
+Filtering on the maker topic (topic 2, the order's owner: PROTOCOL.md §5) lets the node send
+only watched wallets' fills; with ``discovery_min_usd`` set, every fill of the exchanges comes
+and is decoded here. A log with ``removed: true`` (reorg) retracts its trade. After a reconnect,
+``eth_getLogs`` from the last processed block fills the gap; (tx hash, log index) pairs already
+processed are skipped, so nothing is doubled. After a restart the engine hands over the block
+saved in the journal (``resume_block``) and a catch-up floor (``catch_up_since``): the first
+connect backfills from that block, but no further back than the floor at Polygon's ~2 s a block,
+and drops logs whose block time is older than the floor.
+
+The hot path is the raw notification frame: orjson, then ``abi.decode_order_filled`` (eth_abi),
+on web3's listener task as the frame arrives — a log that carries ``blockTimestamp`` (newer nodes
+send it) is a trade before the next frame is read. web3's ``AsyncWeb3`` keeps the connection,
+the subscriptions and the requests. A log without the stamp waits, in arrival order with every
+log after it, for the session task to ask the node for its block's time.
 
 web3 is imported inside the functions that need it, so the console starts fast.
 """
@@ -19,42 +22,34 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import math
 import random
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections import OrderedDict, deque
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from polytui.feeds.abi import (
     ORDER_FILLED_V1,
-    ORDER_FILLED_V1_DATA,
     ORDER_FILLED_V2,
-    ORDER_FILLED_V2_DATA,
+    LogError,
+    decode_order_filled,
+    hex_int,
+    hex_text,
 )
-from polytui.model import (
-    FeedState,
-    FeedStatus,
-    Role,
-    Side,
-    TradeSource,
-    WhaleTrade,
-    usd,
-)
+from polytui.feeds.rpc_socket import notifying_provider
+from polytui.model import FeedState, FeedStatus, WhaleTrade
+
+__all__ = ["ChainFeed", "LogError", "decode_order_filled", "redact_url"]
 
 log = logging.getLogger(__name__)
 
-UNIT = Decimal(1_000_000)
-MAX_PRICE = Decimal(1)
 PROCESSED_KEPT = 100_000
 BLOCK_S = 2.0  # Polygon's block time, to turn a catch-up window into a block range
-
-
-class LogError(ValueError):
-    """A log that is not a usable OrderFilled event."""
 
 
 def redact_url(url: str) -> str:
@@ -71,105 +66,12 @@ def redact_url(url: str) -> str:
     return f"{parts.scheme}://{host}{port}{tail}"
 
 
-def _hex(value: Any) -> str:
-    if isinstance(value, bytes | bytearray):
-        return "0x" + bytes(value).hex()
-    text = str(value)
-    if hasattr(value, "hex") and not isinstance(value, str):
-        text = value.hex()
-    return text if text.startswith("0x") else "0x" + text
-
-
-def _int(value: Any) -> int:
-    if isinstance(value, int):
-        return value
-    return int(str(value), 16)
-
-
-def _address(topic: Any) -> str:
-    raw = _hex(topic)
-    if len(raw) != 66:
-        raise LogError("topic is not 32 bytes")
-    return "0x" + raw[-40:].lower()
-
-
-def _decode(types: list[str], data: Any) -> tuple[Any, ...]:
-    """ABI-decode a log's data with eth_abi (strict: the length must match the event)."""
-    from eth_abi import decode
-    from eth_abi.exceptions import DecodingError
-
-    raw = bytes.fromhex(_hex(data)[2:])
-    if len(raw) != 32 * len(types):
-        raise LogError(f"data is {len(raw)} bytes, expected {32 * len(types)}")
-    try:
-        return tuple(decode(types, raw))
-    except (DecodingError, ValueError) as exc:
-        raise LogError(f"undecodable data: {exc}") from None
-
-
-def decode_order_filled(
-    entry: dict[str, Any], exchanges: set[str], block_time: datetime, received_at: datetime
-) -> WhaleTrade:
-    """Decode a V2 or V1 OrderFilled log into the order owner's trade (pure)."""
-    topics = entry.get("topics") or []
-    if len(topics) != 4:
-        raise LogError(f"expected 4 topics, got {len(topics)}")
-    topic0 = _hex(topics[0]).lower()
-    maker = _address(topics[2])
-    taker = _address(topics[3])
-    data = entry.get("data", "0x")
-    if topic0 == ORDER_FILLED_V2:
-        side_raw, token, maker_amt, taker_amt, fee, _builder, _metadata = _decode(
-            ORDER_FILLED_V2_DATA, data
-        )
-        if side_raw not in (0, 1):
-            raise LogError("bad side")
-        side = Side.BUY if side_raw == 0 else Side.SELL
-    elif topic0 == ORDER_FILLED_V1:
-        maker_asset, taker_asset, maker_amt, taker_amt, fee = _decode(ORDER_FILLED_V1_DATA, data)
-        if maker_asset != 0 and taker_asset != 0:
-            raise LogError("neg-risk conversion leg (both assets are tokens)")
-        side = Side.BUY if maker_asset == 0 else Side.SELL
-        token = taker_asset if side is Side.BUY else maker_asset
-    else:
-        raise LogError("not an OrderFilled topic")
-    # BUY: the owner gave collateral (maker amount) for shares; SELL: gave shares for collateral.
-    collateral, shares_units = (
-        (maker_amt, taker_amt) if side is Side.BUY else (taker_amt, maker_amt)
-    )
-    if shares_units == 0:
-        raise LogError("zero shares")
-    shares = Decimal(shares_units) / UNIT
-    price = Decimal(collateral) / Decimal(shares_units)
-    if price <= 0 or price > MAX_PRICE:
-        raise LogError(f"absurd price {price}")
-    role = Role.TAKER if taker in exchanges else Role.MAKER
-    return WhaleTrade(
-        wallet=maker,
-        token_id=str(token),
-        side=side,
-        price=price.quantize(Decimal("0.000001")),
-        shares=shares,
-        usd=usd(Decimal(collateral) / UNIT),
-        tx_hash=_hex(entry.get("transactionHash", "")).lower(),
-        source=TradeSource.CHAIN,
-        match_time=block_time,
-        received_at=received_at,
-        role=role,
-        fee_usd=usd(Decimal(fee) / UNIT),
-        block_number=_int(entry.get("blockNumber", 0)),
-        log_index=_int(entry.get("logIndex", 0)),
-    )
-
-
 def _log_json(entry: dict[str, Any], block_time: datetime) -> str:
-    import json
-
     plain = {
-        key: _hex(value) if isinstance(value, bytes | bytearray) else value
+        key: hex_text(value) if isinstance(value, bytes | bytearray) else value
         for key, value in entry.items()
     }
-    plain["topics"] = [_hex(t) for t in entry.get("topics", [])]
+    plain["topics"] = [hex_text(t) for t in entry.get("topics", [])]
     plain["blockTimestamp"] = hex(int(block_time.timestamp()))
     return json.dumps(plain, default=str)
 
@@ -234,6 +136,14 @@ class ChainFeed:
         self._attempt = 0
         self._w3: Any = None
         self._logs_sub: Any = None
+        # Logs waiting for the session task (a block lookup, the backfill), in arrival order.
+        self._pending: deque[dict[str, Any]] = deque()
+        self._holding = False
+        self._failure: Exception | None = None
+        self._wake = asyncio.Event()
+        # The last block stamp read and its time (a block's logs arrive together); the sentinel
+        # equals no stamp.
+        self._stamp: tuple[object, datetime] = (object(), datetime.fromtimestamp(0, tz=UTC))
 
     # --- filter ---------------------------------------------------------------------------------
 
@@ -276,41 +186,58 @@ class ChainFeed:
 
         A log whose block time is before ``not_before`` (the catch-up floor) is skipped.
         """
-        self.messages += 1
-        self.last_data_at = self.monotonic()
-        try:
-            key = (_hex(entry["transactionHash"]).lower(), _int(entry["logIndex"]))
-            block = _int(entry["blockNumber"])
-        except (KeyError, ValueError, TypeError):
-            self.rejected += 1
+        taken = self._take(entry)
+        if taken is None:
             return False
-        if entry.get("removed"):
-            trade_key = self._processed.pop(key, None)
-            if trade_key is not None:
-                self.retracted += 1
-                if self.on_retract is not None:
-                    self.on_retract(trade_key)
-            return False
-        if key in self._processed:
-            return False  # the same log from the subscription and the backfill
-        stamp = entry.get("blockTimestamp")  # newer nodes include it; saves a round trip
-        looked_up: datetime | None = None
-        if stamp is None and self._w3 is not None:
+        key, block = taken
+        if entry.get("blockTimestamp") is None and self._w3 is not None:
             try:
-                looked_up = await self._block_time(block)
+                await self._block_time(block)
             except Exception as exc:
                 # The node did not answer: the log is not bad input, and dropping it would
                 # lose the fill once a later block moved the cursor past it. The session ends
                 # instead; the reconnect's backfill starts at ``last_block``, which this log's
                 # block has not passed, and reads it again.
                 raise ConnectionError(f"block {block} lookup failed: {exc}") from exc
+        return self._finish(entry, key, block, not_before)
+
+    def _take(self, entry: dict[str, Any]) -> tuple[tuple[str, int], int] | None:
+        """Count one log; its (tx hash, log index) key and block, or None when it is done with
+        here (a bad envelope, counted; a removal, applied; one already processed)."""
+        self.messages += 1
+        self.last_data_at = self.monotonic()
         try:
-            if looked_up is not None:
-                block_time = looked_up
-            elif stamp is not None:
-                block_time = datetime.fromtimestamp(_int(stamp), tz=UTC)
+            key = (hex_text(entry["transactionHash"]).lower(), hex_int(entry["logIndex"]))
+            block = hex_int(entry["blockNumber"])
+        except (KeyError, ValueError, TypeError):
+            self.rejected += 1
+            return None
+        if entry.get("removed"):
+            trade_key = self._processed.pop(key, None)
+            if trade_key is not None:
+                self.retracted += 1
+                if self.on_retract is not None:
+                    self.on_retract(trade_key)
+            return None
+        if key in self._processed:
+            return None  # the same log from the subscription and the backfill
+        return key, block
+
+    def _finish(
+        self, entry: dict[str, Any], key: tuple[str, int], block: int, not_before: datetime | None
+    ) -> bool:
+        """Decode and emit a log whose block time is at hand (its stamp, or the looked-up one)."""
+        try:
+            stamp = entry.get("blockTimestamp")  # newer nodes include it; saves a round trip
+            if stamp is None:
+                block_time = self._block_times.get(block)
+                if block_time is None:
+                    raise LogError("no blockTimestamp and no node to ask for the block's time")
+            elif stamp == self._stamp[0]:
+                block_time = self._stamp[1]
             else:
-                raise LogError("no blockTimestamp and no node to ask for the block's time")
+                block_time = datetime.fromtimestamp(hex_int(stamp), tz=UTC)
+                self._stamp = (stamp, block_time)
             if not_before is not None and block_time < not_before:
                 self.too_old += 1
                 return False
@@ -325,14 +252,56 @@ class ChainFeed:
             log.debug("chain: dropped log: %s", exc)
             return False
         self._processed[key] = trade.dedup_key
-        while len(self._processed) > PROCESSED_KEPT:
+        if len(self._processed) > PROCESSED_KEPT:
             self._processed.popitem(last=False)
-        self.last_block = max(self.last_block or 0, block)
-        discovered = self.discovery_min_usd is not None and trade.usd >= self.discovery_min_usd
-        if trade.wallet in self.wallets or discovered:
+        if self.last_block is None or block > self.last_block:
+            self.last_block = block
+        wallet = trade.wallet
+        if wallet in self.wallets or (
+            self.discovery_min_usd is not None and trade.usd >= self.discovery_min_usd
+        ):
             self.emitted += 1
             self.on_trade(trade)
         return True
+
+    def _on_notification(self, message: dict[str, Any]) -> None:
+        """A subscription frame, on web3's listener task as it arrives (see ``rpc_socket``).
+
+        A log with its block's stamp is decoded and handed on here and now, unless earlier logs
+        still wait for the session (then it queues behind them, so the order holds). A failure
+        here (a callback that raised) is handed to the session, which ends; the listener goes on.
+        """
+        if self._failure is not None:
+            return
+        params = message.get("params")
+        result = params.get("result") if type(params) is dict else None
+        if type(result) is not dict:
+            return
+        try:
+            if "topics" in result:
+                self._attempt = 0
+                if self._holding or self._pending or result.get("blockTimestamp") is None:
+                    self._pending.append(result)
+                    self._wake.set()
+                    return
+                taken = self._take(result)
+                if taken is not None:
+                    self._finish(result, taken[0], taken[1], None)
+            elif "number" in result:
+                self._attempt = 0
+                self.last_data_at = self.monotonic()
+        except Exception as exc:
+            self._failure = exc
+            self._wake.set()
+
+    async def _drain(self) -> None:
+        """Apply the logs that waited (during the backfill, or for a block lookup), in order;
+        logs arriving meanwhile queue behind them, and once none is left they are applied as
+        they come again."""
+        self._holding = True
+        while self._pending:
+            await self.handle_log(self._pending.popleft())
+        self._holding = False
 
     # --- connection -----------------------------------------------------------------------------
 
@@ -367,43 +336,50 @@ class ChainFeed:
         self.state = FeedState.DOWN
 
     async def _session(self) -> None:
-        from web3 import AsyncWeb3, WebSocketProvider
+        from web3 import AsyncWeb3
 
         self.state = FeedState.CONNECTING
+        self._pending.clear()
+        self._holding = True  # until the backfill is applied, live logs queue behind it
+        self._failure = None
+        self._wake = asyncio.Event()  # of this session's loop
         # Reconnects are ours (backoff, backfill); web3's own retries would hide a dead node.
-        w3 = AsyncWeb3(WebSocketProvider(self.url, max_connection_retries=1, request_timeout=10))
+        provider = notifying_provider(
+            self.url, self._on_notification, max_connection_retries=1, request_timeout=10
+        )
+        w3 = AsyncWeb3(provider)
         await asyncio.wait_for(w3.provider.connect(), timeout=10)
         self._w3 = w3
         self.connections += 1
+        # web3's listener ends quietly when the node closes the socket, and the session then
+        # kept reporting fresh data with no connection (seen once in ~900 chaos cycles); a
+        # finished listener wakes the session, which ends, so the reconnect and backfill follow.
+        listener = getattr(w3.provider, "_message_listener_task", None)
+        if listener is not None:
+            listener.add_done_callback(lambda _task: self._wake.set())
         log_filter: Any = self.log_filter()
         self._logs_sub = await w3.eth.subscribe("logs", log_filter)
         # A heads subscription proves liveness while watched wallets are quiet.
         await w3.eth.subscribe("newHeads")
         await self.backfill()
+        await self._drain()
         self.state = FeedState.LIVE
         self.detail = ""
         self.last_data_at = self.monotonic()
-        iterator = w3.socket.process_subscriptions().__aiter__()
-        listener = getattr(w3.provider, "_message_listener_task", None)
         while True:
-            # web3's listener ends quietly when the node closes the socket, and the session then
-            # kept reporting fresh data with no connection (seen once in ~900 chaos cycles);
-            # a finished listener ends the session, so the reconnect and the backfill follow.
+            self._wake.clear()
+            if self._failure is not None:
+                raise self._failure
             if listener is not None and listener.done():
                 raise ConnectionError("the node closed the connection")
+            if self._pending:
+                await self._drain()
+                continue
             left = self.silence_s - (self.monotonic() - (self.last_data_at or 0))
-            try:
-                message = await asyncio.wait_for(iterator.__anext__(), timeout=max(0.05, left))
-            except TimeoutError:
-                raise TimeoutError(f"no blocks or logs for {self.silence_s:g} s") from None
-            # web3 hands over AttributeDicts: Mappings, not dicts.
-            result = message.get("result") if isinstance(message, Mapping) else None
-            if isinstance(result, Mapping) and "topics" in result:
-                self._attempt = 0
-                await self.handle_log(dict(result))
-            elif isinstance(result, Mapping) and "number" in result:
-                self._attempt = 0
-                self.last_data_at = self.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no blocks or logs for {self.silence_s:g} s")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=max(0.05, left))
 
     async def watch(self, wallets: set[str]) -> None:
         """Follow a new watch list without reconnecting (a config reload).
@@ -454,7 +430,7 @@ class ChainFeed:
             entries = await self._w3.eth.get_logs(flt)
             emitted = self.emitted
             for entry in sorted(
-                entries, key=lambda e: (_int(e["blockNumber"]), _int(e["logIndex"]))
+                entries, key=lambda e: (hex_int(e["blockNumber"]), hex_int(e["logIndex"]))
             ):
                 applied += await self.handle_log(dict(entry), not_before=floor)
             if floor is not None:

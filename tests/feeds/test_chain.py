@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal as D
 
@@ -18,6 +19,7 @@ from polytui.feeds.abi import (
 from polytui.feeds.chain import ChainFeed, LogError, decode_order_filled, redact_url
 from polytui.model import Role, Side, WhaleTrade
 from tests.anvil import Anvil, fill_v2, running_anvil
+from tests.feeds.wsserver import ReplayServer
 
 WHALE = "0x" + "ab" * 20
 OTHER = "0x" + "cd" * 20
@@ -275,3 +277,84 @@ async def test_bad_rpc_url_gives_a_redacted_status() -> None:
     await feed.stop()
     task.cancel()
     assert redact_url("wss://user:pw@polygon.example/key") == "wss://polygon.example/…"
+
+
+# --- the raw notification path, against a loopback node that answers lookups when told ------
+
+EXCHANGE = "0x" + "ee" * 20
+
+
+def _node_reply(lookups: list[int]) -> Callable[[str], str | None]:
+    """Answers subscriptions at once; block lookups are recorded and answered by the test."""
+
+    def reply(text: str) -> str | None:
+        request = json.loads(text)
+        method, params = request["method"], request.get("params") or []
+        if method == "eth_getBlockByNumber":
+            lookups.append(request["id"])
+            return None
+        result: object = "0x1" if params and params[0] == "logs" else "0x2"
+        if method != "eth_subscribe":
+            result = True
+        return json.dumps({"jsonrpc": "2.0", "id": request["id"], "result": result})
+
+    return reply
+
+
+def _note(block: int, tx: int, stamp: int | None = None) -> str:
+    entry: dict[str, object] = dict(
+        BASE, blockNumber=hex(block), transactionHash="0x" + f"{tx:064x}", logIndex="0x0"
+    )
+    if stamp is not None:
+        entry["blockTimestamp"] = hex(stamp)
+    params = {"subscription": "0x1", "result": entry}
+    return json.dumps({"jsonrpc": "2.0", "method": "eth_subscription", "params": params})
+
+
+async def test_a_log_waiting_for_its_block_time_keeps_its_place_in_line() -> None:
+    # A log without blockTimestamp waits for the node's answer; a stamped log right behind it is
+    # decodable at once, but a trade must not overtake the earlier one.
+    lookups: list[int] = []
+    async with ReplayServer(reply=_node_reply(lookups)) as node:
+        got: list[WhaleTrade] = []
+        feed = ChainFeed(node.url, addresses=[EXCHANGE], wallets={WHALE}, on_trade=got.append)
+        task = await started(feed)
+        await node.broadcast(_note(block=5, tx=1))
+        await node.broadcast(_note(block=6, tx=2, stamp=1_700_000_012))
+        await until(lambda: lookups)
+        await asyncio.sleep(0.1)
+        assert got == [], "the stamped log waits behind the one being looked up"
+        block = {"number": "0x5", "hash": "0x" + "55" * 32, "parentHash": "0x" + "44" * 32}
+        block.update(timestamp=hex(1_700_000_010), transactions=[])  # type: ignore[arg-type]
+        await node.broadcast(json.dumps({"jsonrpc": "2.0", "id": lookups[0], "result": block}))
+        await until(lambda: len(got) == 2)
+        assert [t.block_number for t in got] == [5, 6]
+        assert got[0].match_time == datetime.fromtimestamp(1_700_000_010, tz=UTC)
+        assert got[1].match_time == datetime.fromtimestamp(1_700_000_012, tz=UTC)
+        assert feed.rejected == 0 and feed.last_block == 6
+        await feed.stop()
+        task.cancel()
+
+
+async def test_a_consumer_that_raises_ends_the_session_and_the_feed_reconnects() -> None:
+    # The trade is handed on from the socket's reader; a failure there must end the session
+    # (as any session error does), not vanish with the reader or stop the notifications.
+    async with ReplayServer(reply=_node_reply([])) as node:
+
+        def on_trade(trade: WhaleTrade) -> None:
+            raise RuntimeError("consumer broke")
+
+        feed = ChainFeed(
+            node.url,
+            addresses=[EXCHANGE],
+            wallets={WHALE},
+            on_trade=on_trade,
+            backoff_initial_s=0.01,
+            backoff_cap_s=0.02,
+        )
+        task = await started(feed)
+        await node.broadcast(_note(block=7, tx=3, stamp=1_700_000_000))
+        await until(lambda: feed.reconnects >= 1 and feed.status().connected)
+        assert node.total_connections == 2 and node.max_connections == 1
+        await feed.stop()
+        task.cancel()
