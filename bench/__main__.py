@@ -17,6 +17,7 @@ from pathlib import Path
 BENCHMARKS = [
     "bench.clob_books",
     "bench.chain_latency",
+    "bench.chain_discovery",
     "bench.startup",
     "bench.ui_flood",
     "bench.soak",

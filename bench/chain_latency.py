@@ -23,7 +23,7 @@ import websockets
 from polytui.engine import settle_heap
 from polytui.feeds.chain import ChainFeed
 from polytui.model import WhaleTrade
-from tests.anvil import V2_TOPIC, Anvil, addr_word, running_anvil, word
+from tests.anvil import V2_TOPIC, Anvil, addr_word, free_port, running_anvil, word
 
 WHALE = "0x" + "ab" * 20
 FILLS = 200
@@ -48,6 +48,24 @@ def _order_filled_tx(node: Anvil, i: int) -> dict[str, str]:
     return {"from": node.account, "to": node.emitter, "data": calldata, "gas": "0x100000"}
 
 
+async def _fanout(node: Anvil) -> tuple[asyncio.subprocess.Process, str]:
+    """The relay that gives both subscribers each frame at the same moment (see rpc_fanout)."""
+    port = free_port()
+    relay = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.rpc_fanout",
+        node.ws_url,
+        str(port),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert relay.stdout is not None
+    line = await asyncio.wait_for(relay.stdout.readline(), timeout=20)
+    if line.strip() != b"ready":
+        raise RuntimeError("the fan-out relay did not start")
+    return relay, f"ws://127.0.0.1:{port}"
+
+
 async def _run(fills: int) -> dict[str, Any]:
     with running_anvil() as node:
         bare: dict[str, float] = {}
@@ -56,15 +74,12 @@ async def _run(fills: int) -> dict[str, Any]:
         def on_trade(trade: WhaleTrade) -> None:
             ours[trade.tx_hash] = time.perf_counter()
 
-        feed = ChainFeed(node.ws_url, addresses=[node.emitter], wallets={WHALE}, on_trade=on_trade)
-        task = asyncio.create_task(feed.run())
-        while not feed.status().connected:
-            await asyncio.sleep(0.01)
-        settle_heap()  # as the engine does once its feeds are up
-        async with websockets.connect(node.ws_url) as ws:
-            # The baseline asks for exactly what the feed asks for: the same log filter and
-            # newHeads on the same connection (on anvil, a newHeads subscription alone delays
-            # that connection's logs by ~11 ms; an unlike baseline would hide or add that).
+        relay, url = await _fanout(node)
+        feed = ChainFeed(url, addresses=[node.emitter], wallets={WHALE}, on_trade=on_trade)
+        async with websockets.connect(url) as ws:
+            # The baseline subscribes first, to exactly what the feed asks for (the same log
+            # filter and newHeads): the relay then hands every notification to it first, and
+            # to the feed microseconds later.
             for n, params in enumerate((["logs", feed.log_filter()], ["newHeads"]), start=1):
                 await ws.send(
                     json.dumps(
@@ -81,6 +96,10 @@ async def _run(fills: int) -> dict[str, Any]:
                         bare[result["transactionHash"].lower()] = time.perf_counter()
 
             listener = asyncio.create_task(listen())
+            task = asyncio.create_task(feed.run())
+            while not feed.status().connected:
+                await asyncio.sleep(0.01)
+            settle_heap()  # as the engine does once its feeds are up
             # The transactions are sent by another process: an emitter thread in this one
             # would hold the GIL at random moments and its pauses would be measured as ours.
             emitter = await asyncio.create_subprocess_exec(
@@ -98,6 +117,8 @@ async def _run(fills: int) -> dict[str, Any]:
             listener.cancel()
         await feed.stop()
         task.cancel()
+        relay.kill()
+        await relay.wait()
     extra_ms = sorted((ours[h] - bare[h]) * 1000 for h in ours if h in bare)
     if not extra_ms:
         raise RuntimeError("no fills were seen by both subscribers")
