@@ -7,6 +7,7 @@ was last sent, so a client that applies every frame holds the same book as the R
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
@@ -43,6 +44,10 @@ class MarketChannel:
         # the socket stays open and PING is answered, but no data frame comes (nautilus_trader
         # caps its connections at 200 for this reason). None: never.
         self.stall_above: int | None = STALL_ABOVE_ASSETS
+        # Injected latency: a subscription is answered this long after it arrives, without
+        # holding the socket's later messages (see SimServer.inject_latency).
+        self.answer_delay_s = 0.0
+        self._answers: set[asyncio.Task[None]] = set()
 
     def stalled(self, client: Client) -> bool:
         """Whether this market-channel connection holds too many assets to get data."""
@@ -141,9 +146,22 @@ class MarketChannel:
         client.tokens.update(new)
         if self.stalled(client):
             return
+        initial = "operation" not in message
+        if self.answer_delay_s <= 0:
+            await self._answer(client, new, initial)
+            return
+        task = asyncio.create_task(self._answer(client, new, initial, self.answer_delay_s))
+        self._answers.add(task)
+        task.add_done_callback(self._answers.discard)
+
+    async def _answer(
+        self, client: Client, new: list[str], initial: bool, delay_s: float = 0.0
+    ) -> None:
+        if delay_s > 0:
+            await asyncio.sleep(delay_s)
         if new:
             await self._send_books(client, new, self.world.now())
-        elif "operation" not in message:
+        elif initial:
             await self.hub.send(client, "[]")
 
     async def _send_books(self, client: Client, tokens: list[str], t: float) -> None:

@@ -10,11 +10,12 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from decimal import Decimal
 from typing import Any, Protocol
 
 from aiohttp import web
 
-from polytui.sim.scenario import SimMarket
+from polytui.sim.scenario import SimMarket, scenario_token_price
 from polytui.sim.wire import dataapi_row, gamma_record, json_response
 from polytui.sim.world import SimWorld
 
@@ -146,8 +147,40 @@ class RestRoutes:
         return json_response(rows[offset : offset + limit])
 
     async def _data_positions(self, request: web.Request) -> web.Response:
+        user = request.query.get("user", "").lower()
         self.requests += 1
-        return json_response(self.ledger.positions(request.query.get("user", "")))
+        return json_response(self.ledger.positions(user) + self._scenario_positions(user))
+
+    def _scenario_positions(self, user: str) -> list[dict[str, Any]]:
+        """``/positions`` rows of what ``user`` bought in the scenario, as listed so far (the
+        data-api's delay applies); only the fields a position's market is read from and its size."""
+        t = self.world.now()
+        held: dict[str, Decimal] = {}
+        for tr in self.world.scenario.trades:
+            if tr.wallet == user and tr.t + DATAAPI_DELAY_S <= t:
+                sign = 1 if tr.side == "BUY" else -1
+                held[tr.token_id] = held.get(tr.token_id, Decimal(0)) + sign * tr.shares
+        rows = []
+        for token, size in sorted(held.items()):
+            found = self.world.token(token)
+            if size <= 0 or found is None:
+                continue
+            market, is_yes = found
+            rows.append(
+                {
+                    "proxyWallet": user,
+                    "asset": token,
+                    "conditionId": market.condition_id,
+                    "size": size,
+                    "curPrice": scenario_token_price(market, is_yes, t),
+                    "redeemable": self.world.is_resolved(market),
+                    "title": market.question,
+                    "slug": market.slug,
+                    "outcome": "Yes" if is_yes else "No",
+                    "outcomeIndex": 0 if is_yes else 1,
+                }
+            )
+        return rows
 
     async def _data_leaderboard(self, request: web.Request) -> web.Response:
         self.requests += 1

@@ -32,7 +32,7 @@ from polytui.sim.market_ws import RTDS_DELAY_S, MarketChannel
 from polytui.sim.rest import DATAAPI_DELAY_S, RestRoutes
 from polytui.sim.rpc import CHAIN_DELAY_S, ChainRpc
 from polytui.sim.scenario import Scenario, SimTrade, build_scenario
-from polytui.sim.wire import EXCHANGE_V2
+from polytui.sim.wire import EXCHANGE_V2, dumps, rtds_frame
 from polytui.sim.world import BLOCK_S, SimWorld
 from polytui.sim.worlds.legacy import scenario_of
 from polytui.sim.worlds.world import World
@@ -50,7 +50,7 @@ class SimServer:
 
     def __init__(
         self,
-        scenario: str = "demo",
+        scenario: str | Scenario = "demo",
         *,
         seed: int = 7,
         speed: float = 1.0,
@@ -61,9 +61,13 @@ class SimServer:
         # A world (polytui.sim.worlds) is served through the scenario shapes; without one, the
         # named built-in scenario.
         self.truth_world = world
-        self.scenario: Scenario = (
-            build_scenario(scenario, seed) if world is None else scenario_of(world)
-        )
+        # A scenario built elsewhere (a benchmark's own markets) is served as it is.
+        if world is not None:
+            self.scenario: Scenario = scenario_of(world)
+        elif isinstance(scenario, str):
+            self.scenario = build_scenario(scenario, seed)
+        else:
+            self.scenario = scenario
         self.speed = speed
         self.host = host
         self.port = port
@@ -83,6 +87,8 @@ class SimServer:
         self.ground_truth: list[SimTrade] = self.market.ground_truth
         self._runner: web.AppRunner | None = None
         self._ticker: asyncio.Task[None] | None = None
+        # Injected network latency (see inject_latency): every REST answer waits this long.
+        self.rest_delay_s = 0.0
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -95,7 +101,7 @@ class SimServer:
 
     async def start(self) -> None:
         """Bind the port and start the clock."""
-        app = web.Application()
+        app = web.Application(middlewares=[self._delayed])
         app.add_routes(
             [
                 web.get("/ws/market", self.market.ws_clob),
@@ -117,6 +123,14 @@ class SimServer:
         self.port = _bound_port(self._runner, self.port)
         self.world.start()
         self._ticker = asyncio.create_task(self._tick_loop())
+
+    @web.middleware
+    async def _delayed(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """Hold a REST answer ``rest_delay_s`` (WebSocket upgrades are not delayed)."""
+        if self.rest_delay_s > 0 and request.headers.get("Upgrade", "").lower() != "websocket":
+            await asyncio.sleep(self.rest_delay_s)
+        response: web.StreamResponse = await handler(request)
+        return response
 
     async def close(self) -> None:
         """Stop the clock and close every connection."""
@@ -243,6 +257,23 @@ class SimServer:
     def drop_market_resolved(self, drop: bool = True) -> None:
         """Resolve markets without sending ``market_resolved`` (REST still reports them)."""
         self.market.drop_resolved = drop
+
+    def inject_latency(self, rest_s: float = 0.0, subscribe_s: float = 0.0) -> None:
+        """A network between us and the exchange: every REST call (Gamma, data-api, CLOB) is
+        answered ``rest_s`` after it arrives, and every market-channel subscription ``subscribe_s``
+        after it is sent (answers are pipelined: twenty subscriptions cost one delay, not twenty).
+        """
+        self.rest_delay_s = rest_s
+        self.market.answer_delay_s = subscribe_s
+
+    async def publish_fills(self, trades: list[SimTrade]) -> None:
+        """Send the RTDS frame of each whale fill now, one frame each, to every RTDS client
+        (fills a benchmark or test makes up; their wallets must be the scenario's)."""
+        now_ms = self.world.ms(self.world.now())
+        for trade in trades:
+            text = dumps(rtds_frame(self.scenario, trade, self.world.wall(trade.t), now_ms))
+            for client in self.hub.of_kind("rtds"):
+                await self.hub.send(client, text)
 
     async def reorg(self) -> int:
         """Re-send the newest chain log as ``removed: true``."""
