@@ -246,6 +246,8 @@ def _feeds(f: FeedSettings, c: Checks) -> None:
     c.seconds(f, "feeds", "http_timeout_s", HOUR_S)
     c.seconds(f, "feeds", "market_cache_ttl_s", DAY_S, zero_ok=True)
     c.seconds(f, "feeds", "resolution_poll_s", DAY_S)
+    c.seconds(f, "feeds", "warm_refresh_s", DAY_S)
+    c.within("feeds.warm_markets_max", f.warm_markets_max, 0, 10_000)
     c.seconds(f, "feeds", "catch_up_s", MAX_DURATION_S, zero_ok=True)
 
 

@@ -67,6 +67,11 @@ class FeedSettings:
     chain_silence_s: float = 60.0
     http_timeout_s: float = 10.0
     market_cache_ttl_s: float = 300.0
+    # Markets kept warm (metadata cached, books subscribed) because a watched wallet holds them
+    # or traded them lately, at most this many (least recently relevant out first; 0 = off),
+    # asked of the data-api again every warm_refresh_s.
+    warm_markets_max: int = 100
+    warm_refresh_s: float = 120.0
     # Seconds between polls of the result of held or watched markets past their end (Gamma,
     # CLOB, data-api), so a missed or never-sent market_resolved still settles.
     resolution_poll_s: float = 30.0

@@ -227,6 +227,9 @@ def _attach_feeds(engine: Any, settings: Any, books: Any, tap: Tap | None, trans
             "catching up whale trades missed while down (since %s)",
             plan.since.isoformat(timespec="seconds"),
         )
+    # A replayed or simulated transport answers what was recorded or what its world holds: no
+    # warm-up requests are made of it.
+    warm = transport is None
     if tap is not None and transport is None:
         from polytui.capture import RecordingTransport
 
@@ -288,9 +291,17 @@ def _attach_feeds(engine: Any, settings: Any, books: Any, tap: Tap | None, trans
         now=clock.now,
         monotonic=clock.monotonic,
     )
+    wallets = {w.lower() for w in settings.whales.wallets}
+    warmer = _warmer(engine, settings, client, markets, clob, wallets) if warm else None
+
+    def on_trade(trade: Any) -> None:
+        if warmer is not None:
+            warmer.note(trade)
+        engine.submit_trade(trade)
+
     stream = WhaleStream(
         markets.get_by_token,
-        engine.submit_trade,
+        on_trade,
         lookup_condition=markets.get_by_condition,
         on_retract=engine.submit_retraction,
         monotonic=clock.monotonic,
@@ -299,7 +310,6 @@ def _attach_feeds(engine: Any, settings: Any, books: Any, tap: Tap | None, trans
     engine.feeds["stream"] = stream
     if plan is not None:
         stream.remember(plan.seen)
-    wallets = {w.lower() for w in settings.whales.wallets}
     min_usd = settings.whales.min_trade_usd if settings.whales.discovery else None
     if feeds_cfg.activity_enabled:
         from polytui.feeds.activity import ActivityFeed
@@ -354,6 +364,34 @@ def _attach_feeds(engine: Any, settings: Any, books: Any, tap: Tap | None, trans
             monotonic=clock.monotonic,
             wall_clock=clock.now,
         )
+
+
+def _warmer(
+    engine: Any, settings: Any, client: Any, markets: Any, clob: Any, wallets: set[str]
+) -> Any:
+    """The markets the watched wallets hold and traded lately, kept warm (None when off)."""
+    feeds_cfg = settings.feeds
+    if feeds_cfg.warm_markets_max <= 0 or not wallets:
+        return None
+    from polytui.feeds.history import HistoryClient
+    from polytui.feeds.ratelimit import data_api_limiter
+    from polytui.feeds.warm import MarketWarmer
+
+    h = settings.history
+    limiter = data_api_limiter(h.requests_per_10s, h.trades_per_10s, h.positions_per_10s)
+    warmer = MarketWarmer(
+        HistoryClient(client, feeds_cfg.data_api_url, limiter=limiter, attempts=3),
+        wallets,
+        markets,
+        clob,
+        max_markets=feeds_cfg.warm_markets_max,
+        refresh_s=feeds_cfg.warm_refresh_s,
+        keep=engine.book_tokens_in_use,
+        wall_clock=engine.clock.now,
+        monotonic=engine.clock.monotonic,
+    )
+    engine.feeds["warm"] = warmer
+    return warmer
 
 
 def _chain_feed_class() -> Any:

@@ -39,6 +39,8 @@ BAD: dict[str, list[Any]] = {
     "feeds.http_timeout_s": [0.0, 1e9],
     "feeds.market_cache_ttl_s": [-1.0, 1e9],
     "feeds.resolution_poll_s": [0.0, -1.0, 1e9],
+    "feeds.warm_markets_max": [-1, 10**6],
+    "feeds.warm_refresh_s": [0.0, -1.0, 1e9],
     "feeds.catch_up_s": [-1.0, 1e12],
     "whales.min_trade_usd": ["-1", "1e400", "1e13"],
     "strategy.min_net_edge": ["-0.1", "1"],

@@ -194,6 +194,9 @@ def market_from_gamma(record: dict[str, Any]) -> Market:
     )
 
 
+WARM_BATCH = 20  # condition ids per Gamma request when warming many markets at once
+
+
 class MarketDirectory:
     """Token id → Market via Gamma, cached with a TTL; one request per token at a time."""
 
@@ -233,6 +236,31 @@ class MarketDirectory:
         """The cached market for a token, fresh or not (no I/O)."""
         hit = self._by_token.get(token_id)
         return hit[0] if hit else None
+
+    def fresh(self, token_id: str) -> Market | None:
+        """The cached market for a token while it is within the TTL (no I/O)."""
+        hit = self._by_token.get(token_id)
+        if hit is None or self.monotonic() - hit[1] >= self.ttl_s:
+            return None
+        return hit[0]
+
+    async def warm(self, condition_ids: list[str], batch: int = WARM_BATCH) -> list[Market]:
+        """Fetch the open markets of many conditions, ``batch`` per request (``condition_ids``
+        repeated), into the cache; those still fresh for half the TTL are not asked again.
+        Returns every market now known of them."""
+        fetched_at = {m.condition_id: at for m, at in self._by_token.values()}
+        now = self.monotonic()
+        due = [
+            c
+            for c in dict.fromkeys(condition_ids)
+            if c not in fetched_at or now - fetched_at[c] >= self.ttl_s / 2
+        ]
+        for start in range(0, len(due), batch):
+            chunk = due[start : start + batch]
+            params = [("condition_ids", c) for c in chunk]
+            await self._fetch([*params, ("closed", "false"), ("limit", str(len(chunk)))])
+        known = {m.condition_id: m for m, _at in self._by_token.values()}
+        return [known[c] for c in dict.fromkeys(condition_ids) if c in known]
 
     async def get_by_token(self, token_id: str) -> Market | None:
         """The market trading ``token_id`` (cache first; one request however many callers).

@@ -380,6 +380,11 @@ class HistoryClient:
 
     # --- single answers ---------------------------------------------------------------------------
 
+    async def open_positions(self, user: str, limit: int = 500) -> list[Any]:
+        """A wallet's open positions as sent (``/positions``, largest first, every size)."""
+        params = [("user", user), ("sizeThreshold", "0"), ("limit", str(limit))]
+        return body if isinstance(body := (await self._get("/positions", params))[1], list) else []
+
     async def resolutions(self, condition_ids: Iterable[str]) -> dict[str, Resolution]:
         """Settled markets among ``condition_ids`` (``/v2/resolutions``; v1 has none: empty)."""
         wanted = sorted({c for c in condition_ids if c})

@@ -4,6 +4,9 @@ The same fill reaches us from the chain (~2.2 s), RTDS (~1.9 s) and the data-api
 (PROTOCOL.md §8). The first arrival is emitted; later ones only record their latency so the UI
 can show which source is fastest. Outcome and market come from the whale's own token id via the
 market lookup; a trade on a token whose market is not known yet waits (bounded) for metadata.
+
+Lookups run per market, concurrently: a trade waiting for a cold market's metadata never holds
+up a trade in another market, and the trades of one market are handed on in arrival order.
 """
 
 from __future__ import annotations
@@ -57,7 +60,10 @@ class WhaleStream:
         self.dropped = 0
         self.retracted = 0
         self.last_emit_at: float | None = None
-        self._busy = 0
+        # market (condition id, else token id) → its trades in arrival order, the first one
+        # being looked up by that market's lane task
+        self._lanes: dict[str, deque[tuple[WhaleTrade, float]]] = {}
+        self._lane_tasks: set[asyncio.Task[None]] = set()
 
     def _ensure_queue(self) -> asyncio.Queue[tuple[WhaleTrade, float]]:
         if self._queue is None:
@@ -94,7 +100,8 @@ class WhaleStream:
     @property
     def pending(self) -> int:
         """Trades queued or waiting for market metadata."""
-        return (self._queue.qsize() if self._queue is not None else 0) + self._busy
+        queued = self._queue.qsize() if self._queue is not None else 0
+        return queued + sum(len(lane) for lane in self._lanes.values())
 
     def retract(self, key: object) -> None:
         """A chain reorg removed a fill."""
@@ -104,15 +111,39 @@ class WhaleStream:
             self.on_retract(key)
 
     async def run(self) -> None:
-        """Enrich queued trades with their market and emit them."""
+        """Hand each queued trade to its market's lane (started when idle)."""
         queue = self._ensure_queue()
-        while True:
-            trade, queued_at = await queue.get()
-            self._busy = 1
-            try:
-                await self._emit(trade, queued_at)
-            finally:
-                self._busy = 0
+        try:
+            while True:
+                trade, queued_at = await queue.get()
+                key = trade.condition_id or trade.token_id
+                lane = self._lanes.get(key)
+                if lane is not None:
+                    lane.append((trade, queued_at))
+                    continue
+                self._lanes[key] = deque([(trade, queued_at)])
+                task = asyncio.create_task(self._run_lane(key), name=f"stream:{key[:12]}")
+                self._lane_tasks.add(task)
+                task.add_done_callback(self._lane_tasks.discard)
+        finally:
+            for task in list(self._lane_tasks):
+                task.cancel()
+            self._lanes.clear()
+
+    async def _run_lane(self, key: str) -> None:
+        """Enrich one market's trades in order and emit them; the lane ends when empty."""
+        lane = self._lanes[key]
+        try:
+            while lane:
+                trade, queued_at = lane[0]
+                try:
+                    await self._emit(trade, queued_at)
+                except Exception:  # one bad trade must not stop its market's lane
+                    log.exception("whale stream: emitting a trade failed")
+                lane.popleft()
+        finally:
+            if self._lanes.get(key) is lane:
+                del self._lanes[key]
 
     async def _emit(self, trade: WhaleTrade, queued_at: float) -> None:
         """Look up the market, fill in outcome and condition, hand the trade on."""

@@ -24,9 +24,10 @@ COLUMNS = (
 
 # Feeds whose silence is not staleness: gamma is asked only when something needs it (so are
 # the advisors, matched by prefix below), the resolver polls every resolution_poll_s (30 s, as
-# long as the stale limit), and the merged stream is quiet while the whales are (the engine
-# gives it its sources' state). Each is stale only when its own state says it is failing.
-ON_DEMAND = frozenset({"gamma", "resolver", "stream"})
+# long as the stale limit), the warm-up refreshes every warm_refresh_s (120 s), and the merged
+# stream is quiet while the whales are (the engine gives it its sources' state). Each is stale
+# only when its own state says it is failing.
+ON_DEMAND = frozenset({"gamma", "resolver", "stream", "warm"})
 
 # Matches RiskSettings.stale_feed_halt_s's default: data older than this is stale.
 STALE_AFTER_S = 30.0
