@@ -103,8 +103,30 @@ def settings_from_dict(raw: dict[str, Any], *, source: str = "config", text: str
     """Build validated settings from a TOML-shaped dict."""
     _refuse_secrets(raw, source, text, prefix="")
     settings: Settings = _build(Settings, raw, source, text, prefix="")
+    _refuse_paper_cap_for_live(raw, settings, source, text)
     validate(settings, lambda key, problem: _fail(source, text, key, problem))
     return settings
+
+
+def _refuse_paper_cap_for_live(raw: dict[str, Any], s: Settings, source: str, text: str) -> None:
+    """A live config whose ``[paper] slippage_cap`` set its live limits, before ``[live]`` had
+    the key, would now trade at another limit: refused, naming the line that keeps the old one.
+    """
+    paper, live = raw.get("paper", {}), raw.get("live", {})
+    if (
+        s.mode == "live"
+        and "slippage_cap" in paper
+        and "slippage_cap" not in live
+        and s.paper.slippage_cap != s.live.slippage_cap
+    ):
+        raise _fail(
+            source,
+            text,
+            "paper.slippage_cap",
+            "no longer sets live order limits (only [live] slippage_cap does, default "
+            f"{s.live.slippage_cap}); to keep the limits this config had, add "
+            f'slippage_cap = "{s.paper.slippage_cap}" under [live]',
+        )
 
 
 def apply_overrides(settings: Settings, overrides: dict[str, Any]) -> Settings:

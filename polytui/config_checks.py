@@ -206,11 +206,7 @@ def _live(lv: LiveSettings, c: Checks) -> None:
     c.within("live.exit_gtd_s", lv.exit_gtd_s, MIN_EXIT_GTD_S, int(MAX_DURATION_S))
     # The CLOB cancels every open order after 10 s without a heartbeat: beat well within that.
     c.within("live.heartbeat_s", lv.heartbeat_s, 0, 8)
-    c.need(
-        lv.slippage_cap is None or 0 <= lv.slippage_cap <= 1,
-        "live.slippage_cap",
-        "must be between 0 and 1",
-    )
+    c.need(0 <= lv.slippage_cap <= 1, "live.slippage_cap", "must be between 0 and 1")
     c.need(
         not lv.funder or bool(WALLET_RE.match(lv.funder)),
         "live.funder",

@@ -205,9 +205,9 @@ class LiveSettings:
     # order of the account when none comes for 10 s (a crash leaves nothing resting). 0: off.
     heartbeat_s: float = 5.0
     # A live order's limit is at most this much worse per share than the price it was sized
-    # on (entries: above, exits: below the bid); the CLOB never fills past it. None: the value
-    # of ``paper.slippage_cap``, which set live limits before live had its own key.
-    slippage_cap: Decimal | None = None
+    # on (entries: above, exits: below the bid); the CLOB never fills past it. Only this key
+    # sets live limits: ``paper.slippage_cap`` is the paper broker's friction model.
+    slippage_cap: Decimal = Decimal("0.02")
 
 
 @dataclass(slots=True)
@@ -337,6 +337,4 @@ class Settings:
     @property
     def order_slippage_cap(self) -> Decimal:
         """The slippage cap that sets order limit prices for the broker this mode trades with."""
-        if self.mode == "live" and self.live.slippage_cap is not None:
-            return self.live.slippage_cap
-        return self.paper.slippage_cap
+        return self.live.slippage_cap if self.mode == "live" else self.paper.slippage_cap

@@ -110,6 +110,12 @@ def test_init_never_overwrites_without_force(tmp_path: Path) -> None:
         ('[whales]\nwallets = ["0x123"]\n', "whales.wallets[0]", "not a wallet address"),
         ('[strategy]\nkelly_fraction = "1.5"\n', "strategy.kelly_fraction", "(0, 1]"),
         ('[live]\nslippage_cap = "2"\n', "live.slippage_cap", "between 0 and 1"),
+        (
+            'mode = "live"\n[paper]\nslippage_cap = "0.05"\n',
+            "paper.slippage_cap",
+            'no longer sets live order limits (only [live] slippage_cap does, default 0.02); to '
+            'keep the limits this config had, add slippage_cap = "0.05" under [live]',
+        ),
     ],
 )
 def test_errors_name_the_key_and_the_problem(
@@ -121,6 +127,21 @@ def test_errors_name_the_key_and_the_problem(
         load_settings(path)
     message = str(info.value)
     assert str(path) in message and key in message and problem in message
+
+
+@pytest.mark.parametrize(
+    ("toml", "cap"),
+    [
+        ('[paper]\nslippage_cap = "0.05"\n', "0.05"),  # paper mode: the paper broker's cap
+        ('mode = "live"\n[paper]\nslippage_cap = "0.02"\n', "0.02"),  # same as live's default
+        ('mode = "live"\n[paper]\nslippage_cap = "0.05"\n[live]\nslippage_cap = "0.03"\n', "0.03"),
+        ('mode = "live"\n', "0.02"),
+    ],
+)
+def test_order_limits_take_the_slippage_cap_of_the_mode(tmp_path: Path, toml: str, cap: str) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(toml)
+    assert load_settings(path).settings.order_slippage_cap == D(cap)
 
 
 def test_malformed_toml_reports_line_and_column(tmp_path: Path) -> None:

@@ -278,7 +278,8 @@ def test_portfolio_view_feeds_the_guard(clock: FakeClock) -> None:
 
 @pytest.mark.parametrize(
     ("mode", "live_cap", "cap"),
-    [("paper", "0.01", "0.05"), ("live", "0.01", "0.01"), ("live", None, "0.05")],
+    # None: [live] slippage_cap left at its default, which the paper cap no longer replaces.
+    [("paper", "0.01", "0.05"), ("live", "0.01", "0.01"), ("live", None, "0.02")],
 )
 def test_limit_price_takes_the_slippage_cap_of_the_mode_it_trades_in(
     clock: FakeClock, mode: str, live_cap: str | None, cap: str
@@ -286,7 +287,8 @@ def test_limit_price_takes_the_slippage_cap_of_the_mode_it_trades_in(
     s = settings()
     s.mode = mode
     s.paper.slippage_cap = D("0.05")
-    s.live.slippage_cap = None if live_cap is None else D(live_cap)
+    if live_cap is not None:
+        s.live.slippage_cap = D(live_cap)
     strat = Strategy(s, clock)
     proven(strat)
     result = strat.on_trade(
