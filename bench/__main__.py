@@ -30,7 +30,9 @@ BENCHMARKS = [
     "bench.advisor_review",
 ]
 RESULTS = Path(__file__).with_name("results.jsonl")
-NOT_BENCHMARKS = {"__init__", "__main__", "harness"}  # harness: what the floods share
+# Modules here that are not benchmarks: the runner, what the floods share (harness) and the
+# relay the chain latency benchmark runs in a process of its own (rpc_fanout).
+NOT_BENCHMARKS = {"__init__", "__main__", "harness", "rpc_fanout"}
 
 
 def unlisted() -> list[str]:
