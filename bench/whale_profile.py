@@ -17,9 +17,9 @@ from decimal import Decimal
 from typing import Any
 
 from polytui.model import FeeSchedule, Role, Side
+from polytui.model.history import HistoryTrade, Resolution
 from polytui.whales.bets import MarketFacts
 from polytui.whales.copyability import tapes_by_token
-from polytui.whales.model import HistoryTrade, Resolution
 from polytui.whales.profile import build_profile
 
 FILLS = 10_000

@@ -43,7 +43,7 @@ from polytui.feeds.history_rows import (
 from polytui.feeds.http import retry_after
 from polytui.feeds.ratelimit import RateLimiter, data_api_limiter
 from polytui.model import BadValue
-from polytui.whales.model import (
+from polytui.model.history import (
     ActivityEvent,
     ClosedPosition,
     HistoryTrade,

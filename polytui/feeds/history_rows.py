@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from polytui.model import MAX_SHARES, BadValue, Side, parse_decimal, parse_price, parse_shares
-from polytui.whales.model import (
+from polytui.model.history import (
     ActivityEvent,
     ClosedPosition,
     HistoryTrade,

@@ -14,6 +14,8 @@ Polymarket's own (``token_id``, ``condition_id``, ``proxy_wallet``).
 - ``status``: feed and engine status, command results.
 - ``ids``: the short ids (``ord-1a2b3c4d``) everything the console creates carries.
 - ``records``: the journal form of orders, fills and intents.
+- ``history``: the data-api's history (fills, activity, closed positions, settlements) the whale
+  profiles read; imported from ``polytui.model.history``, not re-exported here.
 """
 
 # The number rules live in polytui.amounts; re-exported here, where the types that use them are.

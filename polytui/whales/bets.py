@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from polytui.model import ONE, ZERO, FeeSchedule, Role, Side
-from polytui.whales.model import HistoryTrade, Resolution
+from polytui.model.history import HistoryTrade, Resolution
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from polytui.model import FeeSchedule, Side
+from polytui.model.history import HistoryTrade
 from polytui.whales.bets import Bet, MarketFacts, taker_fee_per_share
-from polytui.whales.model import HistoryTrade
 from polytui.whales.stats import Accumulator
 
 

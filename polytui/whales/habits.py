@@ -7,8 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 from polytui.model import Side
+from polytui.model.history import ActivityEvent, HistoryTrade, PnlPoint
 from polytui.whales.bets import Bet
-from polytui.whales.model import ActivityEvent, HistoryTrade, PnlPoint
 
 CURVE_POINTS = 120
 

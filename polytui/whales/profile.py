@@ -18,10 +18,10 @@ from decimal import Decimal
 from typing import Any
 
 from polytui.model import ZERO, FeeSchedule, Role, usd
+from polytui.model.history import ActivityEvent, ClosedPosition, HistoryTrade, PnlPoint, Resolution
 from polytui.whales.bets import Bet, MarketFacts, build_bets
 from polytui.whales.copyability import Tape, copy_edges
 from polytui.whales.habits import active_hours, holding_times, pnl_curve
-from polytui.whales.model import ActivityEvent, ClosedPosition, HistoryTrade, PnlPoint, Resolution
 from polytui.whales.playbooks import (
     action_of,
     find_playbooks,

@@ -21,9 +21,9 @@ from typing import Any
 from polytui.feeds.history import CursorState, HistoryClient, HistoryError, Query
 from polytui.feeds.history_rows import resolution_from_closed
 from polytui.model import Role, Side
+from polytui.model.history import HistoryTrade
 from polytui.whales.bets import MarketFacts
 from polytui.whales.copyability import tapes_by_token
-from polytui.whales.model import HistoryTrade
 from polytui.whales.profile import ProfileParams, WalletProfile, build_profile
 from polytui.whales.store import ProfileStore
 

@@ -15,14 +15,14 @@ from typing import Any
 
 from polytui.journal import Journal
 from polytui.model import FeeSchedule
-from polytui.whales.bets import MarketFacts
-from polytui.whales.model import (
+from polytui.model.history import (
     ActivityEvent,
     ClosedPosition,
     HistoryTrade,
     PnlPoint,
     Resolution,
 )
+from polytui.whales.bets import MarketFacts
 from polytui.whales.profile import WalletProfile
 
 

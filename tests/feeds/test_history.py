@@ -15,7 +15,7 @@ from polytui.feeds.history_rows import activity_from_row, trade_from_history_row
 from polytui.feeds.http import make_client
 from polytui.feeds.ratelimit import PathRule, RateLimiter, data_api_limiter
 from polytui.model import Side
-from polytui.whales.model import ActivityEvent
+from polytui.model.history import ActivityEvent
 from tests.conftest import load_sample
 from tests.feeds.history_server import HistoryWorld, serve_history, to_v2
 

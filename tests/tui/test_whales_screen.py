@@ -11,8 +11,8 @@ from textual.widgets import DataTable, ProgressBar, Sparkline, Static
 
 from polytui.config import load_settings
 from polytui.journal import Journal
+from polytui.model.history import PnlPoint
 from polytui.tui.whales import LocalWhales, WhalesScreen
-from polytui.whales.model import PnlPoint
 from polytui.whales.store import ProfileStore
 from tests.feeds.history_server import serve_history
 from tests.whales.helpers import wallet

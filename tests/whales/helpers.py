@@ -6,8 +6,8 @@ import random
 from decimal import Decimal as D
 
 from polytui.model import Role, Side
+from polytui.model.history import HistoryTrade, Resolution
 from polytui.whales.bets import MarketFacts
-from polytui.whales.model import HistoryTrade, Resolution
 
 T0 = 1_780_000_000_000  # ms
 HOUR_MS = 3_600_000

@@ -8,9 +8,9 @@ from decimal import Decimal as D
 from polytui.feeds.history_rows import trade_from_history_row
 from polytui.journal import encode_payload
 from polytui.model import FeeSchedule, Role, Side
+from polytui.model.history import ActivityEvent, HistoryTrade, Resolution
 from polytui.whales.bets import MarketFacts, build_bets
 from polytui.whales.copyability import Tape, copy_price, tapes_by_token
-from polytui.whales.model import ActivityEvent, HistoryTrade, Resolution
 from polytui.whales.profile import ProfileParams, WalletProfile, build_profile
 from polytui.whales.stats import holm, t_quantile, t_sf
 from tests.conftest import load_sample

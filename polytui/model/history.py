@@ -5,6 +5,10 @@ profile arithmetic never sees JSON. Prices, sizes and USD are Decimal; times are
 milliseconds since the epoch (the data-api speaks whole seconds, a simulator may speak finer).
 Each type round-trips through ``to_record`` / ``from_record`` (Decimal as text), which is how the
 journal stores it.
+
+Not re-exported by ``polytui.model``: import them from this module (its ``Resolution`` is a
+settlement as the history API reports it, not ``polytui.model.Resolution``). They sit with the
+domain types, below both the feed that parses them and the whale profiles that read them.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from polytui.model import ZERO, Role, Side
+from polytui.amounts import ZERO
+from polytui.model.orders import Side
+from polytui.model.signals import Role
 
 
 @dataclass(frozen=True, slots=True)
