@@ -292,16 +292,9 @@ def _attach_feeds(engine: Any, settings: Any, books: Any, tap: Tap | None, trans
         monotonic=clock.monotonic,
     )
     wallets = {w.lower() for w in settings.whales.wallets}
-    warmer = _warmer(engine, settings, client, markets, clob, wallets) if warm else None
-
-    def on_trade(trade: Any) -> None:
-        if warmer is not None:
-            warmer.note(trade)
-        engine.submit_trade(trade)
-
     stream = WhaleStream(
         markets.get_by_token,
-        on_trade,
+        _warm_trades(engine, settings, client, markets, clob, wallets if warm else set()),
         lookup_condition=markets.get_by_condition,
         on_retract=engine.submit_retraction,
         monotonic=clock.monotonic,
@@ -366,13 +359,14 @@ def _attach_feeds(engine: Any, settings: Any, books: Any, tap: Tap | None, trans
         )
 
 
-def _warmer(
+def _warm_trades(
     engine: Any, settings: Any, client: Any, markets: Any, clob: Any, wallets: set[str]
-) -> Any:
-    """The markets the watched wallets hold and traded lately, kept warm (None when off)."""
+) -> Callable[[Any], None]:
+    """Keep warm the markets the watched wallets hold and traded lately (a feed), and return
+    the stream's callback: each trade marks its market relevant, then goes to the engine."""
     feeds_cfg = settings.feeds
     if feeds_cfg.warm_markets_max <= 0 or not wallets:
-        return None
+        return engine.submit_trade  # type: ignore[no-any-return]
     from polytui.feeds.history import HistoryClient
     from polytui.feeds.ratelimit import data_api_limiter
     from polytui.feeds.warm import MarketWarmer
@@ -391,7 +385,12 @@ def _warmer(
         monotonic=engine.clock.monotonic,
     )
     engine.feeds["warm"] = warmer
-    return warmer
+
+    def on_trade(trade: Any) -> None:
+        warmer.note(trade)
+        engine.submit_trade(trade)
+
+    return on_trade
 
 
 def _chain_feed_class() -> Any:
