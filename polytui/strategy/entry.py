@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from polytui.amounts import floor_to
 from polytui.display import money
@@ -27,11 +27,9 @@ from polytui.model import (
 )
 from polytui.strategy.capital import ROOM_LIMITS
 from polytui.strategy.edge import market_kind
+from polytui.strategy.parts import StrategyParts
 from polytui.strategy.risk import worst_fee_per_share
 from polytui.strategy.sizing import NetEdge, cluster_boost, net_edge, size_on, time_left_s
-
-if TYPE_CHECKING:
-    from polytui.strategy.pipeline import Strategy
 
 MICRO = Decimal("0.000001")
 BP = Decimal("0.0001")
@@ -60,7 +58,7 @@ def kind_of(market: Market | None) -> str:
 
 
 def entry_intent(
-    strategy: Strategy,
+    strategy: StrategyParts,
     signal: Signal,
     trade: WhaleTrade,
     market: Market | None,
@@ -88,7 +86,7 @@ def entry_intent(
 
 
 def _gate(
-    strategy: Strategy,
+    strategy: StrategyParts,
     trade: WhaleTrade,
     market: Market | None,
     book: BookLike | None,
@@ -113,7 +111,7 @@ def _gate(
 
 
 def _sized(
-    strategy: Strategy,
+    strategy: StrategyParts,
     signal: Signal,
     trade: WhaleTrade,
     market: Market,
@@ -178,7 +176,7 @@ def _sized(
 
 
 def _fit(
-    strategy: Strategy,
+    strategy: StrategyParts,
     intent: TradeIntent,
     edge: NetEdge,
     trade: WhaleTrade,
@@ -222,7 +220,7 @@ def _fit(
 
 
 def copy_net_edge(
-    strategy: Strategy,
+    strategy: StrategyParts,
     trade: WhaleTrade,
     wallets: tuple[str, ...],
     kind: str,
@@ -244,7 +242,7 @@ def copy_net_edge(
 
 
 def exit_intent(
-    strategy: Strategy,
+    strategy: StrategyParts,
     signal: Signal,
     trade: WhaleTrade,
     market: Market,

@@ -10,21 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from polytui.model import ZERO, IntentStatus, PortfolioView, Side
 from polytui.strategy.approvals import ApprovalError
 from polytui.strategy.outcomes import Outcome, Record, decision_record
+from polytui.strategy.parts import StrategyParts
 from polytui.strategy.sizing import size_on
-
-if TYPE_CHECKING:
-    from polytui.strategy.pipeline import Strategy
 
 MICRO = Decimal("0.000001")
 
 
 def reconsider(
-    strategy: Strategy,
+    strategy: StrategyParts,
     intent_id: str,
     adjust: Callable[[Decimal], Decimal],
     note: str,
