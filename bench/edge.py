@@ -134,6 +134,14 @@ def world_figures(
             }
         )
     capture = float(ours / oracle) if oracle > 0 else None
+    # The room is allocated on net edge per dollar (a dollar of capital earns net / cost), so the
+    # limits-binding target compares copies and refusals on that basis; per share is shown too.
+    copied_mean, refused_mean = _mean(copied_usd), _mean(refused_usd)
+    binding_met = (
+        None
+        if copied_mean is None or refused_mean is None
+        else Decimal(copied_mean) >= Decimal(refused_mean)
+    )
     uncopyable = [by_kind[k] for k in UNCOPYABLE if k in by_kind]
     unc_copies = sum(c for c, _ in uncopyable)
     unc_signals = sum(s for _, s in uncopyable)
@@ -160,6 +168,8 @@ def world_figures(
         "copied_mean_net_edge_per_usd": _mean(copied_usd),
         "refused_for_room_mean_net_edge_per_usd": _mean(refused_usd),
         "refused_for_room_by_limit": dict(sorted(refused_by.items())),
+        "limits_binding_basis": "net edge per dollar",
+        "limits_binding_met": binding_met,
         "history_profiles": profiles,
         "wall_s": round(wall_s, 1),
         "per_seed": per_seed,
