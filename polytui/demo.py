@@ -8,12 +8,18 @@ The demo serves the honest ``demo`` world (``polytui/sim/worlds/builtin/demo.tom
 probabilities, whale fills move the book and fast traders chase them, and only some of the watched
 wallets are worth copying, so the P&L, fees and latency tax the console shows after ten minutes
 are what copying those wallets really earns. Its wallets trade for the first ``DEMO_HOURS`` sim
-hours (a longer horizon would only delay the first frame: the world is built before it).
+hours (a longer horizon would only delay the first frame: the world is built before it), and
+traded for ``DEMO_HISTORY_HOURS`` before the start: the simulator's data-api serves that settled
+past, and once the engine runs the watched wallets are profiled from it (``polytui whales``'
+own session, in a thread of its own) and the strategy starts from those profiles, as a trader
+who ran ``polytui whales rank`` first would. The strategy settings are the defaults.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import os
 import sys
 import tempfile
@@ -24,16 +30,20 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+log = logging.getLogger(__name__)
+
 DEMO_SCENARIO = "demo"
 DEMO_SEED = 7
 DEMO_HOURS = 4.0
+DEMO_HISTORY_HOURS = 6.0  # settled past the demo's data-api serves, and its wallets are profiled on
 
 
 class SimThread:
     """Runs a ``SimServer`` on its own loop in a daemon thread until stopped.
 
     ``world=True`` serves the built-in world named ``scenario`` (``polytui.sim.worlds``) with its
-    wallets trading for ``hours``; otherwise the classic scenario of that name."""
+    wallets trading for ``hours`` (and ``history_hours`` of settled past before the start, when
+    given: else the world's own); otherwise the classic scenario of that name."""
 
     def __init__(
         self,
@@ -43,9 +53,10 @@ class SimThread:
         *,
         world: bool = False,
         hours: float | None = None,
+        history_hours: float | None = None,
     ):
         self.scenario, self.seed, self.speed = scenario, seed, speed
-        self.world, self.hours = world, hours
+        self.world, self.hours, self.history_hours = world, hours, history_hours
         self.sim: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready = threading.Event()
@@ -73,7 +84,9 @@ class SimThread:
             from polytui.sim.worlds.past import build_world_with_past
 
             spec = builtin_spec(self.scenario)
-            world = build_world_with_past(spec, seed=self.seed, hours=self.hours)
+            world = build_world_with_past(
+                spec, seed=self.seed, hours=self.hours, past_hours=self.history_hours
+            )
         async with SimServer(self.scenario, seed=self.seed, speed=self.speed, world=world) as sim:
             self.sim = sim
             self._ready.set()
@@ -100,11 +113,11 @@ class SimThread:
         self._thread.join(timeout=5)
 
 
-# Said on the demo's screen at start: the one setting a real configuration must never copy.
-DEMO_FAITH = (
-    "demo: wallets with no history are taken on faith (prior_edge 0.15, confidence_z 0) so "
-    "copies start at once; the default (prior_edge 0) copies nobody until a wallet's record "
-    "clears the margin"
+# Said on the demo's screen at start: where its wallets' priors come from.
+DEMO_HISTORY = (
+    f"demo: the watched wallets are profiled from the simulator's {DEMO_HISTORY_HOURS:g} h of "
+    "settled history first (about a minute); a wallet is copied once its history shows an "
+    "edge that survives our delay, fees and spread, as with a real configuration"
 )
 
 
@@ -116,7 +129,9 @@ def demo_environment(
     from polytui.config import LoadedConfig, apply_overrides
     from polytui.settings import Settings
 
-    sim_thread = sim_thread or SimThread(scenario, seed, world=True, hours=DEMO_HOURS)
+    sim_thread = sim_thread or SimThread(
+        scenario, seed, world=True, hours=DEMO_HOURS, history_hours=DEMO_HISTORY_HOURS
+    )
     sim = sim_thread.start()
     with tempfile.TemporaryDirectory(prefix="polytui-demo-") as data_dir:
         settings = apply_overrides(Settings(), sim.settings_overrides())
@@ -125,10 +140,6 @@ def demo_environment(
         # A livelier book than the defaults, so a newcomer sees copies within seconds; the
         # limits still bind and are shown in the risk pane.
         settings.paper.starting_balance_usd = Decimal(1000)
-        # The demo's whales have no history here: take them on faith (prior_edge > 0), which
-        # a real configuration should never do.
-        settings.strategy.prior_edge = Decimal("0.15")
-        settings.strategy.confidence_z = Decimal(0)
         settings.strategy.max_bet_usd = Decimal(25)
         settings.risk.max_total_exposure_usd = Decimal(200)
         settings.risk.max_market_exposure_usd = Decimal(50)
@@ -138,7 +149,7 @@ def demo_environment(
         for key, value in sim.environment().items():
             os.environ[key] = value
         try:
-            yield LoadedConfig(settings=settings, path=None, notes=("demo mode", DEMO_FAITH))
+            yield LoadedConfig(settings=settings, path=None, notes=("demo mode", DEMO_HISTORY))
         finally:
             sim_thread.stop()
 
@@ -146,7 +157,7 @@ def demo_environment(
 def run_demo(config_path: Path | None) -> int:
     """Entry point of ``polytui --demo`` (the config file, if any, is not needed)."""
     del config_path  # the demo always runs against its own simulator
-    sim_thread = SimThread(world=True, hours=DEMO_HOURS)
+    sim_thread = SimThread(world=True, hours=DEMO_HOURS, history_hours=DEMO_HISTORY_HOURS)
     # The exchange starts in its thread while the console's modules load: the first frame
     # appears sooner than doing one after the other.
     sim_thread.begin()
@@ -154,7 +165,56 @@ def run_demo(config_path: Path | None) -> int:
 
     try:
         with demo_environment(sim_thread=sim_thread) as loaded:
-            return run_app(loaded, live=False, demo=True)
+            return run_app(loaded, live=False, demo=True, prepare=profile_from_history)
     except RuntimeError as exc:
         print(f"polytui --demo: {exc}", file=sys.stderr)
         return 1
+
+
+def _profile(settings: Any) -> dict[str, Any]:
+    """Profile the watched wallets from the data-api (the simulator's) into the journal;
+    returns their priors. Runs on its own loop (``asyncio.run`` in a worker thread)."""
+    from polytui.feeds.history import HistoryError
+    from polytui.strategy.prior import priors_from_journal
+    from polytui.whales.session import open_session
+
+    async def fetch() -> dict[str, Any]:
+        async with open_session(settings, lambda *_: None) as session:
+            for wallet in settings.whales.wallets:
+                try:
+                    await session.refresher.refresh(wallet.lower())
+                except HistoryError:
+                    continue  # no profile: the wallet starts from zero edge
+            return priors_from_journal(session.journal, latency_s=settings.history.source_latency_s)
+
+    return asyncio.run(fetch())
+
+
+async def profile_from_history(engine: Any) -> None:
+    """Beside the running engine: profile its watched wallets from their served history in a
+    daemon thread (the console's loop stays free, and quitting never waits for it), then give
+    the strategy their priors on the engine's loop, where it is the only writer."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[dict[str, Any]] = loop.create_future()
+
+    def deliver(result: dict[str, Any] | None, error: BaseException | None) -> None:
+        if done.done():
+            return  # the engine stopped first
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(result or {})
+
+    def work() -> None:
+        try:
+            result: dict[str, Any] | None = _profile(engine.settings)
+            error: BaseException | None = None
+        except Exception as exc:  # reported on the engine's loop
+            result, error = None, exc
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting
+            loop.call_soon_threadsafe(deliver, result, error)
+
+    threading.Thread(target=work, name="polytui-demo-profiles", daemon=True).start()
+    priors = await done
+    engine.strategy.scorer.set_priors(priors)
+    log.info("profiled %d watched wallets from their history", len(priors))

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -429,8 +429,33 @@ def first_run_hints(loaded: Any, demo: bool) -> tuple[str, ...]:
     return () if whales.wallets or whales.discovery else (NO_WALLETS_HINT,)
 
 
-def run_app(loaded: Any, live: bool, demo: bool = False) -> int:
-    """Build the engine from ``loaded`` config and run the console hosting it."""
+Prepare = Callable[[Any], Coroutine[Any, Any, None]]
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("engine preparation failed: %s", task.exception())
+
+
+def beside(run: Callable[[], Awaitable[None]], prepare: Prepare, engine: Any) -> Any:
+    """``run`` with ``prepare(engine)`` running beside it as a task (cancelled when ``run``
+    ends; a failure is logged, the engine keeps running)."""
+
+    async def both() -> None:
+        task = asyncio.create_task(prepare(engine))
+        task.add_done_callback(_log_failure)
+        try:
+            await run()
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    return both
+
+
+def run_app(loaded: Any, live: bool, demo: bool = False, prepare: Prepare | None = None) -> int:
+    """Build the engine from ``loaded`` config and run the console hosting it (``prepare``:
+    a coroutine run beside the engine once it starts, e.g. the demo's history profiles)."""
     from polytui.engine import build_engine
 
     try:
@@ -447,13 +472,14 @@ def run_app(loaded: Any, live: bool, demo: bool = False) -> int:
         engine.journal.close()
         print(f"polytui: {exc}", file=sys.stderr)
         return 1
+    run = engine.run if prepare is None else beside(engine.run, prepare, engine)
     from polytui.tui.whales import LocalWhales
 
     whales: WhalesBackend = LocalWhales(loaded, engine)
     if demo:  # the simulator's wallets; the trader's own config.toml is never written
         whales = FixedWatchList(whales, "the demo watches the simulator's wallets only")
     app = PolytuiApp(
-        engine, run_engine=services.wrap(engine.run), hints=first_run_hints(loaded, demo),
+        engine, run_engine=services.wrap(run), hints=first_run_hints(loaded, demo),
         whales=whales,
         **_app_options(loaded),
     )  # fmt: skip
