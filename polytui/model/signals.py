@@ -19,6 +19,7 @@ class TradeSource(enum.StrEnum):
     CHAIN = "chain"
     ACTIVITY = "activity"
     DATAAPI = "dataapi"
+    MEMPOOL = "mempool"  # a pending matchOrders transaction: tentative until mined
 
 
 class Role(enum.StrEnum):
@@ -35,7 +36,8 @@ class WhaleTrade:
 
     ``side``/``token_id``/``outcome`` are the whale's own; the copied side is never inferred.
     ``match_time`` is when the exchange matched (block time or frame timestamp);
-    ``received_at`` is when we saw it.
+    ``received_at`` is when we saw it. ``pending_tx``: read from a transaction not yet mined
+    (the mempool source); the chain's ``OrderFilled`` logs confirm it or its drop retracts it.
     """
 
     wallet: str
@@ -56,6 +58,7 @@ class WhaleTrade:
     block_number: int | None = None
     log_index: int | None = None
     title: str = ""
+    pending_tx: bool = False
 
     @property
     def latency_ms(self) -> int:
@@ -114,3 +117,8 @@ class Signal:
     def latency_ms(self) -> int:
         """Latency of the first trade seen."""
         return self.trades[0].latency_ms
+
+    @property
+    def pending_tx(self) -> bool:
+        """Some trade behind it is in a transaction not yet mined."""
+        return any(t.pending_tx for t in self.trades)
