@@ -295,8 +295,8 @@ _watch_tasks: set[asyncio.Task[None]] = set()
 def _watch_wallets(engine: Any, settings: Any) -> None:
     """Point the running whale feeds at the reloaded wallet list (no reconnect).
 
-    RTDS and the data-api filter on our side, so they follow at once; the chain feed swaps
-    its node-side topic filter on the same connection.
+    RTDS, the mempool and the data-api filter on our side, so they follow at once; the chain
+    feed swaps its node-side topic filter on the same connection.
     """
     wallets = {w.lower() for w in settings.whales.wallets}
     for name, feed in engine.feeds.items():
@@ -304,7 +304,7 @@ def _watch_wallets(engine: Any, settings: Any) -> None:
             task = asyncio.get_running_loop().create_task(feed.watch(set(wallets)))
             _watch_tasks.add(task)
             task.add_done_callback(_watch_tasks.discard)
-        elif name == "activity" and hasattr(feed, "wallets"):
+        elif name in ("activity", "mempool") and hasattr(feed, "wallets"):
             feed.wallets = set(wallets)
         elif name == "dataapi" and hasattr(feed, "wallets"):
             feed.wallets = sorted(wallets)

@@ -53,7 +53,7 @@ TICK_S = 0.25
 FEED_STATUS_EVERY_S = 1.0
 EQUITY_EVERY_S = 60.0
 SIGNALS_KEPT = ev.SIGNALS_KEPT
-WHALE_SOURCES = frozenset({"activity", "chain", "dataapi"})
+WHALE_SOURCES = frozenset({"activity", "chain", "dataapi", "mempool"})
 # The whale sources' high-water marks (chain block, newest data-api fill, when last saved), so a
 # restart catches up the trades missed while down (see ``polytui.wiring``).
 CURSOR_KEY = "whale_cursor"
@@ -288,6 +288,18 @@ class Engine:
     def submit_retraction(self, dedup_key: object) -> None:
         """Feed callback: a chain reorg removed a trade we had seen."""
         self._enqueue(lambda: self._on_retracted(dedup_key))
+
+    def submit_tx_mined(self, dedup_key: object, settled: WhaleTrade) -> None:
+        """Stream callback: a pending-transaction trade's logs arrived (polytui.pending_tx)."""
+        from polytui import pending_tx
+
+        self._enqueue(lambda: pending_tx.confirm(self, dedup_key, settled))
+
+    def submit_tx_gone(self, dedup_key: object, reason: str) -> None:
+        """Stream callback: a pending-transaction trade will never be mined."""
+        from polytui import pending_tx
+
+        self._enqueue(lambda: pending_tx.retract(self, dedup_key, reason))
 
     def submit_fill(self, fill: Fill) -> None:
         """Broker callback: a fill confirmed after its order's report went back (live)."""

@@ -1,9 +1,11 @@
 """The parity report: every copied trade next to the whale's fill it copied.
 
 Built from journal events only: ``intent`` (whale price, wallet, source), ``fill`` (our shares,
-average price, fee, time) and ``settlement`` (winner). For each fill: latency from the whale's
-match to our fill, price difference (the latency tax, in cents and percent), fee, and outcome
-(won / lost / open). ``polytui report`` prints it as a table or writes CSV.
+average price, fee, time), ``settlement`` (winner) and ``whale_tx_retracted`` (the whale's trade
+was read from a pending transaction that was never mined, after our order was sent: flagged).
+For each fill: latency from the whale's match to our fill, price difference (the latency tax, in
+cents and percent), fee, and outcome (won / lost / open). ``polytui report`` prints it as a table
+or writes CSV.
 """
 
 from __future__ import annotations
@@ -64,6 +66,8 @@ class ParityRow:
     expected_tax: Decimal | None = None
     fee_per_share: Decimal | None = None
     net_edge: Decimal | None = None
+    flag: str = ""
+    """Why this copy needs a look (the whale's transaction was never mined), else empty."""
 
 
 def build_parity_rows(events: Iterable[EventLike], since: str | None = None) -> list[ParityRow]:
@@ -71,6 +75,7 @@ def build_parity_rows(events: Iterable[EventLike], since: str | None = None) -> 
     intents: dict[str, dict[str, Any]] = {}
     signals: dict[str, dict[str, Any]] = {}
     winners: dict[str, str] = {}
+    flags: dict[str, str] = {}
     fills: list[dict[str, Any]] = []
     for event in events:
         if event.kind == "intent":
@@ -81,6 +86,8 @@ def build_parity_rows(events: Iterable[EventLike], since: str | None = None) -> 
             fills.append(event.payload)
         elif event.kind == "settlement":
             winners[event.payload["condition_id"]] = event.payload["winning_token_id"]
+        elif event.kind == "whale_tx_retracted":
+            flags[event.ref] = str(event.payload.get("reason", "whale transaction never mined"))
     rows: list[ParityRow] = []
     for fill in fills:
         if since and fill["filled_at"] < since:
@@ -118,6 +125,7 @@ def build_parity_rows(events: Iterable[EventLike], since: str | None = None) -> 
                 expected_tax=_opt(intent.get("latency_tax")),
                 fee_per_share=_opt(intent.get("fee_per_share")),
                 net_edge=_opt(intent.get("net_edge")),
+                flag=flags.get(fill.get("intent_id", ""), ""),
             )
         )
     return rows
@@ -162,6 +170,7 @@ def totals(rows: list[ParityRow]) -> dict[str, Decimal | int]:
         ),
         "won": sum(1 for r in rows if r.outcome == "won"),
         "lost": sum(1 for r in rows if r.outcome == "lost"),
+        "flagged": sum(1 for r in rows if r.flag),
     }
 
 
@@ -188,6 +197,7 @@ FIELDS = [
     "expected_tax",
     "fee_per_share",
     "net_edge",
+    "flag",
 ]
 
 
@@ -227,7 +237,8 @@ def run_report(loaded: Any, since: str | None, csv_path: Path | None) -> int:
         return 1
     try:
         rows = build_parity_rows(
-            journal.events(kinds=["intent", "signal", "fill", "settlement"]), since
+            journal.events(kinds=["intent", "signal", "fill", "settlement", "whale_tx_retracted"]),
+            since,
         )
     finally:
         journal.close()
@@ -302,7 +313,8 @@ def _report_cells(r: ParityRow, wide: bool) -> list[str]:
             edge += f" ±{r.whale_edge_se * 100:.1f}"
         cells.append(edge)
         cells += [_per_share(r.expected_tax), _per_share(r.net_edge)]
-    cells.append(r.outcome)
+    # A flagged copy says so in the result column at every width.
+    cells.append(f"{r.outcome} (whale tx never mined)" if r.flag else r.outcome)
     return cells
 
 
@@ -317,7 +329,9 @@ def summary_line(total: dict[str, Decimal | int]) -> str:
         return "no fills yet"
     fees = Decimal(total["fees_usd"])
     tax = Decimal(total["avg_tax_cents"])
+    flagged = int(total.get("flagged", 0))
+    note = f" · {flagged} copied a whale transaction never mined" if flagged else ""
     return (
         f"{fills} fill{'s' if fills != 1 else ''} · fees {display.money(fees)} · average tax"
-        f" {display.cents(tax)} per share · won {total['won']} · lost {total['lost']}"
+        f" {display.cents(tax)} per share · won {total['won']} · lost {total['lost']}{note}"
     )

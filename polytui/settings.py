@@ -46,6 +46,10 @@ class FeedSettings:
         default_factory=lambda: [EXCHANGE_V1, NEG_RISK_EXCHANGE_V1]
     )
     chain_enabled: bool = True
+    # Pending matchOrders transactions on the same node (tentative whale trades, ~0.65 s after
+    # the match): on when the node URL is set, the chain source runs (its logs confirm them)
+    # and the node answers the full pending-transaction subscription.
+    mempool_enabled: bool = True
     activity_enabled: bool = True
     dataapi_poll_enabled: bool = True
     dataapi_poll_s: float = 15.0

@@ -297,6 +297,8 @@ def _attach_feeds(engine: Any, settings: Any, books: Any, tap: Tap | None, trans
         _warm_trades(engine, settings, client, markets, clob, wallets if warm else set()),
         lookup_condition=markets.get_by_condition,
         on_retract=engine.submit_retraction,
+        on_confirm=engine.submit_tx_mined,
+        on_withdraw=engine.submit_tx_gone,
         monotonic=clock.monotonic,
     )
     engine.stream = stream
@@ -339,6 +341,23 @@ def _attach_feeds(engine: Any, settings: Any, books: Any, tap: Tap | None, trans
             monotonic=clock.monotonic,
             wall_clock=clock.now,
         )
+        if feeds_cfg.mempool_enabled:
+            from polytui.feeds.mempool import MempoolFeed
+
+            engine.feeds["mempool"] = MempoolFeed(
+                rpc_url,
+                addresses=feeds_cfg.exchange_addresses,
+                wallets=wallets,
+                discovery_min_usd=min_usd,
+                on_trade=stream.offer,
+                on_retract=stream.withdraw,
+                on_notice=lambda level, text: engine._notice(level, text, "mempool"),
+                silence_s=feeds_cfg.chain_silence_s,
+                backoff_initial_s=feeds_cfg.backoff_initial_s,
+                backoff_cap_s=feeds_cfg.backoff_cap_s,
+                monotonic=clock.monotonic,
+                wall_clock=clock.now,
+            )
     elif feeds_cfg.chain_enabled and not rpc_url:
         log.info("chain feed off: set %s to a Polygon WebSocket RPC URL", feeds_cfg.polygon_ws_env)
     if feeds_cfg.dataapi_poll_enabled and wallets:

@@ -41,14 +41,15 @@ def addr_word(address: str) -> str:
 class Anvil:
     """A running anvil node and a deployed emitter."""
 
-    def __init__(self, port: int, proc: subprocess.Popen[bytes]) -> None:
+    def __init__(self, port: int, proc: subprocess.Popen[bytes], *, deploy: bool = True) -> None:
         self.port = port
         self.proc = proc
         self.http_url = f"http://127.0.0.1:{port}"
         self.ws_url = f"ws://127.0.0.1:{port}"
         self._id = 0
         self.account = self.rpc("eth_accounts")[0]
-        self.emitter = self._deploy()
+        # Under --no-mining nothing is mined until asked: the emitter is not deployed then.
+        self.emitter = self._deploy() if deploy else ""
 
     def rpc(self, method: str, *params: Any) -> Any:
         self._id += 1
@@ -146,13 +147,18 @@ async def fill_v2(node: Anvil, maker: str, token: int) -> str:
 
 
 @contextlib.contextmanager
-def running_anvil() -> Iterator[Anvil]:
-    """Start anvil, wait until it answers, yield it, stop it."""
+def running_anvil(*, no_mining: bool = False) -> Iterator[Anvil]:
+    """Start anvil, wait until it answers, yield it, stop it.
+
+    ``no_mining``: transactions wait in the pool (visible to pending-transaction subscriptions)
+    until ``evm_mine``; no emitter is deployed.
+    """
     if not ANVIL.exists():
         raise FileNotFoundError(f"anvil is not installed at {ANVIL}; run `make test` to install it")
     port = free_port()
     proc = subprocess.Popen(
-        [str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent"],
+        [str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent"]
+        + (["--no-mining"] if no_mining else []),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -170,7 +176,7 @@ def running_anvil() -> Iterator[Anvil]:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise RuntimeError("anvil did not start") from None
                 time.sleep(0.1)
-        yield Anvil(port, proc)
+        yield Anvil(port, proc, deploy=not no_mining)
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -1,9 +1,13 @@
-"""The merged whale-trade stream: three sources in, each fill out once.
+"""The merged whale-trade stream: four sources in, each fill out once.
 
-The same fill reaches us from the chain (~2.2 s), RTDS (~1.9 s) and the data-api (~5 s)
-(PROTOCOL.md §8). The first arrival is emitted; later ones only record their latency so the UI
-can show which source is fastest. Outcome and market come from the whale's own token id via the
-market lookup; a trade on a token whose market is not known yet waits (bounded) for metadata.
+The same fill reaches us from the mempool (~0.65 s, tentative), RTDS (~1.9 s), the chain
+(~2.2 s) and the data-api (~5 s) (PROTOCOL.md §8). The first arrival is emitted; later ones only
+record their latency so the UI can show which source is fastest. A mempool trade is pending
+until the chain's log of the same transaction confirms it (the log's amounts win:
+``on_confirm``) or the mempool source retracts it (dropped, replaced, reverted:
+``on_withdraw``); see :mod:`polytui.feeds.tentative`. Outcome and market come from the
+whale's own token id via the market lookup; a trade on a token whose market is not known yet
+waits (bounded) for metadata.
 
 Lookups run per market, concurrently: a trade waiting for a cold market's metadata never holds
 up a trade in another market, and the trades of one market are handed on in arrival order.
@@ -19,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from statistics import median
 
+from polytui.feeds.tentative import TentativeBook, confirmed
 from polytui.model import FeedState, FeedStatus, Market, WhaleTrade
 
 log = logging.getLogger(__name__)
@@ -38,6 +43,8 @@ class WhaleStream:
         lookup_condition: Callable[[str], Awaitable[Market | None]] | None = None,
         on_retract: Callable[[object], None] | None = None,
         on_latency: Callable[[object, str, int], None] | None = None,
+        on_confirm: Callable[[object, WhaleTrade], None] | None = None,
+        on_withdraw: Callable[[object, str], None] | None = None,
         wait_for_metadata_s: float = 10.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -49,6 +56,15 @@ class WhaleStream:
         self.on_trade = on_trade
         self.on_retract = on_retract
         self.on_latency = on_latency
+        self.on_confirm = on_confirm
+        self.on_withdraw = on_withdraw
+        self.tentative = TentativeBook()
+        # A pending trade's fate that came while it still waited for its market: the confirmed
+        # trade to emit instead, or the reason it was withdrawn (then it is not emitted).
+        self._fate: dict[object, WhaleTrade | str] = {}
+        self._emitted_pending: OrderedDict[object, None] = OrderedDict()
+        self.confirmed = 0
+        self.withdrawn = 0
         self.wait_for_metadata_s = wait_for_metadata_s
         self.monotonic = monotonic
         self._seen: OrderedDict[object, str] = OrderedDict()
@@ -75,7 +91,7 @@ class WhaleStream:
         key = trade.dedup_key
         source = trade.source.value
         self._latencies.setdefault(source, deque(maxlen=500)).append(trade.latency_ms)
-        if key in self._seen:
+        if not self._is_new(trade, key):
             self.duplicates += 1
             if self.on_latency is not None:
                 self.on_latency(key, source, trade.latency_ms)
@@ -89,6 +105,41 @@ class WhaleStream:
         except asyncio.QueueFull:
             self.dropped += 1
             log.warning("whale stream: backlog full, dropped a trade")
+
+    def _is_new(self, trade: WhaleTrade, key: object) -> bool:
+        """False for a fill already emitted: its key was seen, or it is a sighting of a pending
+        trade (the chain's log of it confirms it), or a pending trade whose fill a settled
+        source already delivered."""
+        if trade.pending_tx:
+            return key not in self._seen and self.tentative.add(trade)
+        held = self.tentative.waiting(trade)
+        pending = self.tentative.settle(trade)
+        if pending is not None:
+            self._confirm(pending, trade)
+        return not held and key not in self._seen
+
+    def _confirm(self, pending: WhaleTrade, settled: WhaleTrade) -> None:
+        self.confirmed += 1
+        self._seen[settled.dedup_key] = settled.source.value
+        key = pending.dedup_key
+        if key in self._emitted_pending:
+            del self._emitted_pending[key]
+            if self.on_confirm is not None:
+                self.on_confirm(key, settled)
+        else:
+            self._fate[key] = confirmed(pending, settled)
+
+    def withdraw(self, tx_hash: str, reason: str) -> None:
+        """The mempool source gave up on a transaction (dropped, replaced, reverted)."""
+        for pending in self.tentative.withdraw(tx_hash):
+            self.withdrawn += 1
+            key = pending.dedup_key
+            if key in self._emitted_pending:
+                del self._emitted_pending[key]
+                if self.on_withdraw is not None:
+                    self.on_withdraw(key, reason)
+            else:
+                self._fate[key] = reason
 
     def remember(self, keys: list[object]) -> None:
         """Fills already handled before a restart: a caught-up copy of one is a duplicate."""
@@ -148,6 +199,16 @@ class WhaleStream:
     async def _emit(self, trade: WhaleTrade, queued_at: float) -> None:
         """Look up the market, fill in outcome and condition, hand the trade on."""
         market = await self._market(trade, queued_at)
+        if trade.pending_tx:
+            fate = self._fate.pop(trade.dedup_key, None)
+            if isinstance(fate, str):
+                return  # withdrawn while it waited for its market: never a signal
+            if fate is not None:
+                trade = fate  # mined while it waited: emitted as confirmed
+            else:
+                self._emitted_pending[trade.dedup_key] = None
+                while len(self._emitted_pending) > SEEN_KEPT:
+                    self._emitted_pending.popitem(last=False)
         if market is None:
             self.dropped += 1
             log.warning("whale stream: no market for token %s; trade dropped", trade.token_id)
@@ -213,5 +274,8 @@ class WhaleStream:
             rejected=self.dropped,
             reconnects=0,
             connections=0,
-            detail=f"{self.duplicates} duplicates merged; fastest source {fastest}",
+            detail=(
+                f"{self.duplicates} duplicates merged; fastest source {fastest}; pending tx: "
+                f"{len(self.tentative)} open, {self.confirmed} mined, {self.withdrawn} withdrawn"
+            ),
         )

@@ -1,18 +1,24 @@
-"""Polygon JSON-RPC over WebSocket (``/rpc``): ``OrderFilled`` logs, heads, ``eth_getLogs``.
+"""Polygon JSON-RPC over WebSocket (``/rpc``): ``OrderFilled`` logs, heads, ``eth_getLogs``,
+pending transactions.
 
-Each scenario trade lands on chain ``CHAIN_DELAY_S`` after it happens, in the block the scenario
-gave it; subscribers get ``eth_subscription`` notes filtered with eth log-filter semantics.
+Each scenario trade's settlement transaction is pending ``PENDING_DELAY_S`` after it happens
+(``newPendingTransactions`` subscribers get it, full or as a hash) and lands on chain
+``CHAIN_DELAY_S`` after it, in the block the scenario gave it; subscribers get
+``eth_subscription`` notes filtered with eth log-filter semantics.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
 from polytui.sim.hub import Client, Hub
+from polytui.sim.pending import PENDING_DELAY_S, Mempool
 from polytui.sim.wire import dumps, order_filled_log, stable_hash
 from polytui.sim.world import SimWorld
 
@@ -31,6 +37,9 @@ class ChainRpc:
         self.exchange_address = exchange_address
         self.logs: list[dict[str, Any]] = []
         self.sent = 0  # scenario trades already put on chain
+        self.mempool = Mempool(exchange_address)
+        self.mined: dict[str, dict[str, Any]] = {}  # tx hash → its log
+        self._timers: set[asyncio.Task[None]] = set()
         self._last_head = -1
         self.unanswered_block_lookups = 0  # the next N eth_getBlockByNumber get no answer
         self._methods: dict[str, Handler] = {
@@ -43,6 +52,15 @@ class ChainRpc:
                 rid, c.subscriptions.pop(p[0], None) is not None
             ),
             "eth_getLogs": self._get_logs,
+            "eth_getTransactionByHash": lambda c, rid, p: _result(
+                rid, self.mempool.by_hash(str(p[0]).lower(), self.mined)
+            ),
+            "eth_getTransactionReceipt": lambda c, rid, p: _result(
+                rid, self.mempool.receipt(str(p[0]).lower(), self.mined)
+            ),
+            "eth_getTransactionCount": lambda c, rid, p: _result(
+                rid, hex(self.mempool.mined_count(str(p[0]), set(self.mined)))
+            ),
         }
 
     async def ws(self, request: web.Request) -> web.WebSocketResponse:
@@ -60,6 +78,8 @@ class ChainRpc:
             market = self.world.scenario.market(trade.market)
             if market.condition_id in self.world.protocol_v2:
                 continue  # settled through ExchangeV3: no CTFExchangeV2 OrderFilled for it
+            if trade.tx_hash in self.mempool.dropped:
+                continue  # its transaction left the pool unmined: no log, ever
             entry = order_filled_log(
                 trade,
                 exchange=self.exchange_address,
@@ -67,7 +87,42 @@ class ChainRpc:
                 log_index=self.sent,
             )
             self.logs.append(entry)
+            self.mined[trade.tx_hash] = entry
             await self.notify_logs([entry])
+
+    def publish_pending(self, t: float, ahead_s: float) -> None:
+        """Announce, each at its own moment, the settlement transactions that become pending
+        before sim time ``t + ahead_s`` (the clock ticks coarser than the delay)."""
+        trades = self.world.scenario.trades
+        mempool = self.mempool
+        while (
+            mempool.sent < len(trades) and trades[mempool.sent].t + PENDING_DELAY_S <= t + ahead_s
+        ):
+            trade = trades[mempool.sent]
+            mempool.sent += 1
+            market = self.world.scenario.market(trade.market)
+            if market.condition_id in self.world.protocol_v2:
+                continue  # sent to ExchangeV3, not to this exchange
+            due = self.world.wall(trade.t + PENDING_DELAY_S)
+            tx = mempool.transaction(trade, market.condition_id, self.world.ms(trade.t))
+            timer = asyncio.create_task(self._pending_at(due, tx))
+            self._timers.add(timer)
+            timer.add_done_callback(self._timers.discard)
+
+    async def _pending_at(self, due_wall: float, tx: dict[str, Any]) -> None:
+        await asyncio.sleep(max(0.0, due_wall - time.time()))
+        if self.hub.silent():
+            return
+        for client in self.hub.of_kind("rpc"):
+            for sub_id, flt in client.subscriptions.items():
+                if flt.get("_pending"):
+                    note = _note(sub_id, tx if flt.get("_full") else tx["hash"])
+                    await self.hub.send(client, dumps(note))
+
+    def close(self) -> None:
+        """Cancel the announcements still waiting for their moment."""
+        for timer in list(self._timers):
+            timer.cancel()
 
     async def reorg(self) -> int:
         """Re-send the newest chain log as ``removed: true``."""
@@ -85,15 +140,15 @@ class ChainRpc:
         self._last_head = head
         block = self._block(head)
         for client in self.hub.of_kind("rpc"):
-            for sub_id, flt in client.subscriptions.items():
+            for sub_id, flt in list(client.subscriptions.items()):
                 if flt.get("_heads"):
                     await self.hub.send(client, dumps(_note(sub_id, block)))
 
     async def notify_logs(self, entries: list[dict[str, Any]]) -> None:
         """Send each log to every ``logs`` subscription it matches."""
         for client in self.hub.of_kind("rpc"):
-            for sub_id, flt in client.subscriptions.items():
-                if flt.get("_heads"):
+            for sub_id, flt in list(client.subscriptions.items()):
+                if flt.get("_heads") or flt.get("_pending"):
                     continue
                 for entry in entries:
                     if matches(entry, flt):
@@ -131,11 +186,14 @@ class ChainRpc:
         return _result(rid, self._block(head if number in NAMED_BLOCKS else int(number, 16)))
 
     def _subscribe(self, client: Client, rid: Any, params: list[Any]) -> dict[str, Any]:
-        if not params or params[0] not in ("logs", "newHeads"):
+        kinds = ("logs", "newHeads", "newPendingTransactions")
+        if not params or params[0] not in kinds:
             return _error(rid, -32601, "method eth_subscribe not supported by the simulator")
         sub_id = hex(stable_hash("sub", id(client), len(client.subscriptions)) | 1 << 60)
         if params[0] == "newHeads":
             client.subscriptions[sub_id] = {"_heads": True}
+        elif params[0] == "newPendingTransactions":
+            client.subscriptions[sub_id] = {"_pending": True, "_full": params[1:2] == [True]}
         else:
             client.subscriptions[sub_id] = params[1] if len(params) > 1 else {}
         return _result(rid, sub_id)

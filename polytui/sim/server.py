@@ -138,6 +138,7 @@ class SimServer:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
+        self.chain.close()
         await self.exchange.close()
         await self.hub.close_all()
         if self._runner is not None:
@@ -250,6 +251,12 @@ class SimServer:
         topic the docs no longer list, gone for good)."""
         self.market.rtds_trades_gone = gone
 
+    def drop_pending_txs(self, n: int = 1) -> None:
+        """The next ``n`` settlement transactions are seen pending, then leave the pool
+        unmined: no ``OrderFilled`` log, no receipt (RTDS and the data-api still report the
+        match)."""
+        self.chain.mempool.drop_next += n
+
     def leave_block_lookups_unanswered(self, n: int = 1) -> None:
         """The next ``n`` ``eth_getBlockByNumber`` requests get no answer (the socket stays up)."""
         self.chain.unanswered_block_lookups += n
@@ -292,6 +299,7 @@ class SimServer:
 
     async def _tick(self, t: float) -> None:
         await self.market.publish_trades(t)
+        self.chain.publish_pending(t, TICK_S * self.speed)
         await self.chain.publish_logs(t)
         await self.market.publish_resolutions(t)
         await self.market.publish_book_updates(t)

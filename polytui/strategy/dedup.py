@@ -47,6 +47,11 @@ class Dedup:
         self._seen[key] = now
         return True
 
+    def forget(self, trade: WhaleTrade) -> None:
+        """A sighting that did not happen (its pending transaction was never mined): a re-sent
+        copy of the same trade is new again."""
+        self._seen.pop(fingerprint(trade, self.ttl_s), None)
+
     def _expire(self, now: float) -> None:
         horizon = now - self.ttl_s
         for key in [k for k, t in self._seen.items() if t < horizon]:

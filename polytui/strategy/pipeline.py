@@ -335,7 +335,7 @@ def _numbers(
     trade: WhaleTrade, kind: str, whale: Estimate, signal: Signal, book: BookLike | None
 ) -> dict[str, Any]:
     """The signal's journal payload so far: the trade, its wallet's edge and the book."""
-    return {
+    numbers: dict[str, Any] = {
         "wallet": trade.wallet,
         "token_id": trade.token_id,
         "side": trade.side.value,
@@ -353,3 +353,6 @@ def _numbers(
         "tx_hash": trade.tx_hash,
         "shares": trade.shares,
     }
+    if trade.pending_tx:
+        numbers["pending_tx"] = True  # read from a transaction not yet mined
+    return numbers

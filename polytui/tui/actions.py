@@ -371,5 +371,8 @@ class ConsoleActions(App[int]):
             # None: closed with esc, nothing decided
 
         title = f"Approve {intent.side.value} {intent.outcome}?"
+        signal = self.state.signals.get(intent.signal_id)
+        if signal is not None and signal.pending_tx:
+            title += " (whale trade not yet mined)"
         lines = intent_lines(intent, self.state, self.clock.now(), self.aliases)
         self.push_screen(ApprovalDialog(title, lines, self.arm), decided)

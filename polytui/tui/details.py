@@ -17,6 +17,8 @@ from polytui.tui.state import ConsoleState
 
 Lines = list[tuple[str, str]]
 
+NOT_MINED = "not yet mined: seen pending in the mempool; withdrawn if it never is"
+
 
 def room_line(intent: TradeIntent, state: ConsoleState) -> str:
     """``$8.08 under market exposure ($15.00 cap, $0.00 held in this market)``."""
@@ -65,6 +67,7 @@ def intent_lines(
         *edge_lines(intent),
         *([("second opinion", intent.advice)] if intent.advice else []),
         ("whale", whale_line(wallets, aliases or {})),
+        *([("whale tx", NOT_MINED)] if signal is not None and signal.pending_tx else []),
         ("expires in", fmt.countdown(left) if left > 0 else "expired"),
         ("intent", intent.id),
     ]
@@ -95,7 +98,7 @@ def signal_lines(signal: Signal, aliases: dict[str, str]) -> Lines:
         ("size", fmt.money(signal.usd)),
         ("whale", whale_line(signal.wallets, aliases)),
         ("confidence", fmt.percent(signal.confidence)),
-        ("status", signal.status.value),
+        ("status", signal.status.value + (" · not yet mined" if signal.pending_tx else "")),
         ("reason", signal.reason or fmt.DASH),
         ("seen", signal.created_at.strftime("%Y-%m-%d %H:%M:%S UTC")),
     ]
@@ -104,7 +107,8 @@ def signal_lines(signal: Signal, aliases: dict[str, str]) -> Lines:
             (
                 fmt.wallet(trade.wallet, aliases),
                 f"{trade.side.value} {fmt.shares(trade.shares)} @ {fmt.price(trade.price)}"
-                f" via {trade.source.value} ({fmt.seconds(trade.latency_ms / 1000)})",
+                f" via {trade.source.value} ({fmt.seconds(trade.latency_ms / 1000)})"
+                + (", not yet mined" if trade.pending_tx else ""),
             )
         )
     lines.append(("signal", signal.id))

@@ -29,7 +29,14 @@ COLUMNS = (
 )
 
 # Sources are named as the health pane names their feeds.
-SOURCE_NAMES = {"chain": "chain", "activity": "activity", "dataapi": "dataapi"}
+SOURCE_NAMES = {
+    "chain": "chain",
+    "activity": "activity",
+    "dataapi": "dataapi",
+    "mempool": "mempool",
+}
+# A mempool signal whose transaction is not mined yet (tentative: it may be withdrawn).
+UNMINED = "unmined"
 
 ROW_CLASS = {
     SignalStatus.PENDING: "soon",
@@ -137,6 +144,8 @@ class SignalsPane(Pane):
         more = f"+{signal.cluster_size - 1}" if signal.cluster_size > 1 else ""
         width = next((c.width for c in self.columns() if c.key == "wallet"), 12)
         source = SOURCE_NAMES.get(signal.source.value, signal.source.value)
+        if signal.pending_tx:
+            source = UNMINED
         values = {
             "time": signal.created_at.strftime("%H:%M:%S"),
             "wallet": fmt.clip_keep(first, more, width),
@@ -199,4 +208,5 @@ class SignalsPane(Pane):
             return
         same = signal.reason.strip().lower() == signal.status.value
         reason = f": {signal.reason}" if signal.reason and not same else ""
-        fmt.set_text(line, f"{signal.status.value}{reason}")
+        tentative = " · not yet mined (a pending transaction)" if signal.pending_tx else ""
+        fmt.set_text(line, f"{signal.status.value}{reason}{tentative}")

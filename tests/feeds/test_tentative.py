@@ -1,0 +1,160 @@
+"""The merged stream's pending-transaction trades: confirmed by the chain's log of the same
+transaction, withdrawn when it is never mined, one signal either way."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal as D
+
+import pytest
+
+from polytui.feeds.stream import WhaleStream
+from polytui.model import Market, Outcome, Role, Side, TradeSource, WhaleTrade
+
+WHALE = "0x" + "ab" * 20
+T0 = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+MARKET = Market(
+    condition_id="0xc0",
+    question="Q?",
+    slug="q",
+    outcomes=(Outcome(0, "Yes", "7"), Outcome(1, "No", "8")),
+    end_time=None,
+)
+PENDING = WhaleTrade(
+    wallet=WHALE,
+    token_id="7",
+    side=Side.BUY,
+    price=D("0.64"),
+    shares=D(25),
+    usd=D(16),
+    tx_hash="0xaa",
+    source=TradeSource.MEMPOOL,
+    match_time=T0,
+    received_at=T0 + timedelta(milliseconds=650),
+    role=Role.TAKER,
+    pending_tx=True,
+)
+LOGGED = replace(
+    PENDING,
+    source=TradeSource.CHAIN,
+    price=D("0.615385"),
+    shares=D(26),
+    received_at=T0 + timedelta(milliseconds=2200),
+    block_number=9,
+    log_index=3,
+    pending_tx=False,
+)
+RTDS = replace(LOGGED, source=TradeSource.ACTIVITY, block_number=None, log_index=None)
+
+
+@dataclass
+class Out:
+    stream: WhaleStream
+    gate: asyncio.Event
+    emitted: list[WhaleTrade] = field(default_factory=list)
+    confirmed: list[tuple[object, WhaleTrade]] = field(default_factory=list)
+    withdrawn: list[tuple[object, str]] = field(default_factory=list)
+
+
+@pytest.fixture
+async def out() -> AsyncIterator[Out]:
+    gate = asyncio.Event()
+    gate.set()
+
+    async def lookup(token: str) -> Market | None:
+        await gate.wait()  # cleared: the market's metadata is slow to come
+        return MARKET
+
+    holder: list[Out] = []
+    stream = WhaleStream(
+        lookup,
+        lambda t: holder[0].emitted.append(t),
+        on_confirm=lambda k, t: holder[0].confirmed.append((k, t)),
+        on_withdraw=lambda k, r: holder[0].withdrawn.append((k, r)),
+    )
+    holder.append(Out(stream, gate))
+    task = asyncio.create_task(stream.run())
+    yield holder[0]
+    task.cancel()
+
+
+async def settle(out: Out) -> None:
+    for _ in range(20):
+        await asyncio.sleep(0)
+
+
+async def test_the_chain_log_confirms_the_pending_trade_with_its_amounts(out: Out) -> None:
+    out.stream.offer(PENDING)
+    await settle(out)
+    out.stream.offer(LOGGED)
+    await settle(out)
+    assert [t.pending_tx for t in out.emitted] == [True]
+    assert out.confirmed == [(PENDING.dedup_key, LOGGED)]
+    # The data-api's later sighting (the log's amounts) is a duplicate, not a second signal.
+    out.stream.offer(replace(LOGGED, source=TradeSource.DATAAPI))
+    await settle(out)
+    assert len(out.emitted) == 1 and out.stream.duplicates == 2  # the log and the data-api
+
+
+async def test_a_log_that_comes_while_the_market_is_looked_up_is_emitted_confirmed(
+    out: Out,
+) -> None:
+    out.gate.clear()
+    out.stream.offer(PENDING)
+    await settle(out)
+    out.stream.offer(LOGGED)
+    out.gate.set()
+    await settle(out)
+    (trade,) = out.emitted
+    assert not trade.pending_tx and trade.shares == D(26) and trade.price == D("0.615385")
+    assert trade.source is TradeSource.MEMPOOL and trade.latency_ms == 650
+    assert out.confirmed == []
+
+
+async def test_rtds_between_the_mempool_and_the_log_is_a_duplicate(out: Out) -> None:
+    out.stream.offer(PENDING)
+    out.stream.offer(RTDS)
+    await settle(out)
+    out.stream.offer(LOGGED)
+    await settle(out)
+    assert len(out.emitted) == 1 and len(out.confirmed) == 1
+
+
+async def test_a_pending_trade_after_rtds_delivered_it_is_a_duplicate(out: Out) -> None:
+    out.stream.offer(RTDS)
+    out.stream.offer(PENDING)
+    await settle(out)
+    assert [t.source for t in out.emitted] == [TradeSource.ACTIVITY]
+
+
+async def test_a_withdrawn_transaction_withdraws_its_emitted_trade(out: Out) -> None:
+    out.stream.offer(PENDING)
+    await settle(out)
+    out.stream.withdraw("0xAA", "dropped from the mempool")
+    assert out.withdrawn == [(PENDING.dedup_key, "dropped from the mempool")]
+    assert len(out.stream.tentative) == 0
+
+
+async def test_a_transaction_withdrawn_before_its_market_came_is_never_emitted(
+    out: Out,
+) -> None:
+    out.gate.clear()
+    out.stream.offer(PENDING)
+    await settle(out)
+    out.stream.withdraw("0xaa", "reverted on chain")
+    out.gate.set()
+    await settle(out)
+    assert out.emitted == [] and out.withdrawn == []
+
+
+async def test_a_log_with_the_pending_amounts_still_confirms(out: Out) -> None:
+    # The whale's fill at its limit price: the same dedup key from both sources.
+    same = replace(PENDING, source=TradeSource.CHAIN, block_number=9, log_index=1, pending_tx=False)
+    out.stream.offer(PENDING)
+    await settle(out)
+    out.stream.offer(same)
+    await settle(out)
+    assert len(out.emitted) == 1 and out.confirmed == [(PENDING.dedup_key, same)]
