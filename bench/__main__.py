@@ -18,6 +18,7 @@ BENCHMARKS = [
     "bench.clob_books",
     "bench.chain_latency",
     "bench.chain_discovery",
+    "bench.mempool_latency",
     "bench.startup",
     "bench.ui_flood",
     "bench.soak",
