@@ -238,6 +238,13 @@ def backtest(
             help="Profile the watched wallets from the world's served past before the start.",
         ),
     ] = True,
+    mempool: Annotated[
+        bool,
+        typer.Option(
+            "--mempool/--no-mempool",
+            help="Also see each fill's pending transaction at 0.65 s (the mempool source).",
+        ),
+    ] = False,
 ) -> None:
     """Run the real engine on a simulated world on a virtual clock; score it against the truth."""
     loaded = _load(config) if config is not None else _defaults()
@@ -254,6 +261,7 @@ def backtest(
         truth,
         advisor_answers,
         history,
+        mempool,
     )
 
 

@@ -18,6 +18,7 @@ def backtest_report(
     truth: Path | None = None,
     advisor_clients: dict[str, Any] | None = None,
     history: bool = True,
+    mempool: bool = False,
 ) -> dict[str, Any]:
     """Run one backtest and return its JSON report (raises WorldError on a bad world, OSError
     when ``truth`` cannot be written; the truth is written before the run). With ``history``
@@ -29,7 +30,7 @@ def backtest_report(
     world = open_world(scenario, scenario_file, seed, hours)
     if truth is not None:
         write_truth(world, truth)
-    record = run_world(world, loaded, advisor_clients, history=history)
+    record = run_world(world, loaded, advisor_clients, history=history, mempool=mempool)
     settings, _ = prepare_settings(loaded, world, Path("."))
     return build_report(world, record, settings, random_seed=random_seed)
 
@@ -55,6 +56,7 @@ def backtest(
     truth: Path | None = None,
     advisor_answers: Path | None = None,
     history: bool = True,
+    mempool: bool = False,
 ) -> int:
     """The command: exit 0 with the report, 2 with a one-line reason on bad input."""
     from polytui.backtest.render import plot_problem, to_text, write_plot
@@ -89,6 +91,7 @@ def backtest(
             truth=truth,
             advisor_clients=clients,
             history=history,
+            mempool=mempool,
         )
     except WorldError as exc:
         print(f"polytui backtest: {exc}", file=sys.stderr)

@@ -108,11 +108,17 @@ class _MarketChannel:
 class _Driver:
     """Sends the world's frames to the real parsers at their virtual times."""
 
-    def __init__(self, world: ScenarioWorld, engine: Any, clob: Any, activity: Any) -> None:
+    def __init__(
+        self, world: ScenarioWorld, engine: Any, clob: Any, activity: Any, mempool: Any = None
+    ) -> None:
         self.world = world
         self.engine = engine
         self.clob = clob
         self.activity = activity
+        # With the mempool source: each fill's pending transaction (0.65 s) to its parser and
+        # its OrderFilled log (2.2 s, decoded as the chain feed does) to the stream.
+        self.mempool = mempool
+        self.watched = {w.lower() for w in engine.settings.whales.wallets}
         self.loop = asyncio.get_running_loop()
         self.resolved: set[str] = set()
         self.frames = 0
@@ -146,6 +152,18 @@ class _Driver:
         for token in self.world.markets_by_condition[condition_id].tokens:
             self._send_book(token, t)
 
+    def _send_log(self, trade: Any) -> None:
+        """The fill's log through the chain feed's decoder into the stream (watched only)."""
+        from polytui.feeds.chain import decode_order_filled
+
+        if trade.wallet not in self.watched:
+            return
+        entry = self.world.order_filled(trade)
+        at = datetime.fromtimestamp(int(entry["blockTimestamp"], 16), tz=UTC)
+        exchanges = {self.world.exchange}
+        self.engine.stream.offer(decode_order_filled(entry, exchanges, at, self.engine.clock.now()))
+        self.frames += 1
+
     async def run(self) -> None:
         """Deliver every frame in time order: a whale trade's market books just before its
         RTDS frame and again when our order reaches the book; the books we hold once a minute;
@@ -159,6 +177,11 @@ class _Driver:
             if at < end:
                 events.append((at, 0, "rtds", trade))
                 events.append((at + latency + 0.01, 1, "book", trade.condition_id))
+            if self.mempool is not None and trade.t + world.pending_delay_s < end:
+                seen = trade.t + world.pending_delay_s
+                events.append((seen, 0, "pending", trade))
+                events.append((seen + latency + 0.01, 1, "book", trade.condition_id))
+                events.append((trade.t + world.chain_delay_s, 0, "log", trade))
         for market in world.markets:
             if market.end_s < end:
                 events.append((market.end_s, 2, "resolve", market))
@@ -181,6 +204,12 @@ class _Driver:
                 if self.activity is not None:
                     self.activity.handle_frame(world.rtds_frame(payload, at))
                     self.frames += 1
+            elif kind == "pending":
+                self._send_market(payload.condition_id, at)
+                self.mempool.handle_pending(world.pending_tx(payload))
+                self.frames += 1
+            elif kind == "log":
+                self._send_log(payload)
             elif kind == "book":
                 self._send_market(payload, at)
             elif kind == "resolve":
@@ -221,6 +250,7 @@ async def _run(
     data_dir: Path,
     advisor_clients: dict[str, Any] | None,
     profiles: int = 0,
+    mempool: bool = False,
 ) -> RunRecord:
     from polytui.config import LoadedConfig
     from polytui.engine import build_engine
@@ -248,7 +278,7 @@ async def _run(
     # The driver feeds the parsers itself: no socket feed runs.
     clob = engine.feeds.pop("clob")
     activity = engine.feeds.pop("activity", None)
-    driver = _Driver(world, engine, clob, activity)
+    driver = _Driver(world, engine, clob, activity, _mempool(world, engine) if mempool else None)
     engine.clob = _MarketChannel(clob, driver)
     record = RunRecord(
         policy=policy,
@@ -273,6 +303,23 @@ async def _run(
     record.virtual_s = loop.time()
     engine.journal.close()
     return record
+
+
+def _mempool(world: ScenarioWorld, engine: Any) -> Any:
+    """The mempool source's parser, fed by the driver (it never connects)."""
+    from polytui.feeds.mempool import MempoolFeed
+
+    whales = engine.settings.whales
+    return MempoolFeed(
+        "ws://backtest.invalid",
+        addresses=[world.exchange],
+        wallets=set(whales.wallets),
+        discovery_min_usd=whales.min_trade_usd if whales.discovery else None,
+        on_trade=engine.stream.offer,
+        on_retract=engine.stream.withdraw,
+        monotonic=engine.clock.monotonic,
+        wall_clock=engine.clock.now,
+    )
 
 
 def _collect(engine: Any, record: RunRecord) -> None:
@@ -338,11 +385,14 @@ def run_world(
     advisor_clients: dict[str, Any] | None = None,
     *,
     history: bool = True,
+    mempool: bool = False,
 ) -> RunRecord:
     """One backtest of ``world`` under ``loaded``'s settings, on a fresh virtual loop
     (``advisor_clients``: recorded answers by advisor name; advisors are off without them).
     With ``history`` the watched wallets are first profiled from the world's served past, so
-    the engine starts from those profiles, as the console does after ``polytui whales rank``."""
+    the engine starts from those profiles, as the console does after ``polytui whales rank``.
+    With ``mempool`` each fill's pending transaction reaches the mempool source at 0.65 s and
+    its log confirms it at 2.2 s, beside RTDS at 1.9 s (a node with the console's sources)."""
     from polytui.backtest.past import profile_past
 
     quiet = logging.getLogger("polytui")
@@ -355,7 +405,7 @@ def run_world(
             if past is not None:
                 settings, _ = prepare_settings(loaded, world, Path(data))
                 profiles = profile_past(settings, past, world.hours, Path(data))
-            main = _run(world, loaded, Path(data), advisor_clients, profiles)
+            main = _run(world, loaded, Path(data), advisor_clients, profiles, mempool)
             return run_virtual(main, VirtualTimeLoop())
     finally:
         quiet.setLevel(level)

@@ -16,8 +16,17 @@ from pathlib import Path
 from typing import Any
 
 from polytui.sim.market_ws import RTDS_DELAY_S
+from polytui.sim.pending import PENDING_DELAY_S, Mempool
+from polytui.sim.rpc import CHAIN_DELAY_S
 from polytui.sim.scenario import SCENARIOS, Scenario, SimMarket, build_scenario
-from polytui.sim.wire import dumps, gamma_record, resolved_event, rtds_frame
+from polytui.sim.wire import (
+    EXCHANGE_V2,
+    dumps,
+    gamma_record,
+    order_filled_log,
+    resolved_event,
+    rtds_frame,
+)
 from polytui.sim.world import SimWorld
 from polytui.sim.worlds.legacy import world_book
 
@@ -81,6 +90,9 @@ class ScenarioWorld:
     """A backtest world served from :mod:`polytui.sim.scenario` (seeded, pure in sim time)."""
 
     rtds_delay_s = RTDS_DELAY_S
+    pending_delay_s = PENDING_DELAY_S
+    chain_delay_s = CHAIN_DELAY_S
+    exchange = EXCHANGE_V2.lower()
 
     def __init__(
         self,
@@ -117,6 +129,7 @@ class ScenarioWorld:
             if tr.t < self.horizon_s
         ]
         self._truth: list[WalletTruth] | None = None
+        self._mempool = Mempool(self.exchange)
         self._asks: dict[tuple[str, float], list[tuple[Decimal, Decimal]]] = {}
         self._edges: dict[tuple[str, float], Decimal] = {}
 
@@ -138,6 +151,22 @@ class ScenarioWorld:
         """The RTDS activity frame announcing ``trade``, sent at sim time ``at``."""
         raw = self.scenario.trades[trade.index]
         return dumps(rtds_frame(self.scenario, raw, self.sim.wall(raw.t), self.sim.ms(at)))
+
+    def pending_tx(self, trade: WorldTrade) -> dict[str, Any]:
+        """The full pending ``matchOrders`` transaction that settles ``trade``."""
+        raw = self.scenario.trades[trade.index]
+        return self._mempool.transaction(raw, trade.condition_id, self.sim.ms(raw.t))
+
+    def order_filled(self, trade: WorldTrade) -> dict[str, Any]:
+        """The ``OrderFilled`` log of ``trade``'s transaction, with its block's time."""
+        raw = self.scenario.trades[trade.index]
+        entry = order_filled_log(
+            raw,
+            exchange=self.exchange,
+            block_hash=self.sim.block_hash(raw.block),
+            log_index=trade.index,
+        )
+        return dict(entry, blockTimestamp=hex(int(self.sim.wall(raw.t))))
 
     def raw_book(self, token: str, t: float) -> dict[str, Any]:
         """The ``book`` event of ``token`` at sim time ``t``. A world's book is the one at that

@@ -143,7 +143,7 @@ class MempoolFeed:
             kind = self._subs.get(str(params.get("subscription")))
             result = params.get("result")
             if kind == PENDING_SUB_ID:
-                self._on_pending(result)
+                self.handle_pending(result)
             elif kind == HEADS_SUB_ID and isinstance(result, dict):
                 self._on_head(result)
             return
@@ -185,8 +185,8 @@ class MempoolFeed:
                 tracked.seen_head = self._head
         self._head_seen.set()
 
-    def _on_pending(self, tx: object) -> None:
-        """One pending transaction (a full object)."""
+    def handle_pending(self, tx: object) -> None:
+        """One pending transaction (a full object): the subscription's, or a backtest's."""
         if isinstance(tx, str):
             self._refuse("the node sends transaction hashes only, not full transactions")
             return
