@@ -80,30 +80,15 @@ def one_run(name: str, seed: int, hours: float, history: bool = True) -> dict[st
     )
 
 
-def world_figures(
-    name: str, seeds: list[int], hours: float, reports: list[dict[str, Any]], wall_s: float
-) -> dict[str, Any]:
-    """One world over several seeds, from their reports (in seed order)."""
-    ours, oracle, se2, oracle_se2 = Decimal(0), Decimal(0), Decimal(0), Decimal(0)
-    copies = signals = 0
+def _wallets(
+    reports: list[dict[str, Any]],
+) -> tuple[list[Decimal], list[Decimal], dict[str, list[int]]]:
+    """(estimates, truths) of the watched wallets with enough resolved buys, and copies and
+    signals by archetype."""
     est: list[Decimal] = []
     truth: list[Decimal] = []
     by_kind: dict[str, list[int]] = {}
-    copied_edges: list[Decimal] = []
-    refused_edges: list[Decimal] = []
-    copied_usd: list[Decimal] = []
-    refused_usd: list[Decimal] = []
-    refused_by: dict[str, int] = {}
-    per_seed = []
-    profiles = 0
-    for seed, r in zip(seeds, reports, strict=True):
-        profiles += int(r.get("history_profiles", 0))
-        ours += Decimal(r["pnl"]["hold_to_resolution"])
-        oracle += Decimal(r["oracle"]["pnl"])
-        se2 += Decimal(r["pnl"]["se"]) ** 2
-        oracle_se2 += Decimal(r["oracle"]["se"]) ** 2
-        copies += r["copies"]
-        signals += r["signals"]
+    for r in reports:
         for w in r["whales"]:
             kind = by_kind.setdefault(w["archetype"], [0, 0])
             kind[0] += w["copies"]
@@ -115,33 +100,64 @@ def world_figures(
                 continue
             est.append(Decimal(w["score"]))
             truth.append(Decimal(w["true_copy_edge"]))
+    return est, truth, by_kind
+
+
+def _capital(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """Net edge of copies against refusals for room, per share and per dollar."""
+    lists: dict[str, list[Decimal]] = {}
+    refused_by: dict[str, int] = {}
+    keys = ("copied_net_edges", "refused_for_room_net_edges")
+    keys += ("copied_per_usd", "refused_for_room_per_usd")
+    for r in reports:
         capital = r.get("capital") or {}
-        copied_edges += [Decimal(x) for x in capital.get("copied_net_edges", [])]
-        refused_edges += [Decimal(x) for x in capital.get("refused_for_room_net_edges", [])]
-        copied_usd += [Decimal(x) for x in capital.get("copied_per_usd", [])]
-        refused_usd += [Decimal(x) for x in capital.get("refused_for_room_per_usd", [])]
+        for key in keys:
+            lists.setdefault(key, []).extend(Decimal(x) for x in capital.get(key, []))
         for limit, n in capital.get("refused_for_room_by_limit", {}).items():
             refused_by[limit] = refused_by.get(limit, 0) + n
-        per_seed.append(
-            {
-                "seed": seed,
-                "copies": r["copies"],
-                "signals": r["signals"],
-                "pnl": r["pnl"]["hold_to_resolution"],
-                "se": r["pnl"]["se"],
-                "oracle": r["oracle"]["pnl"],
-                "fees": r["fees_usd"],
-            }
-        )
-    capture = float(ours / oracle) if oracle > 0 else None
+    copied_usd = _mean(lists.get("copied_per_usd", []))
+    refused_usd = _mean(lists.get("refused_for_room_per_usd", []))
     # The room is allocated on net edge per dollar (a dollar of capital earns net / cost), so the
     # limits-binding target compares copies and refusals on that basis; per share is shown too.
-    copied_mean, refused_mean = _mean(copied_usd), _mean(refused_usd)
-    binding_met = (
-        None
-        if copied_mean is None or refused_mean is None
-        else Decimal(copied_mean) >= Decimal(refused_mean)
-    )
+    met = None
+    if copied_usd is not None and refused_usd is not None:
+        met = Decimal(copied_usd) >= Decimal(refused_usd)
+    return {
+        "copied_mean_net_edge": _mean(lists.get("copied_net_edges", [])),
+        "refused_for_room_mean_net_edge": _mean(lists.get("refused_for_room_net_edges", [])),
+        "refused_for_room": len(lists.get("refused_for_room_net_edges", [])),
+        "copied_mean_net_edge_per_usd": copied_usd,
+        "refused_for_room_mean_net_edge_per_usd": refused_usd,
+        "refused_for_room_by_limit": dict(sorted(refused_by.items())),
+        "limits_binding_basis": "net edge per dollar",
+        "limits_binding_met": met,
+    }
+
+
+def world_figures(
+    name: str, seeds: list[int], hours: float, reports: list[dict[str, Any]], wall_s: float
+) -> dict[str, Any]:
+    """One world over several seeds, from their reports (in seed order)."""
+    ours = sum((Decimal(r["pnl"]["hold_to_resolution"]) for r in reports), Decimal(0))
+    oracle = sum((Decimal(r["oracle"]["pnl"]) for r in reports), Decimal(0))
+    se2 = sum((Decimal(r["pnl"]["se"]) ** 2 for r in reports), Decimal(0))
+    oracle_se2 = sum((Decimal(r["oracle"]["se"]) ** 2 for r in reports), Decimal(0))
+    copies = sum(r["copies"] for r in reports)
+    signals = sum(r["signals"] for r in reports)
+    est, truth, by_kind = _wallets(reports)
+    per_seed = [
+        {
+            "seed": seed,
+            "copies": r["copies"],
+            "signals": r["signals"],
+            "pnl": r["pnl"]["hold_to_resolution"],
+            "se": r["pnl"]["se"],
+            "oracle": r["oracle"]["pnl"],
+            "fees": r["fees_usd"],
+        }
+        for seed, r in zip(seeds, reports, strict=True)
+    ]
+    capture = float(ours / oracle) if oracle > 0 else None
     uncopyable = [by_kind[k] for k in UNCOPYABLE if k in by_kind]
     unc_copies = sum(c for c, _ in uncopyable)
     unc_signals = sum(s for _, s in uncopyable)
@@ -162,15 +178,8 @@ def world_figures(
         "uncopyable_copies_signals": [unc_copies, unc_signals],
         "uncopyable_copied_share": round(unc_copies / unc_signals, 4) if unc_signals else None,
         "by_archetype": {k: {"copies": c, "signals": n} for k, (c, n) in sorted(by_kind.items())},
-        "copied_mean_net_edge": _mean(copied_edges),
-        "refused_for_room_mean_net_edge": _mean(refused_edges),
-        "refused_for_room": len(refused_edges),
-        "copied_mean_net_edge_per_usd": _mean(copied_usd),
-        "refused_for_room_mean_net_edge_per_usd": _mean(refused_usd),
-        "refused_for_room_by_limit": dict(sorted(refused_by.items())),
-        "limits_binding_basis": "net edge per dollar",
-        "limits_binding_met": binding_met,
-        "history_profiles": profiles,
+        **_capital(reports),
+        "history_profiles": sum(int(r.get("history_profiles", 0)) for r in reports),
         "wall_s": round(wall_s, 1),
         "per_seed": per_seed,
     }

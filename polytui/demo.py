@@ -24,7 +24,7 @@ import os
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -165,7 +165,7 @@ def run_demo(config_path: Path | None) -> int:
 
     try:
         with demo_environment(sim_thread=sim_thread) as loaded:
-            return run_app(loaded, live=False, demo=True, prepare=profile_from_history)
+            return run_app(loaded, live=False, demo=True, runner=with_history)
     except RuntimeError as exc:
         print(f"polytui --demo: {exc}", file=sys.stderr)
         return 1
@@ -218,3 +218,24 @@ async def profile_from_history(engine: Any) -> None:
     priors = await done
     engine.strategy.scorer.set_priors(priors)
     log.info("profiled %d watched wallets from their history", len(priors))
+
+
+def with_history(engine: Any) -> Callable[[], Awaitable[None]]:
+    """``engine.run`` with :func:`profile_from_history` beside it as a task (cancelled when the
+    engine stops; a failure is logged, the engine keeps running)."""
+
+    async def run() -> None:
+        task = asyncio.create_task(profile_from_history(engine))
+        task.add_done_callback(_log_failure)
+        try:
+            await engine.run()
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    return run
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("profiling the demo's wallets failed: %s", task.exception())

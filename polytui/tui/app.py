@@ -11,7 +11,7 @@ import asyncio
 import logging
 import sys
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -429,33 +429,13 @@ def first_run_hints(loaded: Any, demo: bool) -> tuple[str, ...]:
     return () if whales.wallets or whales.discovery else (NO_WALLETS_HINT,)
 
 
-Prepare = Callable[[Any], Coroutine[Any, Any, None]]
+# What the engine runs as, given the engine (default: ``engine.run``); the demo adds its profiles.
+Runner = Callable[[Any], Callable[[], Awaitable[None]]]
 
 
-def _log_failure(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.warning("engine preparation failed: %s", task.exception())
-
-
-def beside(run: Callable[[], Awaitable[None]], prepare: Prepare, engine: Any) -> Any:
-    """``run`` with ``prepare(engine)`` running beside it as a task (cancelled when ``run``
-    ends; a failure is logged, the engine keeps running)."""
-
-    async def both() -> None:
-        task = asyncio.create_task(prepare(engine))
-        task.add_done_callback(_log_failure)
-        try:
-            await run()
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-
-    return both
-
-
-def run_app(loaded: Any, live: bool, demo: bool = False, prepare: Prepare | None = None) -> int:
-    """Build the engine from ``loaded`` config and run the console hosting it (``prepare``:
-    a coroutine run beside the engine once it starts, e.g. the demo's history profiles)."""
+def run_app(loaded: Any, live: bool, demo: bool = False, runner: Runner | None = None) -> int:
+    """Build the engine from ``loaded`` config and run the console hosting it (``runner``:
+    what the engine runs as, e.g. the demo's history profiles beside ``engine.run``)."""
     from polytui.engine import build_engine
 
     try:
@@ -472,7 +452,7 @@ def run_app(loaded: Any, live: bool, demo: bool = False, prepare: Prepare | None
         engine.journal.close()
         print(f"polytui: {exc}", file=sys.stderr)
         return 1
-    run = engine.run if prepare is None else beside(engine.run, prepare, engine)
+    run = engine.run if runner is None else runner(engine)
     from polytui.tui.whales import LocalWhales
 
     whales: WhalesBackend = LocalWhales(loaded, engine)
