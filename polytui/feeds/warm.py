@@ -193,7 +193,7 @@ class MarketWarmer:
             state=state,
             connected=self.refreshes > 0 and not self.detail,
             last_data_age_s=age,
-            messages=self.warm_markets,
+            messages=self.refreshes,  # a counter (metrics export it as one); the gauge is below
             rejected=0,
             reconnects=self.errors,
             connections=0,
