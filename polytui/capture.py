@@ -1,9 +1,11 @@
 """Capture files: record raw feed frames, and replay them through the real engine.
 
 Format (JSON Lines): the first line is ``{"polytui_capture": 1, "created": "<ISO>"}``; every
-further line is one received item ``{"t": <receive unix ms>, "src": "clob"|"rtds"|"chain"|"http",
-"data": "<raw text>"}``, and for ``http`` also ``"method"``, ``"url"`` and ``"status"``. Chain
-items hold the log as JSON with its ``blockTimestamp``, so a replay needs no node.
+further line is one received item ``{"t": <receive unix ms>, "src": "clob"|"rtds"|"chain"|
+"mempool"|"http", "data": "<raw text>"}``, and for ``http`` also ``"method"``, ``"url"`` and
+``"status"``. Chain items hold the log as JSON with its ``blockTimestamp``, mempool items a
+``matchOrders`` transaction the source read (``{"tx": …}``) or its retraction (``{"retract":
+hash, "reason": …}``), so a replay needs no node.
 
 A replay feeds each frame to the same parser the live feed uses, answers HTTP requests from the
 captured responses (unknown URL → 404), runs the engine in paper mode with the ``auto`` policy
@@ -28,7 +30,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 
-SOURCES = ("clob", "rtds", "chain", "http")
+SOURCES = ("clob", "rtds", "chain", "mempool", "http")
 VERSION = 1
 
 
@@ -274,7 +276,6 @@ async def run_replay(
     """
     import copy
 
-    from polytui import events as ev
     from polytui.config import MAX_DURATION_S, LoadedConfig
     from polytui.engine import build_engine
     from polytui.settings import Settings
@@ -293,9 +294,7 @@ async def run_replay(
     # Without a config every wallet seen is considered: discovery above the minimum. With one,
     # its watched wallets are, and others only when its [whales] discovery is on.
     discovery = (
-        settings.whales.min_trade_usd
-        if not from_config or settings.whales.discovery
-        else None
+        settings.whales.min_trade_usd if not from_config or settings.whales.discovery else None
     )
     engine = build_engine(
         LoadedConfig(settings, loaded.path if from_config else None),
@@ -314,28 +313,14 @@ async def run_replay(
         on_retract=engine.stream.retract,
         discovery_min_usd=discovery,
     )
+    mempool = _replay_mempool(engine, settings, discovery)
     clob.tokens.update(_subscribed_tokens(items))
     if activity is not None:
         activity.discovery_min_usd = discovery
     sub = engine.subscribe(1_000_000)
     result = ReplayResult()
     task = asyncio.create_task(engine.run())
-    from polytui.feeds.connection import KEEPALIVE_REPLIES
-
-    async for item in iter_replay(items, speed, max_speed):
-        result.frames += 1
-        if item.data.strip() in KEEPALIVE_REPLIES:
-            continue  # the live connection loop drops these before any parser sees them
-        if item.src == "clob":
-            clob.handle_frame(item.data)
-        elif item.src == "rtds" and activity is not None:
-            activity.handle_frame(item.data)
-        elif item.src == "chain":
-            try:
-                await chain.handle_log(json.loads(item.data))
-            except ValueError:
-                chain.rejected += 1
-        await asyncio.sleep(0)
+    await _drive(items, speed, max_speed, (clob, activity, chain, mempool), result)
     # Let queued trades, approvals and fills finish.
     for _ in range(200):
         await asyncio.sleep(0.05)
@@ -347,7 +332,48 @@ async def run_replay(
         "clob": clob.status().rejected,
         "rtds": activity.status().rejected if activity is not None else 0,
         "chain": chain.rejected,
+        "mempool": mempool.status().rejected,
     }
+    _read_back(engine, sub, result)
+    pnl = engine.portfolio.pnl()
+    result.pnl = {"realized": str(pnl.realized_usd), "unrealized": str(pnl.unrealized_usd)}
+    engine.journal.close()
+    return result
+
+
+async def _drive(
+    items: list[CaptureItem],
+    speed: float,
+    max_speed: bool,
+    parsers: tuple[Any, Any, Any, Any],
+    result: ReplayResult,
+) -> None:
+    """Each captured item to its source's parser, at the capture's pace (or at once)."""
+    clob, activity, chain, mempool = parsers
+    from polytui.feeds.connection import KEEPALIVE_REPLIES
+
+    async for item in iter_replay(items, speed, max_speed):
+        result.frames += 1
+        if item.data.strip() in KEEPALIVE_REPLIES:
+            continue  # the live connection loop drops these before any parser sees them
+        if item.src == "clob":
+            clob.handle_frame(item.data)
+        elif item.src == "rtds" and activity is not None:
+            activity.handle_frame(item.data)
+        elif item.src == "mempool":
+            mempool.replay_item(item.data)
+        elif item.src == "chain":
+            try:
+                await chain.handle_log(json.loads(item.data))
+            except ValueError:
+                chain.rejected += 1
+        await asyncio.sleep(0)
+
+
+def _read_back(engine: Any, sub: Any, result: ReplayResult) -> None:
+    """What the replay's engine did: books, whale trades seen, signals, intents and fills."""
+    from polytui import events as ev
+
     for token in sorted(engine.books.tokens()):
         top = engine.books.get(token).top()
         result.books[token] = {
@@ -378,10 +404,20 @@ async def run_replay(
         {k: e.payload[k] for k in ("token_id", "side", "shares", "avg_price", "fee_usd")}
         for e in engine.journal.events(kinds=["fill"])
     ]
-    pnl = engine.portfolio.pnl()
-    result.pnl = {"realized": str(pnl.realized_usd), "unrealized": str(pnl.unrealized_usd)}
-    engine.journal.close()
-    return result
+
+
+def _replay_mempool(engine: Any, settings: Any, discovery: Any) -> Any:
+    """The mempool source's parser for a replay: recorded items in, no node."""
+    from polytui.feeds.mempool import MempoolFeed
+
+    return MempoolFeed(
+        "ws://replay",
+        addresses=settings.feeds.exchange_addresses,
+        wallets=set(settings.whales.wallets),
+        on_trade=engine.stream.offer,
+        on_retract=engine.stream.withdraw,
+        discovery_min_usd=discovery,
+    )
 
 
 def policy_in_file(path: Path) -> bool:
@@ -408,9 +444,7 @@ def replay(path: Path, speed: float, max_speed: bool, report: str, loaded: Any =
         return 2
     with tempfile.TemporaryDirectory(prefix="polytui-replay-") as data:
         result = asyncio.run(
-            run_replay(
-                items, speed=speed, max_speed=max_speed, data_dir=Path(data), loaded=loaded
-            )
+            run_replay(items, speed=speed, max_speed=max_speed, data_dir=Path(data), loaded=loaded)
         )
     payload = {
         "frames": result.frames,

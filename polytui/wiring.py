@@ -352,6 +352,7 @@ def _attach_feeds(engine: Any, settings: Any, books: Any, tap: Tap | None, trans
                 on_trade=stream.offer,
                 on_retract=stream.withdraw,
                 on_notice=lambda level, text: engine._notice(level, text, "mempool"),
+                tap=tap_for("mempool"),
                 silence_s=feeds_cfg.chain_silence_s,
                 backoff_initial_s=feeds_cfg.backoff_initial_s,
                 backoff_cap_s=feeds_cfg.backoff_cap_s,

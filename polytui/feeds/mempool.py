@@ -80,8 +80,12 @@ class MempoolFeed:
         max_pending_blocks: int = 30,
         monotonic: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        tap: Callable[[str], None] | None = None,
     ) -> None:
         self.name = "mempool"
+        # A recording keeps what this source acted on (each matchOrders transaction it read and
+        # each retraction), not the whole mempool, so a replay needs no node.
+        self.tap = tap
         self.exchanges = {a.lower() for a in addresses}
         self.wallets = {w.lower() for w in wallets or set()}
         self.on_trade = on_trade
@@ -211,6 +215,8 @@ class MempoolFeed:
             return
         if tx_hash in self._tracked:
             return  # the same transaction again (a re-broadcast)
+        if self.tap is not None:
+            self.tap(orjson.dumps({"tx": tx}).decode())
         self.matches += 1
         self._emit(tx_hash, sender, nonce, data)
 
@@ -246,6 +252,8 @@ class MempoolFeed:
         kind = reason.split(" ", 1)[0]
         self.retracted[kind] = self.retracted.get(kind, 0) + 1
         log.info("mempool: transaction %s retracted: %s", tx_hash, reason)
+        if self.tap is not None:
+            self.tap(orjson.dumps({"retract": tx_hash, "reason": reason}).decode())
         self.on_retract(tx_hash, reason)
 
     def _forget(self, tx_hash: str) -> _Tracked | None:
@@ -253,6 +261,20 @@ class MempoolFeed:
         if tracked is not None:
             self._by_nonce.pop((tracked.sender, tracked.nonce), None)
         return tracked
+
+    def replay_item(self, data: str) -> None:
+        """One recorded item (see ``tap``): a transaction read, or its retraction."""
+        try:
+            item = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            self.ws.count_rejected("not JSON", data)
+            return
+        if isinstance(item, dict) and isinstance(item.get("tx"), dict):
+            self.handle_pending(item["tx"])
+        elif isinstance(item, dict) and isinstance(item.get("retract"), str):
+            self._retract(item["retract"].lower(), str(item.get("reason", "retracted")))
+        else:
+            self.ws.count_rejected("not a recorded mempool item", data)
 
     # --- the fate of each emitted transaction ---------------------------------------------------
 
