@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 PENDING_SUB_ID = 1
 HEADS_SUB_ID = 2
 REQUEST_TIMEOUT_S = 5.0
+LOOKUPS_AT_ONCE = 16
 TRACKED_MAX = 10_000
 
 
@@ -296,20 +297,29 @@ class MempoolFeed:
         return reply.get("result")
 
     async def check(self) -> None:
-        """Look up every tracked transaction once: mined, reverted, replaced, dropped or late."""
-        for tracked in list(self._tracked.values()):
-            if not self.ws.connected:
-                return
-            try:
-                verdict = await self._fate(tracked)
-            except LookupError as exc:
-                log.debug("mempool: lookup of %s failed: %s", tracked.tx_hash, exc)
-                continue
+        """Look up every tracked transaction once: mined, reverted, replaced, dropped or late.
+
+        The lookups run concurrently (at most ``LOOKUPS_AT_ONCE``): over a remote node each
+        is a round trip, and a busy discovery session tracks dozens at a time.
+        """
+        gate = asyncio.Semaphore(LOOKUPS_AT_ONCE)
+
+        async def judge(tracked: _Tracked) -> None:
+            async with gate:
+                if not self.ws.connected or tracked.tx_hash not in self._tracked:
+                    return
+                try:
+                    verdict = await self._fate(tracked)
+                except LookupError as exc:
+                    log.debug("mempool: lookup of %s failed: %s", tracked.tx_hash, exc)
+                    return
             if verdict == "mined":
                 self.confirmed_mined += 1
                 self._forget(tracked.tx_hash)
             elif verdict:
                 self._retract(tracked.tx_hash, verdict)
+
+        await asyncio.gather(*(judge(t) for t in list(self._tracked.values())))
 
     async def _fate(self, tracked: _Tracked) -> str:
         """'' (still pending or unknown), 'mined', or the reason to retract."""

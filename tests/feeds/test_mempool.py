@@ -232,3 +232,20 @@ async def test_a_node_that_refuses_the_subscription_turns_the_source_off() -> No
         "subscriptions (method not supported)"
     ]
     assert server.total_connections == 1
+
+
+async def test_several_pending_transactions_each_get_their_own_fate(rig: Rig) -> None:
+    log = order_filled_v2(
+        maker=WHALE, taker=EXCHANGE, side=0, token=TOKEN, maker_filled=16_000_000,
+        taker_filled=25_000_000,
+    )  # fmt: skip
+    rig.node.rpc("anvil_setCode", EXCHANGE, log_emitter_runtime([log]))
+    hashes = [await asyncio.to_thread(rig.send, whale_buy()) for _ in range(3)]
+    await until(lambda: len(rig.emitted) == 3)
+    for tx_hash in hashes[1:]:
+        await asyncio.to_thread(rig.node.rpc, "anvil_dropTransaction", tx_hash)
+    await asyncio.to_thread(rig.node.rpc, "evm_mine")
+    await until(lambda: len(rig.withdrawn) == 2 and rig.confirmed)
+    assert {k[0] for k, _ in rig.withdrawn} == {h.lower() for h in hashes[1:]}
+    assert [k[0] for k, _ in rig.confirmed] == [hashes[0].lower()]
+    await until(lambda: rig.mempool.tracked == 0)  # the mined one once its receipt is read
