@@ -127,7 +127,7 @@ class WhaleStream:
             if self.on_confirm is not None:
                 self.on_confirm(key, settled)
         else:
-            self._fate[key] = confirmed(pending, settled)
+            self._keep_fate(key, confirmed(pending, settled))
 
     def withdraw(self, tx_hash: str, reason: str) -> None:
         """The mempool source gave up on a transaction (dropped, replaced, reverted)."""
@@ -139,7 +139,13 @@ class WhaleStream:
                 if self.on_withdraw is not None:
                     self.on_withdraw(key, reason)
             else:
-                self._fate[key] = reason
+                self._keep_fate(key, reason)
+
+    def _keep_fate(self, key: object, fate: WhaleTrade | str) -> None:
+        # A trade dropped before its lookup (a full backlog) never takes its fate: bounded.
+        self._fate[key] = fate
+        while len(self._fate) > WAITING_MAX:
+            self._fate.pop(next(iter(self._fate)))
 
     def remember(self, keys: list[object]) -> None:
         """Fills already handled before a restart: a caught-up copy of one is a duplicate."""

@@ -40,6 +40,15 @@ def test_dedup_suppresses_split_fills_within_ttl(clock: FakeClock) -> None:
     assert dedup.is_new(trade(clock.now()), clock.monotonic())
 
 
+def test_a_forgotten_sighting_lets_the_same_trade_through_again(clock: FakeClock) -> None:
+    # A pending transaction that was never mined: its re-sent copy is a new trade.
+    dedup = Dedup(1800)
+    t = trade(clock.now())
+    assert dedup.is_new(t, clock.monotonic())
+    dedup.forget(t)
+    assert dedup.is_new(trade(clock.now(), tx="0x03"), clock.monotonic())
+
+
 def test_two_for_two_wallet_is_shrunk_toward_zero_edge(clock: FakeClock) -> None:
     scorer = WalletScorer(D(0), 10)
     for i in range(2):
