@@ -9,10 +9,11 @@ probabilities, whale fills move the book and fast traders chase them, and only s
 wallets are worth copying, so the P&L, fees and latency tax the console shows after ten minutes
 are what copying those wallets really earns. Its wallets trade for the first ``DEMO_HOURS`` sim
 hours (a longer horizon would only delay the first frame: the world is built before it), and
-traded for ``DEMO_HISTORY_HOURS`` before the start: the simulator's data-api serves that settled
-past, and once the engine runs the watched wallets are profiled from it (``polytui whales``'
-own session, in a thread of its own) and the strategy starts from those profiles, as a trader
-who ran ``polytui whales rank`` first would. The strategy settings are the defaults.
+traded for ``DEMO_HISTORY_HOURS`` before the start. Once the engine runs, that settled past is
+built in a thread of its own (after the first frame, so it never delays it), served on loopback
+as the backtest serves it, the watched wallets are profiled from it (``polytui whales``' own
+session) and the strategy starts from those profiles, as a trader who ran ``polytui whales
+rank`` first would. The strategy settings are the defaults.
 """
 
 from __future__ import annotations
@@ -42,8 +43,7 @@ class SimThread:
     """Runs a ``SimServer`` on its own loop in a daemon thread until stopped.
 
     ``world=True`` serves the built-in world named ``scenario`` (``polytui.sim.worlds``) with its
-    wallets trading for ``hours`` (and ``history_hours`` of settled past before the start, when
-    given: else the world's own); otherwise the classic scenario of that name."""
+    wallets trading for ``hours``; otherwise the classic scenario of that name."""
 
     def __init__(
         self,
@@ -53,10 +53,9 @@ class SimThread:
         *,
         world: bool = False,
         hours: float | None = None,
-        history_hours: float | None = None,
     ):
         self.scenario, self.seed, self.speed = scenario, seed, speed
-        self.world, self.hours, self.history_hours = world, hours, history_hours
+        self.world, self.hours = world, hours
         self.sim: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready = threading.Event()
@@ -84,9 +83,7 @@ class SimThread:
             from polytui.sim.worlds.past import build_world_with_past
 
             spec = builtin_spec(self.scenario)
-            world = build_world_with_past(
-                spec, seed=self.seed, hours=self.hours, past_hours=self.history_hours
-            )
+            world = build_world_with_past(spec, seed=self.seed, hours=self.hours)
         async with SimServer(self.scenario, seed=self.seed, speed=self.speed, world=world) as sim:
             self.sim = sim
             self._ready.set()
@@ -115,9 +112,9 @@ class SimThread:
 
 # Said on the demo's screen at start: where its wallets' priors come from.
 DEMO_HISTORY = (
-    f"demo: the watched wallets are profiled from the simulator's {DEMO_HISTORY_HOURS:g} h of "
-    "settled history first (about a minute); a wallet is copied once its history shows an "
-    "edge that survives our delay, fees and spread, as with a real configuration"
+    f"demo: the watched wallets are profiled from the world's {DEMO_HISTORY_HOURS:g} h of settled "
+    "history first (about twenty seconds); a wallet is copied once its history shows an edge "
+    "that survives our delay, fees and spread, as with a real configuration"
 )
 
 
@@ -129,9 +126,7 @@ def demo_environment(
     from polytui.config import LoadedConfig, apply_overrides
     from polytui.settings import Settings
 
-    sim_thread = sim_thread or SimThread(
-        scenario, seed, world=True, hours=DEMO_HOURS, history_hours=DEMO_HISTORY_HOURS
-    )
+    sim_thread = sim_thread or SimThread(scenario, seed, world=True, hours=DEMO_HOURS)
     sim = sim_thread.start()
     with tempfile.TemporaryDirectory(prefix="polytui-demo-") as data_dir:
         settings = apply_overrides(Settings(), sim.settings_overrides())
@@ -157,7 +152,7 @@ def demo_environment(
 def run_demo(config_path: Path | None) -> int:
     """Entry point of ``polytui --demo`` (the config file, if any, is not needed)."""
     del config_path  # the demo always runs against its own simulator
-    sim_thread = SimThread(world=True, hours=DEMO_HOURS, history_hours=DEMO_HISTORY_HOURS)
+    sim_thread = SimThread(world=True, hours=DEMO_HOURS)
     # The exchange starts in its thread while the console's modules load: the first frame
     # appears sooner than doing one after the other.
     sim_thread.begin()
@@ -165,32 +160,37 @@ def run_demo(config_path: Path | None) -> int:
 
     try:
         with demo_environment(sim_thread=sim_thread) as loaded:
-            return run_app(loaded, live=False, demo=True, runner=with_history)
+            wall0 = sim_thread.sim.world.wall0
+            return run_app(loaded, live=False, demo=True, runner=lambda e: with_history(e, wall0))
     except RuntimeError as exc:
         print(f"polytui --demo: {exc}", file=sys.stderr)
         return 1
 
 
-def _profile(settings: Any) -> dict[str, Any]:
-    """Profile the watched wallets from the data-api (the simulator's) into the journal;
-    returns their priors. Runs on its own loop (``asyncio.run`` in a worker thread)."""
-    from polytui.feeds.history import HistoryError
+def _profile(settings: Any, wall0: float) -> dict[str, Any]:
+    """Profile the watched wallets from the demo world's settled past (built after the first
+    frame, served on loopback as the backtest serves it: the simulator's own data-api routes,
+    clock held at the start ``wall0``) into the journal; returns their priors."""
+    from polytui.backtest.past import profile_past
+    from polytui.journal import Journal, journal_path
+    from polytui.sim.worlds import builtin_spec
+    from polytui.sim.worlds.past import build_world_with_past
     from polytui.strategy.prior import priors_from_journal
-    from polytui.whales.session import open_session
 
-    async def fetch() -> dict[str, Any]:
-        async with open_session(settings, lambda *_: None) as session:
-            for wallet in settings.whales.wallets:
-                try:
-                    await session.refresher.refresh(wallet.lower())
-                except HistoryError:
-                    continue  # no profile: the wallet starts from zero edge
-            return priors_from_journal(session.journal, latency_s=settings.history.source_latency_s)
+    spec = builtin_spec(DEMO_SCENARIO)
+    world = build_world_with_past(
+        spec, seed=DEMO_SEED, hours=DEMO_HOURS, past_hours=DEMO_HISTORY_HOURS
+    )
+    data = settings.storage.data_dir
+    profile_past(settings, world, DEMO_HOURS, data, wall0)
+    journal = Journal.open(journal_path(data, settings.mode), mode=settings.mode, backup=False)
+    try:
+        return priors_from_journal(journal, latency_s=settings.history.source_latency_s)
+    finally:
+        journal.close()
 
-    return asyncio.run(fetch())
 
-
-async def profile_from_history(engine: Any) -> None:
+async def profile_from_history(engine: Any, wall0: float) -> None:
     """Beside the running engine: profile its watched wallets from their served history in a
     daemon thread (the console's loop stays free, and quitting never waits for it), then give
     the strategy their priors on the engine's loop, where it is the only writer."""
@@ -207,7 +207,7 @@ async def profile_from_history(engine: Any) -> None:
 
     def work() -> None:
         try:
-            result: dict[str, Any] | None = _profile(engine.settings)
+            result: dict[str, Any] | None = _profile(engine.settings, wall0)
             error: BaseException | None = None
         except Exception as exc:  # reported on the engine's loop
             result, error = None, exc
@@ -220,12 +220,12 @@ async def profile_from_history(engine: Any) -> None:
     log.info("profiled %d watched wallets from their history", len(priors))
 
 
-def with_history(engine: Any) -> Callable[[], Awaitable[None]]:
+def with_history(engine: Any, wall0: float) -> Callable[[], Awaitable[None]]:
     """``engine.run`` with :func:`profile_from_history` beside it as a task (cancelled when the
     engine stops; a failure is logged, the engine keeps running)."""
 
     async def run() -> None:
-        task = asyncio.create_task(profile_from_history(engine))
+        task = asyncio.create_task(profile_from_history(engine, wall0))
         task.add_done_callback(_log_failure)
         try:
             await engine.run()

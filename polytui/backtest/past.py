@@ -44,15 +44,16 @@ class _NoLedger:
 
 
 @asynccontextmanager
-async def serve_past(world: Any, hours: float) -> AsyncIterator[str]:
+async def serve_past(world: Any, hours: float, wall0: float = EPOCH_UNIX) -> AsyncIterator[str]:
     """Serve ``world``'s history (a world built with its past) and its Gamma records on
-    loopback as of sim time 0; yields the base URL (data-api at ``/data``, Gamma at
-    ``/gamma``)."""
+    loopback as of sim time 0 (unix time ``wall0``); yields the base URL (data-api at
+    ``/data``, Gamma at ``/gamma``)."""
     from polytui.sim.worlds.legacy import scenario_of
 
     served = ScenarioWorld(scenario_of(world), hours, honest=world)
+    served.sim.wall0 = wall0
     sim = _AtStart(served.scenario)
-    sim.wall0 = EPOCH_UNIX
+    sim.wall0 = wall0
     history = HistoryRoutes(sim, world, _NoLedger())
     history.throttle.clock = asyncio.get_running_loop().time  # the published limits, virtual
 
@@ -75,17 +76,19 @@ async def serve_past(world: Any, hours: float) -> AsyncIterator[str]:
         await runner.cleanup()
 
 
-async def _profile(settings: Any, world: Any, hours: float, wallets: list[str]) -> int:
+async def _profile(
+    settings: Any, world: Any, hours: float, wallets: list[str], wall0: float
+) -> int:
     from polytui.feeds.history import HistoryError
     from polytui.whales.session import open_session
 
-    async with serve_past(world, hours) as base:
+    async with serve_past(world, hours, wall0) as base:
         settings.history.data_api_url = f"{base}/data"
         settings.feeds.gamma_url = f"{base}/gamma"
         done = 0
         loop = asyncio.get_running_loop()
         async with open_session(
-            settings, lambda *_: None, now_s=lambda: EPOCH_UNIX, monotonic=loop.time
+            settings, lambda *_: None, now_s=lambda: wall0, monotonic=loop.time
         ) as session:
             for wallet in wallets:
                 try:
@@ -96,9 +99,12 @@ async def _profile(settings: Any, world: Any, hours: float, wallets: list[str]) 
         return done
 
 
-def profile_past(settings: Any, world: Any, hours: float, data_dir: Path) -> int:
+def profile_past(
+    settings: Any, world: Any, hours: float, data_dir: Path, wall0: float = EPOCH_UNIX
+) -> int:
     """Profile every watched wallet of ``settings`` from ``world``'s served past into the
-    journal under ``data_dir``; returns how many profiles were saved (0 without a past)."""
+    journal under ``data_dir``, sim time 0 being unix ``wall0`` (the backtest's epoch, or
+    the demo's start); returns how many profiles were saved (0 without a past)."""
     if not any(tr.t < 0 for tr in world.trades):
         return 0
     import copy
@@ -106,4 +112,4 @@ def profile_past(settings: Any, world: Any, hours: float, data_dir: Path) -> int
     local = copy.deepcopy(settings)
     local.storage.data_dir = data_dir
     wallets = [w.lower() for w in local.whales.wallets]
-    return run_virtual(_profile(local, world, hours, wallets), VirtualTimeLoop())
+    return run_virtual(_profile(local, world, hours, wallets, wall0), VirtualTimeLoop())

@@ -25,14 +25,14 @@ def test_the_demo_runs_the_default_strategy_and_says_its_priors_come_from_histor
         hints = first_run_hints(loaded, demo=True)
         strategy = loaded.settings.strategy
         started = time.monotonic()
-        priors = _profile(loaded.settings)
+        priors = _profile(loaded.settings, time.time())
         took = time.monotonic() - started
         watched = {w.lower() for w in loaded.settings.whales.wallets}
     assert hints == (DEMO_HISTORY,)
     assert f"{DEMO_HISTORY_HOURS:g} h of settled history" in DEMO_HISTORY
     assert strategy.prior_edge == Settings().strategy.prior_edge == Decimal(0)
     assert strategy.confidence_z == Settings().strategy.confidence_z
-    # Every watched wallet is profiled from the served past; only a copyable one brings edge.
+    # Every watched wallet is profiled from the world's past; only a copyable one brings edge.
     world = build_world(builtin_spec(DEMO_SCENARIO), seed=DEMO_SEED, hours=DEMO_HOURS)
     kind = {w.wallet.lower(): w.archetype for w in world.wallets}
     assert set(priors) == watched
