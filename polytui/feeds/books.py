@@ -3,22 +3,52 @@
 Wire facts relied on (PROTOCOL.md §1): levels arrive worst-first (bids ascending, asks
 descending), so the best bid is the *highest* bid whatever the order on the wire; a
 ``price_change`` carries the new aggregate size at a level and ``"0"`` removes the level. Here
-each side is a dict price → size and the best price is found by ``max``/``min`` on a cached key
-list, so wire order never matters.
+each side is a dict price → size; the best price of each side is kept (found by ``max``/``min``
+again only when the best level goes), so wire order never matters.
+
+``BookStore.apply_changes`` is the market channel's hottest loop; it lives here, beside the
+state it writes, so no other module reaches into a book's dicts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any, Protocol
 
+from polytui.feeds.wirenum import NumberCache
 from polytui.model import ZERO, BookTop, PriceLevel, Side
+
+# "Not known": the best price of a side is found again on the next question. Compared by
+# identity; a real price is never this object.
+_UNSET = Decimal(-1)
+_NONE: list[OrderBook] = []  # what apply_changes returns when no book crossed; never mutated
 
 
 class BookError(ValueError):
     """An update that cannot be applied (no snapshot yet, bad side)."""
+
+
+class LevelChange(Protocol):
+    """One ``price_change`` entry as the wire has it (PROTOCOL.md §1)."""
+
+    @property
+    def asset_id(self) -> Any:
+        """The token whose book changes."""
+
+    @property
+    def side(self) -> Any:
+        """``BUY`` (a bid) or ``SELL`` (an ask)."""
+
+    @property
+    def price(self) -> Any:
+        """The level's price."""
+
+    @property
+    def size(self) -> Any:
+        """The new aggregate size at the level; ``"0"`` removes it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +79,8 @@ class OrderBook:
         "_asks",
         "_bid_sorted",
         "_bids",
+        "_top_ask",
+        "_top_bid",
         "condition_id",
         "hash",
         "last_trade_price",
@@ -65,6 +97,8 @@ class OrderBook:
         self._asks: dict[Decimal, Decimal] = {}
         self._bid_sorted: list[Decimal] | None = None
         self._ask_sorted: list[Decimal] | None = None
+        self._top_bid: Decimal | None = None  # the best price of each side; None: side empty
+        self._top_ask: Decimal | None = None
         # A book is stale until its first snapshot and again whenever the feed loses it.
         self.stale = True
         self.updated_at: datetime | None = None
@@ -106,6 +140,7 @@ class OrderBook:
         self._asks = {lvl.price: lvl.size for lvl in asks if lvl.size > 0}
         self._bid_sorted = None
         self._ask_sorted = None
+        self._top_bid = self._top_ask = _UNSET
         self.stale = False
         self.updated_at = at
         self.hash = hash_
@@ -114,29 +149,49 @@ class OrderBook:
         self, side: Side, price: Decimal, size: Decimal, *, at: datetime | None = None
     ) -> None:
         """Set the aggregate size at one level; size 0 removes it (PROTOCOL.md §1)."""
-        levels = self._bids if side is Side.BUY else self._asks
+        buy = side is Side.BUY
+        levels = self._bids if buy else self._asks
         if size == 0:
             if levels.pop(price, None) is None:
                 return
+            self._removed(buy, price)
         else:
             existed = price in levels
             levels[price] = size
-            if existed:
-                if at is not None:
-                    self.updated_at = at
-                return
-        # The set of prices changed: drop the sorted cache of that side.
-        if side is Side.BUY:
-            self._bid_sorted = None
-        else:
-            self._ask_sorted = None
+            if not existed:
+                self._added(buy, price)
         if at is not None:
             self.updated_at = at
+
+    def _added(self, buy: bool, price: Decimal) -> None:
+        """A new price level: the side's sorted cache goes; the best price may be this one."""
+        if buy:
+            self._bid_sorted = None
+            top = self._top_bid
+            if top is not _UNSET and (top is None or price > top):
+                self._top_bid = price
+        else:
+            self._ask_sorted = None
+            top = self._top_ask
+            if top is not _UNSET and (top is None or price < top):
+                self._top_ask = price
+
+    def _removed(self, buy: bool, price: Decimal) -> None:
+        """A level gone: the side's sorted cache goes, and the best price if it was this one."""
+        if buy:
+            self._bid_sorted = None
+            if price == self._top_bid:
+                self._top_bid = _UNSET
+        else:
+            self._ask_sorted = None
+            if price == self._top_ask:
+                self._top_ask = _UNSET
 
     def crossed(self) -> bool:
         """Best bid at or above best ask: a book the exchange never shows (a bad frame or a gap);
         the feed marks it stale until a snapshot or the REST refill rebuilds it."""
-        return bool(self._bids) and bool(self._asks) and max(self._bids) >= min(self._asks)
+        bid, ask = self.best_bid, self.best_ask
+        return bid is not None and ask is not None and bid >= ask
 
     def mark_stale(self) -> None:
         """The feed lost continuity (disconnect, gap): keep levels but stop trusting them."""
@@ -157,14 +212,18 @@ class OrderBook:
     @property
     def best_bid(self) -> Decimal | None:
         """Highest bid price (the last bid on the wire)."""
-        prices = self._bid_prices()
-        return prices[0] if prices else None
+        top = self._top_bid
+        if top is _UNSET:
+            top = self._top_bid = max(self._bids) if self._bids else None
+        return top
 
     @property
     def best_ask(self) -> Decimal | None:
         """Lowest ask price (the last ask on the wire)."""
-        prices = self._ask_prices()
-        return prices[0] if prices else None
+        top = self._top_ask
+        if top is _UNSET:
+            top = self._top_ask = min(self._asks) if self._asks else None
+        return top
 
     @property
     def mid(self) -> Decimal | None:
@@ -259,6 +318,84 @@ class BookStore:
         elif condition_id and not book.condition_id:
             book.condition_id = condition_id
         return book
+
+    def apply_changes(
+        self,
+        changes: Sequence[LevelChange],
+        tokens: Container[str],
+        price_of: NumberCache,
+        size_of: NumberCache,
+    ) -> tuple[dict[str, OrderBook], list[OrderBook]]:
+        """Apply one ``price_change`` frame's level updates to subscribed ``tokens``' books
+        (``price_of`` / ``size_of`` parse wire numbers through their caches); returns the books
+        touched and those now crossed or locked (best bid >= best ask; stale ones not judged).
+
+        Hundreds of thousands of levels a minute go through here, so ``apply_level``'s common
+        cases are inlined. A bad change after good ones raises with the good ones applied: the
+        books touched are marked stale until a snapshot or the REST refill rebuilds them.
+        """
+        get_book = self._books.get  # the dict's own get: no Python-level call per token
+        prices, sizes = price_of.cache, size_of.cache
+        touched: dict[str, OrderBook] = {}
+        suspects: list[OrderBook] | None = None  # made when one is found (most frames: none)
+        change: LevelChange | None = None
+        try:
+            for change in changes:
+                token = change.asset_id
+                # The feed keeps a book only for a subscribed token, so one lookup answers
+                # both; ``tokens`` is asked only to name what is wrong.
+                book = get_book(token)
+                if book is None or (book.stale and book.updated_at is None):
+                    if token not in tokens:
+                        raise BookError("unsubscribed token" if token else "missing asset_id")
+                    raise BookError("price_change before snapshot")
+                touched[token] = book
+                side = change.side
+                if side == "BUY" or side == "buy":
+                    levels, buy = book._bids, True
+                elif side == "SELL" or side == "sell":
+                    levels, buy = book._asks, False
+                else:
+                    raise BookError("bad side")
+                # An unhashable wire value raises TypeError here: a malformed frame.
+                raw_price = change.price
+                price = prices.get(raw_price) or price_of(raw_price)  # (a price of 0 is parsed)
+                raw_size = change.size
+                size = sizes.get(raw_size)
+                if size is None:
+                    size = size_of(raw_size)
+                if size:  # _added / _removed inlined: the common case is a size changing
+                    if price in levels:
+                        levels[price] = size
+                        continue
+                    levels[price] = size
+                    # Only a new level can cross a book the feed trusts (it marks a crossed one
+                    # stale): one at or through the other side's best (or where that is not
+                    # known) is judged after the frame.
+                    if buy:
+                        book._bid_sorted = None
+                        top, other = book._top_bid, book._top_ask
+                        if top is not _UNSET and (top is None or price > top):
+                            book._top_bid = price
+                        if other is _UNSET or (other is not None and price >= other):
+                            suspects = [book] if suspects is None else [*suspects, book]
+                    else:
+                        book._ask_sorted = None
+                        top, other = book._top_ask, book._top_bid
+                        if top is not _UNSET and (top is None or price < top):
+                            book._top_ask = price
+                        if other is _UNSET or (other is not None and price <= other):
+                            suspects = [book] if suspects is None else [*suspects, book]
+                elif levels.pop(price, None) is not None:
+                    book._removed(buy, price)
+        except Exception:
+            if touched and change is not changes[0]:
+                for book in touched.values():
+                    book.mark_stale()
+            raise
+        if suspects is None:
+            return touched, _NONE
+        return touched, [b for b in dict.fromkeys(suspects) if b.crossed() and not b.stale]
 
     def discard(self, token_id: str) -> None:
         """Forget a token's book (unsubscribed)."""

@@ -14,20 +14,22 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 import orjson
 
-from polytui.feeds.books import BookStore, OrderBook
+from polytui.feeds.books import BookError, BookStore, LevelChange, OrderBook
 from polytui.feeds.clob_pool import (
     MAX_ASSETS_PER_CONNECTION,
     Shard,
     ShardPool,
     combined_status,
 )
+from polytui.feeds.clob_wire import WireChange, decode_price_change
 from polytui.feeds.connection import WsFeed
 from polytui.feeds.wirenum import NumberCache, ms_time
 from polytui.model import (
@@ -236,6 +238,23 @@ class ClobMarketFeed:
     def handle_frame(self, frame: str) -> None:
         """Apply one text frame (one event, an array of events, or ``[]``)."""
         try:
+            # Most frames are one new-schema price_change: decoded straight into typed changes,
+            # skipping the fields not used (hash, best_bid, best_ask). Anything else (another
+            # event, an array, the legacy schema, a value of another type) fails here at once
+            # and takes the generic path below, which judges it as before.
+            typed = decode_price_change(frame)
+        except msgspec.DecodeError:
+            pass
+        else:
+            self.events += 1
+            try:
+                self._apply_changes(typed.price_changes, typed.timestamp)
+            except (FrameError, BookError, BadValue) as exc:
+                self._active.count_rejected(str(exc).split(":")[0], frame)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                self._active.count_rejected(f"malformed {type(exc).__name__}", frame)
+            return
+        try:
             data = orjson.loads(frame)
         except orjson.JSONDecodeError:
             self._active.count_rejected("malformed JSON", frame)
@@ -248,7 +267,7 @@ class ClobMarketFeed:
                     self._price_change(item)
                 else:
                     self._apply(item)
-            except (FrameError, BadValue) as exc:
+            except (FrameError, BookError, BadValue) as exc:
                 self._active.count_rejected(str(exc).split(":")[0], frame)
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 self._active.count_rejected(f"malformed {type(exc).__name__}", frame)
@@ -316,9 +335,7 @@ class ClobMarketFeed:
             self.on_book_changed(token)
 
     def _price_change(self, event: dict[str, Any]) -> None:
-        # The hot path (hundreds of thousands of levels a minute): lookups are hoisted into
-        # locals and wire numbers come from the parse caches.
-        raw_ts = event.get("timestamp")
+        # The generic path: the legacy schema, arrays, and frames the typed decoder refused.
         changes = event.get("price_changes")
         if changes is None:  # legacy schema (before 2025-09-15)
             token = self._token(event)
@@ -328,82 +345,31 @@ class ClobMarketFeed:
             changes = [dict(change, asset_id=token) for change in legacy]
         if not isinstance(changes, list):
             raise FrameError("price_changes not a list")
-        tokens = self.tokens
-        get_book = self.books._books.get  # the dict's own get: no Python-level call per token
-        price_of = self._price
-        size_of = self._size
-        prices = price_of.cache
-        sizes = size_of.cache
-        touched: dict[str, OrderBook] = {}
-        grown: list[OrderBook] = []  # books that got a new price level (only those can cross)
-        try:
-            for change in changes:
-                token = change.get("asset_id")
-                book = touched.get(token)
-                if book is None:
-                    if token not in tokens:
-                        raise FrameError("unsubscribed token" if token else "missing asset_id")
-                    book = get_book(token)
-                    if book is None or (book.stale and book.updated_at is None):
-                        raise FrameError("price_change before snapshot")
-                    touched[token] = book
-                side = change.get("side")
-                if side == "BUY" or side == "buy":
-                    levels = book._bids
-                    buy = True
-                elif side == "SELL" or side == "sell":
-                    levels = book._asks
-                    buy = False
-                else:
-                    raise FrameError("bad side")
-                # An unhashable wire value raises TypeError here: counted as a malformed frame.
-                raw_price = change["price"]
-                price = prices.get(raw_price)
-                if price is None:
-                    price = price_of(raw_price)
-                raw_size = change["size"]
-                size = sizes.get(raw_size)
-                if size is None:
-                    size = size_of(raw_size)
-                # OrderBook.apply_level, inlined: this loop is the feed's hottest code.
-                if size:
-                    if price in levels:
-                        levels[price] = size
-                        continue
-                    levels[price] = size
-                    grown.append(book)
-                elif levels.pop(price, None) is None:
-                    continue
-                if buy:
-                    book._bid_sorted = None
-                else:
-                    book._ask_sorted = None
-        except Exception:
-            # A bad change after good ones: the frame is rejected but the good ones are in the
-            # books. Those books no longer match the exchange's; stop trusting them until the
-            # REST refill (or the next snapshot) rebuilds them.
-            if touched and change is not changes[0]:
-                for book in touched.values():
-                    book.mark_stale()
-            raise
-        for book in set(grown):
-            if not book.stale:
-                self._refuse_crossed(book)
+        self._apply_changes([WireChange(change) for change in changes], event.get("timestamp"))
+
+    def _apply_changes(self, changes: Sequence[LevelChange], raw_ts: object) -> None:
+        touched, crossed = self.books.apply_changes(changes, self.tokens, self._price, self._size)
+        for book in crossed:
+            self._refuse_crossed(book)
         # Converting the wire's epoch-ms to a datetime costs more than applying a level, so
         # the conversion and the latency sample happen for one frame in LATENCY_EVERY.
-        self._frames -= 1
-        if self._frames <= 0:
-            # The first LATENCY_EVERY frames are all sampled so a new feed shows latency at once.
-            self._sampled += 1
-            self._frames = LATENCY_EVERY if self._sampled >= LATENCY_EVERY else 1
-            at = ms_time(raw_ts)
-            for book in touched.values():
-                if at is not None:
-                    book.updated_at = at
-            self._note_latency(at)
-        if self.on_book_changed is not None:
+        frames = self._frames = self._frames - 1
+        if frames <= 0:
+            self._sample(touched, raw_ts)
+        on_changed = self.on_book_changed
+        if on_changed is not None:
             for token in touched:
-                self.on_book_changed(token)
+                on_changed(token)
+
+    def _sample(self, touched: dict[str, OrderBook], raw_ts: object) -> None:
+        # The first LATENCY_EVERY frames are all sampled so a new feed shows latency at once.
+        self._sampled += 1
+        self._frames = LATENCY_EVERY if self._sampled >= LATENCY_EVERY else 1
+        at = ms_time(raw_ts)
+        if at is not None:
+            for book in touched.values():
+                book.updated_at = at
+        self._note_latency(at)
 
     def _refuse_crossed(self, book: OrderBook) -> bool:
         """A crossed or locked book (best bid >= best ask) is never traded on or marked: it is

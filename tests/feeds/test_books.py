@@ -2,8 +2,13 @@
 
 from decimal import Decimal as D
 
-from polytui.feeds.books import OrderBook
-from polytui.model import PriceLevel, Side
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from polytui.feeds.books import BookStore, OrderBook
+from polytui.feeds.clob_wire import Change
+from polytui.feeds.wirenum import NumberCache
+from polytui.model import PriceLevel, Side, parse_price, parse_shares
 
 
 def docs_book() -> OrderBook:
@@ -58,3 +63,48 @@ def test_new_book_is_stale_until_snapshot() -> None:
     assert not book.stale
     book.mark_stale()
     assert book.top().stale
+
+
+# --- the kept best prices, under any sequence of updates -------------------------------------
+
+PRICES = [f"0.{c:02d}" for c in range(40, 61)]
+STEP = st.tuples(
+    st.sampled_from(["level", "change", "snapshot", "ask"]),
+    st.sampled_from(["BUY", "SELL"]),
+    st.sampled_from(PRICES),
+    st.sampled_from(["0", "5", "40"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(STEP, max_size=40))
+def test_best_prices_and_crossing_match_the_levels_after_any_updates(
+    steps: list[tuple[str, str, str, str]],
+) -> None:
+    # The best bid and ask are kept, not recomputed: after every update they must equal the
+    # levels' max and min, and a frame that added a level reports its book if it is crossed.
+    store = BookStore()
+    book = store.ensure("tok")
+    book.apply_snapshot([], [])
+    price_of, size_of = NumberCache(parse_price), NumberCache(parse_shares)
+    for kind, side, price, size in steps:
+        if kind == "level":
+            book.apply_level(Side(side), D(price), D(size))
+        elif kind == "snapshot":
+            book.apply_snapshot([PriceLevel(D(price), D(size))], [])
+        elif kind == "ask":  # a question in between fills the kept value
+            assert book.best_ask == (min(book._asks) if book._asks else None)
+        else:
+            change = Change(asset_id="tok", price=price, size=size, side=side)  # type: ignore[arg-type]
+            levels = book._bids if side == "BUY" else book._asks
+            new_level = size != "0" and D(price) not in levels
+            was_crossed = book.crossed()
+            _, crossed = store.apply_changes([change], {"tok"}, price_of, size_of)
+            # Only a new level can cross a book, so only a frame that added one reports it (the
+            # feed marks a crossed book stale, so a frame never starts on one it judges).
+            if not was_crossed:
+                assert crossed == ([book] if new_level and book.crossed() else [])
+        bids, asks = book._bids, book._asks
+        assert book.best_bid == (max(bids) if bids else None)
+        assert book.best_ask == (min(asks) if asks else None)
+        assert book.crossed() == (bool(bids) and bool(asks) and max(bids) >= min(asks))
