@@ -42,6 +42,8 @@ def to_text(report: dict[str, Any]) -> str:
     lines = [
         f"backtest {report['world']} seed {report['seed']}, {report['hours']:g} h, "
         f"policy {report['policy']}, copies arrive {report['latency_s']:.2f} s after the whale",
+        f"started from {report.get('history_profiles', 0)} watched wallets' history profiles "
+        "(the world's settled past)",
         f"signals {report['signals']}, copies {report['copies']}, fees ${report['fees_usd']}, "
         f"deployed ${report['deployed_usd']}",
         f"P&L held to resolution ${pnl['hold_to_resolution']} ± {pnl['se']} "
