@@ -113,7 +113,7 @@ def _stamp_intents(engine: Any, into: dict[str, float]) -> None:
 
     def stamped(event: Any) -> None:
         if isinstance(event, ev.IntentUpdated):
-            signal = engine._signals.get(event.intent.signal_id)
+            signal = engine.publisher.signals.get(event.intent.signal_id)
             if signal is not None and signal.trades[0].source.value == "mempool":
                 into.setdefault(signal.trades[0].tx_hash, time.perf_counter())
         publish(event)
@@ -123,7 +123,8 @@ def _stamp_intents(engine: Any, into: dict[str, float]) -> None:
 
 async def _run(run_s: float) -> dict[str, Any]:
     from polytui.config import LoadedConfig
-    from polytui.engine import build_engine, settle_heap
+    from polytui.engine import settle_heap
+    from polytui.wiring import build_engine
 
     sim = subprocess.Popen(
         [sys.executable, "-c", SIM, str(SPEED), str(run_s + 10)],

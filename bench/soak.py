@@ -130,10 +130,11 @@ def baseline(frames: Frames) -> float:
 
 async def soak(total: int) -> dict[str, Any]:
     from polytui.config import LoadedConfig, apply_overrides
+    from polytui.engine import Engine
     from polytui.settings import Settings
     from polytui.sim.server import SimServer
     from polytui.sim.wire import dumps
-    from polytui.wiring import build_engine
+    from polytui.wiring import build_parts
 
     async with SimServer("demo", seed=7, speed=1.0) as sim:
         os.environ.pop("POLYTUI_POLYGON_WS", None)
@@ -146,9 +147,11 @@ async def soak(total: int) -> dict[str, Any]:
             settings.feeds.dataapi_poll_enabled = False
             settings.strategy.prior_edge = Decimal("0.2")  # copy the unmeasured whales
             settings.strategy.confidence_z = Decimal(0)
-            engine = build_engine(LoadedConfig(settings, None))
-            clob = engine.feeds.pop("clob")  # frames are handed to its handler directly
-            activity = engine.feeds.pop("activity")
+            # Frames are handed to the market channel's and RTDS's handlers directly.
+            parts, driven = build_parts(LoadedConfig(settings, None), driven=True)
+            engine = Engine(parts)
+            clob, activity = driven.clob, driven.activity
+            assert activity is not None
             clob.subscribe([t for m in sim.scenario.markets for t in (m.yes_token, m.no_token)])
             for market in sim.scenario.markets:  # the snapshots the channel sends first
                 for token in (market.yes_token, market.no_token):
@@ -179,10 +182,10 @@ async def soak(total: int) -> dict[str, Any]:
                     source, text = frames.get(n)
                     handlers[source](text)
                 # Let the engine keep up (a socket would apply the same back-pressure).
-                while engine._inbox.qsize() > 500 or engine.stream.pending > 200:
+                while engine.inbox.qsize() > 500 or engine.stream.pending > 200:
                     await asyncio.sleep(0.001)
                 await asyncio.sleep(0)
-                peaks["inbox"] = max(peaks["inbox"], engine._inbox.qsize())
+                peaks["inbox"] = max(peaks["inbox"], engine.inbox.qsize())
                 peaks["stream"] = max(peaks["stream"], engine.stream.pending)
                 peaks["stuck"] = max(peaks["stuck"], len(stuck))
                 done = min(total, base + CHUNK)
@@ -247,10 +250,10 @@ async def soak(total: int) -> dict[str, Any]:
             "stuck_dropped": stuck.dropped,
             "stuck_maxsize": STUCK_MAXSIZE,
         },
-        "inbox_dropped": engine.inbox_dropped,
+        "inbox_dropped": engine.inbox.dropped,
         "rejected": {name: s.rejected for name, s in statuses.items()},
         "signals_journaled": signals,
-        "bounded": peaks["stuck"] <= STUCK_MAXSIZE and engine.inbox_dropped == 0,
+        "bounded": peaks["stuck"] <= STUCK_MAXSIZE and engine.inbox.dropped == 0,
     }
 
 

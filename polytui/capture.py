@@ -25,10 +25,17 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
+
+from polytui.settings import Settings
+
+if TYPE_CHECKING:
+    from polytui.bus import Subscription
+    from polytui.engine import Engine
+    from polytui.wiring import DrivenFeeds
 
 SOURCES = ("clob", "rtds", "chain", "mempool", "http")
 VERSION = 1
@@ -190,10 +197,15 @@ async def iter_replay(
 # --- record -----------------------------------------------------------------------------------
 
 
+def recording_engine(loaded: Any, writer: CaptureWriter, role: str = "recording") -> Engine:
+    """An engine whose every frame and HTTP response goes into ``writer``."""
+    from polytui.wiring import build_engine
+
+    return build_engine(loaded, tap=writer.tap, transport=RecordingTransport(writer.tap), role=role)
+
+
 def record(loaded: Any, out: Path, duration: float | None) -> int:
     """``polytui record``: run the feeds (engine in observe mode) and capture every item."""
-    from polytui.engine import build_engine
-
     settings = loaded.settings
     settings.approval.policy = "observe"  # recording never trades
     writer = CaptureWriter(out)
@@ -201,7 +213,7 @@ def record(loaded: Any, out: Path, duration: float | None) -> int:
     async def main() -> None:
         with tempfile.TemporaryDirectory(prefix="polytui-record-") as data:
             settings.storage.data_dir = Path(data)
-            engine = build_engine(loaded, tap=writer.tap, role="recording")
+            engine = recording_engine(loaded, writer)
             task = asyncio.create_task(engine.run())
             try:
                 if duration is None:
@@ -274,11 +286,50 @@ async def run_replay(
     policy decide (``auto`` when the file sets no policy); without it every wallet trading at
     least ``whales.min_trade_usd`` is considered, under ``auto``.
     """
+    from polytui.config import LoadedConfig
+    from polytui.engine import Engine
+    from polytui.wiring import build_parts
+
+    settings, path = _replay_settings(loaded, data_dir, max_speed)
+    # The replay drives the parsers itself: no network feeds run.
+    parts, driven = build_parts(
+        LoadedConfig(settings, path),
+        transport=CapturedTransport(items),
+        role="replay",
+        driven=True,
+    )
+    engine = Engine(parts)
+    chain = _replay_chain(settings, driven.stream)
+    mempool = _replay_mempool(settings, driven.stream)
+    driven.clob.tokens.update(_subscribed_tokens(items))
+    sub = engine.subscribe(1_000_000)
+    result = ReplayResult()
+    task = asyncio.create_task(engine.run())
+    result.frames = await _feed_frames(items, speed, max_speed, driven, (chain, mempool))
+    # Let queued trades, approvals and fills finish.
+    for _ in range(200):
+        await asyncio.sleep(0.05)
+        if engine.idle():
+            break
+    await engine.stop()
+    await asyncio.gather(task, return_exceptions=True)
+    activity = driven.activity
+    result.rejected = {
+        "clob": driven.clob.status().rejected,
+        "rtds": activity.status().rejected if activity is not None else 0,
+        "chain": chain.rejected,
+        "mempool": mempool.status().rejected,
+    }
+    _report(engine, sub, result)
+    engine.journal.close()
+    return result
+
+
+def _replay_settings(loaded: Any, data_dir: Path, max_speed: bool) -> tuple[Settings, Path | None]:
+    """The replay's settings (see :func:`run_replay`) and the config file they came from."""
     import copy
 
-    from polytui.config import MAX_DURATION_S, LoadedConfig
-    from polytui.engine import build_engine
-    from polytui.settings import Settings
+    from polytui.config import MAX_DURATION_S
 
     from_config = loaded is not None and loaded.path is not None
     settings = copy.deepcopy(loaded.settings) if from_config else Settings()
@@ -293,73 +344,61 @@ async def run_replay(
     os.environ.pop(settings.feeds.polygon_ws_env, None)
     # Without a config every wallet seen is considered: discovery above the minimum. With one,
     # its watched wallets are, and others only when its [whales] discovery is on.
-    discovery = (
-        settings.whales.min_trade_usd if not from_config or settings.whales.discovery else None
-    )
-    engine = build_engine(
-        LoadedConfig(settings, loaded.path if from_config else None),
-        transport=CapturedTransport(items),
-        role="replay",
-    )
-    # The replay drives the parsers itself: no network feeds run.
-    clob, activity = engine.feeds.pop("clob"), engine.feeds.pop("activity", None)
+    if not from_config:
+        settings.whales.discovery = True
+    return settings, loaded.path if from_config else None
+
+
+def _replay_chain(settings: Settings, stream: Any) -> Any:
+    """A chain feed that never connects: the replay hands it the captured logs."""
     from polytui.feeds.chain import ChainFeed
 
-    chain = ChainFeed(
+    discovery = settings.whales.min_trade_usd if settings.whales.discovery else None
+    return ChainFeed(
         "ws://replay",
         addresses=settings.feeds.exchange_addresses,
         wallets=set(settings.whales.wallets),
-        on_trade=engine.stream.offer,
-        on_retract=engine.stream.retract,
+        on_trade=stream.offer,
+        on_retract=stream.retract,
         discovery_min_usd=discovery,
     )
-    mempool = _replay_mempool(engine, settings, discovery)
-    clob.tokens.update(_subscribed_tokens(items))
-    if activity is not None:
-        activity.discovery_min_usd = discovery
-    sub = engine.subscribe(1_000_000)
-    result = ReplayResult()
-    task = asyncio.create_task(engine.run())
-    await _drive(items, speed, max_speed, (clob, activity, chain, mempool), result)
-    # Let queued trades, approvals and fills finish.
-    for _ in range(200):
-        await asyncio.sleep(0.05)
-        if engine.idle():
-            break
-    await engine.stop()
-    await asyncio.gather(task, return_exceptions=True)
-    result.rejected = {
-        "clob": clob.status().rejected,
-        "rtds": activity.status().rejected if activity is not None else 0,
-        "chain": chain.rejected,
-        "mempool": mempool.status().rejected,
-    }
-    _read_back(engine, sub, result)
-    pnl = engine.portfolio.pnl()
-    result.pnl = {"realized": str(pnl.realized_usd), "unrealized": str(pnl.unrealized_usd)}
-    engine.journal.close()
-    return result
 
 
-async def _drive(
+def _replay_mempool(settings: Settings, stream: Any) -> Any:
+    """The mempool source's parser for a replay: recorded items in, no node."""
+    from polytui.feeds.mempool import MempoolFeed
+
+    return MempoolFeed(
+        "ws://replay",
+        addresses=settings.feeds.exchange_addresses,
+        wallets=set(settings.whales.wallets),
+        on_trade=stream.offer,
+        on_retract=stream.withdraw,
+        discovery_min_usd=settings.whales.min_trade_usd if settings.whales.discovery else None,
+    )
+
+
+async def _feed_frames(
     items: list[CaptureItem],
     speed: float,
     max_speed: bool,
-    parsers: tuple[Any, Any, Any, Any],
-    result: ReplayResult,
-) -> None:
-    """Each captured item to its source's parser, at the capture's pace (or at once)."""
-    clob, activity, chain, mempool = parsers
+    driven: DrivenFeeds,
+    node: tuple[Any, Any],
+) -> int:
+    """Hand each captured frame to its parser at its pace (``node``: the chain feed and the
+    mempool source, which never connect); returns how many frames."""
     from polytui.feeds.connection import KEEPALIVE_REPLIES
 
+    chain, mempool = node
+    frames = 0
     async for item in iter_replay(items, speed, max_speed):
-        result.frames += 1
+        frames += 1
         if item.data.strip() in KEEPALIVE_REPLIES:
             continue  # the live connection loop drops these before any parser sees them
         if item.src == "clob":
-            clob.handle_frame(item.data)
-        elif item.src == "rtds" and activity is not None:
-            activity.handle_frame(item.data)
+            driven.clob.handle_frame(item.data)
+        elif item.src == "rtds" and driven.activity is not None:
+            driven.activity.handle_frame(item.data)
         elif item.src == "mempool":
             mempool.replay_item(item.data)
         elif item.src == "chain":
@@ -368,14 +407,18 @@ async def _drive(
             except ValueError:
                 chain.rejected += 1
         await asyncio.sleep(0)
+    return frames
 
 
-def _read_back(engine: Any, sub: Any, result: ReplayResult) -> None:
-    """What the replay's engine did: books, whale trades seen, signals, intents and fills."""
+def _report(engine: Engine, sub: Subscription, result: ReplayResult) -> None:
+    """Books, whale trades, signals, intents, fills and P&L after the replay."""
     from polytui import events as ev
 
     for token in sorted(engine.books.tokens()):
-        top = engine.books.get(token).top()
+        book = engine.books.get(token)
+        if book is None:
+            continue
+        top = book.top()
         result.books[token] = {
             "best_bid": None if top.best_bid is None else str(top.best_bid),
             "best_ask": None if top.best_ask is None else str(top.best_ask),
@@ -396,28 +439,17 @@ def _read_back(engine: Any, sub: Any, result: ReplayResult) -> None:
                     "source": t.source.value,
                 }
             )
-    result.signals = engine.journal.count("signal")
+    journal = engine.journal
+    result.signals = journal.count("signal")
     result.intents = sum(
-        1 for e in engine.journal.events(kinds=["intent"]) if e.payload["status"] == "pending"
+        1 for e in journal.events(kinds=["intent"]) if e.payload["status"] == "pending"
     )
     result.fills = [
         {k: e.payload[k] for k in ("token_id", "side", "shares", "avg_price", "fee_usd")}
-        for e in engine.journal.events(kinds=["fill"])
+        for e in journal.events(kinds=["fill"])
     ]
-
-
-def _replay_mempool(engine: Any, settings: Any, discovery: Any) -> Any:
-    """The mempool source's parser for a replay: recorded items in, no node."""
-    from polytui.feeds.mempool import MempoolFeed
-
-    return MempoolFeed(
-        "ws://replay",
-        addresses=settings.feeds.exchange_addresses,
-        wallets=set(settings.whales.wallets),
-        on_trade=engine.stream.offer,
-        on_retract=engine.stream.withdraw,
-        discovery_min_usd=discovery,
-    )
+    pnl = engine.portfolio.pnl()
+    result.pnl = {"realized": str(pnl.realized_usd), "unrealized": str(pnl.unrealized_usd)}
 
 
 def policy_in_file(path: Path) -> bool:

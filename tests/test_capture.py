@@ -81,7 +81,7 @@ def test_replay_of_documented_frames_gives_hand_computed_books(tmp_path: Path) -
 
 
 async def test_record_from_the_simulator_then_replay_gives_the_same_books(tmp_path: Path) -> None:
-    from polytui.engine import build_engine
+    from polytui.capture import recording_engine
     from polytui.sim.server import SimServer
 
     capture = tmp_path / "sim.jsonl"
@@ -91,7 +91,7 @@ async def test_record_from_the_simulator_then_replay_gives_the_same_books(tmp_pa
         settings = apply_overrides(Settings(), sim.settings_overrides())
         settings.storage.data_dir = tmp_path / "live"
         settings.approval.policy = "observe"
-        engine = build_engine(LoadedConfig(settings, None), tap=writer.tap)
+        engine = recording_engine(LoadedConfig(settings, None), writer, role="console")
         task = asyncio.create_task(engine.run())
         for _ in range(200):
             await asyncio.sleep(0.05)

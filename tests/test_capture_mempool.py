@@ -14,7 +14,7 @@ from polytui.settings import Settings
 
 
 async def test_the_mempool_source_is_recorded_and_replayed(tmp_path: Path) -> None:
-    from polytui.engine import build_engine
+    from polytui.capture import recording_engine
     from polytui.sim.server import SimServer
 
     capture = tmp_path / "sim.jsonl"
@@ -24,7 +24,7 @@ async def test_the_mempool_source_is_recorded_and_replayed(tmp_path: Path) -> No
         settings = apply_overrides(Settings(), sim.settings_overrides())
         settings.storage.data_dir = tmp_path / "live"
         settings.approval.policy = "observe"
-        engine = build_engine(LoadedConfig(settings, None), tap=writer.tap)
+        engine = recording_engine(LoadedConfig(settings, None), writer, role="console")
         task = asyncio.create_task(engine.run())
         for _ in range(200):
             await asyncio.sleep(0.05)

@@ -12,9 +12,10 @@ from pathlib import Path
 
 from polytui import events as ev
 from polytui.config import LoadedConfig, apply_overrides
-from polytui.engine import CURSOR_KEY, build_engine
+from polytui.engine import CURSOR_KEY
 from polytui.settings import Settings
 from polytui.sim.server import SimServer
+from polytui.wiring import build_engine
 
 
 def settings(sim: SimServer, data_dir: Path) -> Settings:
@@ -56,7 +57,7 @@ async def test_a_restart_catches_up_the_downtime_once_and_says_so(tmp_path: Path
         assert missed, "no watched trade while down; the test proves nothing"
 
         engine = build_engine(loaded)
-        assert engine.catch_up_since is not None and engine.catch_up_since <= down_from
+        assert engine.cursor.since is not None and engine.cursor.since <= down_from
         notices = engine.subscribe()
         task = asyncio.create_task(engine.run())
         said: list[str] = []
@@ -91,5 +92,5 @@ async def test_a_restart_catches_up_the_downtime_once_and_says_so(tmp_path: Path
         # restart can still arrive on a live source afterwards and is counted as caught up too.
         announced = re.match(r"caught up (\d+) whale trades missed while down", said[0])
         assert announced is not None, said[0]
-        assert 0 < int(announced.group(1)) <= engine.caught_up
-        assert engine.caught_up >= len(missed)
+        assert 0 < int(announced.group(1)) <= engine.cursor.caught_up
+        assert engine.cursor.caught_up >= len(missed)

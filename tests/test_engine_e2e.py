@@ -12,10 +12,11 @@ import pytest
 
 from polytui import events as ev
 from polytui.config import LoadedConfig, apply_overrides
-from polytui.engine import Engine, build_engine
+from polytui.engine import Engine
 from polytui.model import IntentStatus
 from polytui.settings import Settings
 from polytui.sim.server import SimServer
+from polytui.wiring import build_engine
 
 
 def engine_settings(sim: SimServer, data_dir: Path, policy: str) -> Settings:
@@ -107,7 +108,7 @@ async def test_pause_blocks_new_intents_and_state_survives_restart(
     engine.journal.close()
 
     again = build_engine(LoadedConfig(settings, None))
-    again._restore()
+    again.restore()
     assert again.strategy.risk.paused
     assert again.portfolio.cash == cash
     assert [p.token_id for p in again.portfolio.positions_by_resolution(again.clock.now())] == [

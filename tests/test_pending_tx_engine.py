@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from polytui.config import LoadedConfig
-from polytui.engine import build_engine
 from polytui.model import IntentStatus, Signal, TradeSource
 from polytui.report import build_parity_rows, summary_line, totals
 from polytui.sim.server import SimServer
+from polytui.wiring import build_engine
 from tests.test_engine_e2e import engine_settings, start, stop, wait_until
 
 
@@ -26,7 +26,7 @@ async def sim() -> AsyncIterator[SimServer]:
 
 
 def signal_of(engine: object, tx_hash: str) -> Signal | None:
-    for signal in engine._signals.values():  # type: ignore[attr-defined]
+    for signal in engine.publisher.signals.recent():  # type: ignore[attr-defined]
         if any(t.tx_hash == tx_hash for t in signal.trades):
             return signal
     return None

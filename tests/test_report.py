@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 from polytui.cli import app
 from polytui.config import LoadedConfig, write_config
-from polytui.engine import build_engine
 from polytui.journal import Journal
 from polytui.report import ParityRow, build_parity_rows, parity_table, summary_line, totals
+from polytui.wiring import build_engine
 from tests.test_engine_e2e import engine_settings, wait_until
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from polytui.config import LoadedConfig
-from polytui.engine import build_engine
 from polytui.sim.server import SimServer
+from polytui.wiring import build_engine
 from tests.test_engine_e2e import engine_settings, wait_until
 
 FAKE_KEY = "0x" + "5e" * 32

@@ -1,4 +1,4 @@
-"""Puts the advisors into an engine: panel, review hook, health rows, the daily ledger."""
+"""Builds the advisors for an engine: panel, review hook, health rows, the daily ledger."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from typing import Any
 
 from polytui.advisors.panel import AdvisorPanel
 from polytui.advisors.second_opinion import SecondOpinions
+from polytui.clock import Clock
 from polytui.model import FeedStatus
+from polytui.settings import Settings
 
 
 class AdvisorHealth:
@@ -27,17 +29,19 @@ class AdvisorHealth:
         return self.panel.statuses()[self.index]
 
 
-def attach_advisors(engine: Any, journal: Any, clients: dict[str, Any] | None = None) -> None:
-    """Give ``engine`` its second opinions when ``[advisors]`` is on (``clients`` replace the
-    SDKs: the backtest's recorded answers)."""
-    settings = engine.settings.advisors
-    if not settings.enabled or not settings.entries:
-        return
+def build_advisors(
+    settings: Settings, journal: Any, clock: Clock, clients: dict[str, Any] | None = None
+) -> tuple[SecondOpinions | None, dict[str, AdvisorHealth]]:
+    """The engine's second opinions when ``[advisors]`` is on, and their health rows by name
+    (``clients`` replace the SDKs: the backtest's recorded answers). (None, {}) when off."""
+    advisors = settings.advisors
+    if not advisors.enabled or not advisors.entries:
+        return None, {}
 
     def sink(kind: str, ref: str, payload: dict[str, Any]) -> None:
         journal.append(kind, payload, ref=ref)
 
-    panel = AdvisorPanel(settings, sink=sink, clock=engine.clock, clients=clients)
+    panel = AdvisorPanel(advisors, sink=sink, clock=clock, clients=clients)
     panel.restore_ledger(journal)
 
     def profile(wallet: str) -> Any:
@@ -46,6 +50,8 @@ def attach_advisors(engine: Any, journal: Any, clients: dict[str, Any] | None = 
         raw = journal.wallet_profiles().get(wallet)
         return None if raw is None else WalletProfile.from_record(raw)
 
-    engine.advisors = SecondOpinions(panel, settings, profiles=profile)
-    for i, advisor in enumerate(panel.advisors):
-        engine.feeds[f"advisor {advisor.label}"] = AdvisorHealth(panel, i)
+    rows = {
+        f"advisor {advisor.label}": AdvisorHealth(panel, i)
+        for i, advisor in enumerate(panel.advisors)
+    }
+    return SecondOpinions(panel, advisors, profiles=profile), rows

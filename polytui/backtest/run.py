@@ -13,11 +13,11 @@ import copy
 import logging
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -26,6 +26,11 @@ import orjson
 from polytui.backtest.vclock import VirtualClock, VirtualTimeLoop, run_virtual
 from polytui.backtest.world import EPOCH_UNIX, ScenarioWorld
 from polytui.capture import policy_in_file
+from polytui.engine.ports import Portfolio
+from polytui.settings import Settings
+
+if TYPE_CHECKING:
+    from polytui.wiring import DrivenFeeds
 
 TICK_S = 1.0  # the engine's tick (TTL expiry, marks, exits): no screen to refresh 4x a second
 HELD_EVERY_S = 60.0  # books of tokens we hold refresh this often (marks, exits, equity)
@@ -101,24 +106,33 @@ class _MarketChannel:
         if new:
             self._driver.subscribed(new)
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._clob, name)
+    def unsubscribe(self, tokens: list[str]) -> None:
+        self._clob.unsubscribe(tokens)
 
 
 class _Driver:
     """Sends the world's frames to the real parsers at their virtual times."""
 
     def __init__(
-        self, world: ScenarioWorld, engine: Any, clob: Any, activity: Any, mempool: Any = None
+        self,
+        world: ScenarioWorld,
+        portfolio: Portfolio,
+        settings: Settings,
+        driven: DrivenFeeds,
+        clock: VirtualClock,
+        mempool: Any = None,
     ) -> None:
         self.world = world
-        self.engine = engine
-        self.clob = clob
-        self.activity = activity
+        self.portfolio = portfolio
+        self.settings = settings
+        self.clob = driven.clob
+        self.activity = driven.activity
+        self.stream = driven.stream
+        self.clock = clock
         # With the mempool source: each fill's pending transaction (0.65 s) to its parser and
         # its OrderFilled log (2.2 s, decoded as the chain feed does) to the stream.
         self.mempool = mempool
-        self.watched = {w.lower() for w in engine.settings.whales.wallets}
+        self.watched = {w.lower() for w in settings.whales.wallets}
         self.loop = asyncio.get_running_loop()
         self.resolved: set[str] = set()
         self.frames = 0
@@ -145,7 +159,7 @@ class _Driver:
             await asyncio.sleep(wait)
 
     def _refresh_held(self, t: float) -> None:
-        for token in sorted(self.engine.portfolio.tokens()):
+        for token in sorted(self.portfolio.tokens()):
             self._send_book(token, t)
 
     def _send_market(self, condition_id: str, t: float) -> None:
@@ -161,7 +175,7 @@ class _Driver:
         entry = self.world.order_filled(trade)
         at = datetime.fromtimestamp(int(entry["blockTimestamp"], 16), tz=UTC)
         exchanges = {self.world.exchange}
-        self.engine.stream.offer(decode_order_filled(entry, exchanges, at, self.engine.clock.now()))
+        self.stream.offer(decode_order_filled(entry, exchanges, at, self.clock.now()))
         self.frames += 1
 
     async def run(self) -> None:
@@ -170,7 +184,7 @@ class _Driver:
         a resolution to the market channel's subscribers."""
         world = self.world
         end = world.horizon_s
-        latency = self.engine.settings.paper.latency_ms / 1000
+        latency = self.settings.paper.latency_ms / 1000
         events: list[tuple[float, int, str, Any]] = []
         for trade in world.trades:
             at = trade.t + world.rtds_delay_s
@@ -192,7 +206,7 @@ class _Driver:
             while min(next_held, next_sample) <= at:
                 if next_sample <= next_held:
                     await self._until(next_sample)
-                    self.marked.append((next_sample, self.engine.portfolio.equity()))
+                    self.marked.append((next_sample, self.portfolio.equity()))
                     next_sample += SAMPLE_EVERY_S
                 else:
                     await self._until(next_held)
@@ -253,7 +267,8 @@ async def _run(
     mempool: bool = False,
 ) -> RunRecord:
     from polytui.config import LoadedConfig
-    from polytui.engine import build_engine
+    from polytui.engine import Engine
+    from polytui.wiring import build_parts
 
     loop = asyncio.get_running_loop()
     assert isinstance(loop, VirtualTimeLoop)
@@ -263,23 +278,22 @@ async def _run(
     settings.advisors.enabled = bool(advisor_clients)
     saved_env = os.environ.pop(settings.feeds.polygon_ws_env, None)
     try:
-        engine = build_engine(
+        parts, driven = build_parts(
             LoadedConfig(settings, loaded.path),
             clock=clock,
             transport=WorldTransport(world, clock),
             role="backtest",
             advisor_clients=advisor_clients,
+            scratch=True,  # a temporary journal: no fsync per commit
+            driven=True,  # the driver feeds the parsers itself: no socket feed runs
         )
     finally:
         if saved_env is not None:
             os.environ[settings.feeds.polygon_ws_env] = saved_env
-    engine.tick_s = TICK_S
-    engine.journal.scratch()  # a temporary file: no fsync per commit
-    # The driver feeds the parsers itself: no socket feed runs.
-    clob = engine.feeds.pop("clob")
-    activity = engine.feeds.pop("activity", None)
-    driver = _Driver(world, engine, clob, activity, _mempool(world, engine) if mempool else None)
-    engine.clob = _MarketChannel(clob, driver)
+    clob, activity = driven.clob, driven.activity
+    source = _mempool(world, settings, driven.stream, clock) if mempool else None
+    driver = _Driver(world, parts.portfolio, settings, driven, clock, source)
+    engine = Engine(replace(parts, channel=_MarketChannel(clob, driver), tick_s=TICK_S))
     record = RunRecord(
         policy=policy,
         latency_s=settings.paper.latency_ms / 1000,
@@ -305,20 +319,20 @@ async def _run(
     return record
 
 
-def _mempool(world: ScenarioWorld, engine: Any) -> Any:
+def _mempool(world: ScenarioWorld, settings: Settings, stream: Any, clock: VirtualClock) -> Any:
     """The mempool source's parser, fed by the driver (it never connects)."""
     from polytui.feeds.mempool import MempoolFeed
 
-    whales = engine.settings.whales
+    whales = settings.whales
     return MempoolFeed(
         "ws://backtest.invalid",
         addresses=[world.exchange],
         wallets=set(whales.wallets),
         discovery_min_usd=whales.min_trade_usd if whales.discovery else None,
-        on_trade=engine.stream.offer,
-        on_retract=engine.stream.withdraw,
-        monotonic=engine.clock.monotonic,
-        wall_clock=engine.clock.now,
+        on_trade=stream.offer,
+        on_retract=stream.withdraw,
+        monotonic=clock.monotonic,
+        wall_clock=clock.now,
     )
 
 

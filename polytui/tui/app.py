@@ -436,7 +436,7 @@ Runner = Callable[[Any], Callable[[], Awaitable[None]]]
 def run_app(loaded: Any, live: bool, demo: bool = False, runner: Runner | None = None) -> int:
     """Build the engine from ``loaded`` config and run the console hosting it (``runner``:
     what the engine runs as, e.g. the demo's history profiles beside ``engine.run``)."""
-    from polytui.engine import build_engine
+    from polytui.wiring import build_engine
 
     try:
         engine = build_engine(loaded, live=live, demo=demo)

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from polytui.config import LoadedConfig
-from polytui.engine import build_engine
 from polytui.settings import AdvisorEntry
 from polytui.sim.server import SimServer
+from polytui.wiring import build_engine
 from tests.advisors.llm_server import Json, LlmServer, Slow, llm_server
 from tests.test_engine_e2e import engine_settings, start, stop, wait_until
 

@@ -17,8 +17,8 @@ import pytest
 from polytui.config import LoadedConfig
 from polytui.control import ControlServer
 from polytui.control.server import COMMANDS_PER_COMMIT
-from polytui.engine import build_engine
 from polytui.settings import Settings
+from polytui.wiring import build_engine
 
 COMMANDS = 2_000
 

@@ -17,10 +17,10 @@ import pytest
 
 from polytui.clock import SystemClock
 from polytui.config import LoadedConfig
-from polytui.engine import build_engine
 from polytui.execution.live import LiveBroker, LiveCredentials, order_amounts
 from polytui.model import FeedState, OrderStatus, OrderType, Side
 from polytui.sim.server import SimServer
+from polytui.wiring import build_engine
 from tests.execution.live_helpers import (
     ADDRESS,
     Harness,
@@ -83,9 +83,9 @@ async def test_engine_live_flow_approve_post_matched_confirmed_position(
         await wait_until(lambda: bool(engine.broker.timings), 5)
         # Matched, not yet confirmed: no position yet, but the money counts against the limits.
         assert engine.journal.count("fill") == 0 and not engine.portfolio.tokens()
-        assert engine._portfolio_view().total_exposure_usd == intent.shares * intent.limit_price
+        assert engine.portfolio_view().total_exposure_usd == intent.shares * intent.limit_price
         await wait_until(lambda: engine.journal.count("fill") >= 1, 20)
-        await wait_until(lambda: not engine._inflight, 10)
+        await wait_until(lambda: not engine.desk.in_flight, 10)
         # The kill switch cancels what rests on the book (here an order placed elsewhere).
         stray = sim.exchange.seed_open_order(ADDRESS, intent.token_id, "BUY", D("0.05"), D(20))
         killed = await engine.command("kill")
@@ -129,8 +129,8 @@ async def test_engine_live_flow_approve_post_matched_confirmed_position(
     engine.journal.close()
     # A restart reconciles the journal with the exchange and finds nothing to report.
     again = build_engine(LoadedConfig(live_settings(sim, tmp_path), None), live=True)
-    again._restore()
-    report = await again.broker.start(again._portfolio_view().shares_by_token, again.journal)
+    again.restore()
+    report = await again.broker.start(again.portfolio_view().shares_by_token, again.journal)
     await again.broker.close()
     again.journal.close()
     assert report.ok and report.differences == [], report.differences

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from polytui.config import LoadedConfig
-from polytui.engine import build_engine
 from polytui.execution.live import LiveCredentials, LiveError
 from polytui.sim.server import SimServer
+from polytui.wiring import build_engine
 from tests.execution.live_helpers import first_pending, live_env, live_settings, wait_until
 
 
@@ -45,7 +45,7 @@ async def test_live_secrets_appear_nowhere(
             assert (await engine.command("approve", intent_id=intent.id)).ok
             await wait_until(lambda: engine.journal.count("fill") >= 1, 20)
             broker = engine.broker
-            market = await engine._market_for(intent.token_id)
+            market = await engine.market_for(intent.token_id)
             order = engine.portfolio.close_position(intent.token_id, engine.clock.now())
             assert order is not None and market is not None
             # A refused order (the CLOB's error text comes back) and a failed trade.

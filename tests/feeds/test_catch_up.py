@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from polytui.engine import CURSOR_KEY
+from polytui.engine import CURSOR_KEY, catch_up_plan
 from polytui.feeds.chain import ChainFeed
 from polytui.feeds.dataapi import DataApiPoller
 from polytui.feeds.history import HistoryClient
@@ -25,7 +25,6 @@ from polytui.feeds.stream import WhaleStream
 from polytui.journal import Journal
 from polytui.model import Market, Outcome, WhaleTrade
 from polytui.sim.server import SimServer
-from polytui.wiring import catch_up_plan
 from tests.anvil import Anvil, fill_v2, running_anvil
 
 WHALE = "0x" + "ab" * 20

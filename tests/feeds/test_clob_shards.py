@@ -15,12 +15,12 @@ from decimal import Decimal as D
 from pathlib import Path
 
 from polytui.config import LoadedConfig, apply_overrides
-from polytui.engine import build_engine
 from polytui.feeds.books import BookStore
 from polytui.feeds.clob import ClobMarketFeed
 from polytui.model import FeedState
 from polytui.settings import Settings
 from polytui.sim.server import SimServer
+from polytui.wiring import build_engine
 from tests.conftest import load_sample
 from tests.feeds.wsserver import ReplayServer
 

@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 
 from polytui.config import LoadedConfig, apply_overrides
-from polytui.engine import build_engine
 from polytui.feeds.dataapi import trade_from_dataapi
 from polytui.feeds.gamma import GammaError, MarketDirectory, market_from_gamma
 from polytui.feeds.http import make_client
@@ -29,6 +28,7 @@ from polytui.model import WhaleTrade
 from polytui.settings import Settings
 from polytui.sim.server import SimServer
 from polytui.sim.wire import ctf_token_id, dataapi_row, dumps
+from polytui.wiring import build_engine
 from tests.conftest import load_sample
 
 RECORD = load_sample("gamma_market_sports_negrisk_fees.live_capture_trimmed.json")["market"]

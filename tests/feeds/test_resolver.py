@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 
 from polytui.config import LoadedConfig, apply_overrides
-from polytui.engine import build_engine
 from polytui.feeds.gamma import market_from_gamma
 from polytui.feeds.resolver import (
     resolution_from_clob,
@@ -27,6 +26,7 @@ from polytui.feeds.resolver import (
 )
 from polytui.settings import Settings
 from polytui.sim.server import SimServer
+from polytui.wiring import build_engine
 from tests.conftest import load_sample
 
 RECORD = load_sample("gamma_market_sports_negrisk_fees.live_capture_trimmed.json")["market"]

@@ -29,10 +29,11 @@ import pytest
 
 from polytui import events as ev
 from polytui.config import LoadedConfig, apply_overrides
-from polytui.engine import Engine, build_engine
+from polytui.engine import Engine
 from polytui.settings import Settings
 from polytui.sim.server import SimServer
 from polytui.sim.worlds import World, build_world, builtin_spec
+from polytui.wiring import build_engine
 from tests.reliability.common import size, summary
 
 SEED = 20261125

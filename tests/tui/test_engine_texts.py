@@ -13,10 +13,11 @@ from textual.pilot import Pilot
 from textual.widgets import RichLog
 
 from polytui.config import LoadedConfig, apply_overrides
-from polytui.engine import Engine, build_engine
+from polytui.engine import Engine
 from polytui.settings import Settings
 from polytui.sim.server import SimServer
 from polytui.tui.app import PolytuiApp
+from polytui.wiring import build_engine
 
 FILL = re.compile(
     r"filled BUY \d+\.\d\d (Yes|No) @ 0\.\d{3} for \$\d+\.\d\d, fee \$\d+\.\d\d · Will .+\?$"
@@ -74,7 +75,7 @@ async def check_fill_and_resolution_lines(
     assert all(FILL.search(x) for x in fills), fills
     # The market's result arrives the way the CLOB feed delivers market_resolved.
     held = engine.portfolio.positions_by_resolution(engine.clock.now())[0]
-    engine.submit_resolution(held.condition_id, held.token_id)
+    engine.inbox.submit_resolution(held.condition_id, held.token_id)
     await wait_for(pilot, lambda: any(" resolved " in x for x in log_lines(app)), 10)
     settled = [x for x in log_lines(app) if " resolved " in x]
     assert len(settled) == 1 and SETTLED.search(settled[0]), settled

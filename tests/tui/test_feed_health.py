@@ -8,9 +8,9 @@ import socket
 from pathlib import Path
 
 from polytui.config import LoadedConfig, apply_overrides
-from polytui.engine import build_engine
 from polytui.settings import Settings
 from polytui.tui.app import PolytuiApp
+from polytui.wiring import build_engine
 from tests.tui.screen_text import screen_text
 
 WALLET = "0x" + "ab" * 20

@@ -1,0 +1,169 @@
+"""The engine's inbox: what the feeds, the broker and the advisors hand the single writer.
+
+Feeds call the engine synchronously from their own tasks. They never touch trading state:
+each call becomes one message in a bounded queue, and one engine task takes them in order, so
+trading state has a single writer. The inbox exists before the engine (``wiring`` gives the
+feeds its ``submit_*`` methods first), and it holds data, not callbacks into the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from polytui.engine.ports import Review
+from polytui.model import Fill, Resolution, WhaleTrade
+
+log = logging.getLogger(__name__)
+
+INBOX_SIZE = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class TradeArrived:
+    """A deduplicated whale trade from the merged stream."""
+
+    trade: WhaleTrade
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """A market's result, from any source."""
+
+    resolution: Resolution
+
+
+@dataclass(frozen=True, slots=True)
+class Retracted:
+    """A chain reorg removed a trade already seen."""
+
+    dedup_key: object
+
+
+@dataclass(frozen=True, slots=True)
+class LateFill:
+    """A fill confirmed after its order's report went back (live)."""
+
+    fill: Fill
+
+
+@dataclass(frozen=True, slots=True)
+class Reviewed:
+    """The advisors' review of a pending buy."""
+
+    review: Review
+
+
+@dataclass(frozen=True, slots=True)
+class TxMined:
+    """A pending-transaction trade's logs arrived: ``settled`` is the logged fill."""
+
+    dedup_key: object
+    settled: WhaleTrade
+
+
+@dataclass(frozen=True, slots=True)
+class TxGone:
+    """A pending-transaction trade will never be mined (dropped, replaced, reverted)."""
+
+    dedup_key: object
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Noticed:
+    """A line for the operator from a feed."""
+
+    level: str
+    text: str
+    component: str
+
+
+Message = TradeArrived | Resolved | Retracted | LateFill | Reviewed | TxMined | TxGone | Noticed
+
+
+class Inbox:
+    """A bounded queue of messages for the engine; a full inbox drops and counts."""
+
+    def __init__(self, maxsize: int = INBOX_SIZE) -> None:
+        self._queue: asyncio.Queue[Message] = asyncio.Queue(maxsize=maxsize)
+        self.dropped = 0
+        self.busy = False  # a message is being handled now
+
+    # --- the senders' side (synchronous, never blocks) ------------------------------------
+
+    def submit_trade(self, trade: WhaleTrade) -> None:
+        """Feed callback: a deduplicated whale trade."""
+        self.put(TradeArrived(trade))
+
+    def submit_resolution(
+        self, condition_id: str, winning_token_id: str, at: datetime | None = None
+    ) -> None:
+        """Feed callback: the market WebSocket's ``market_resolved``."""
+        self.put(Resolved(Resolution.winner(condition_id, winning_token_id, "ws", at)))
+
+    def submit_resolved(self, resolution: Resolution) -> None:
+        """Feed callback: a market's result from any source (WebSocket or resolver)."""
+        self.put(Resolved(resolution))
+
+    def submit_retraction(self, dedup_key: object) -> None:
+        """Feed callback: a chain reorg removed a trade we had seen."""
+        self.put(Retracted(dedup_key))
+
+    def submit_tx_mined(self, dedup_key: object, settled: WhaleTrade) -> None:
+        """Stream callback: a pending-transaction trade's logs arrived."""
+        self.put(TxMined(dedup_key, settled))
+
+    def submit_tx_gone(self, dedup_key: object, reason: str) -> None:
+        """Stream callback: a pending-transaction trade will never be mined."""
+        self.put(TxGone(dedup_key, reason))
+
+    def submit_notice(self, level: str, text: str, component: str) -> None:
+        """Feed callback: a line for the operator (the mempool source refused, say)."""
+        self.put(Noticed(level, text, component))
+
+    def submit_fill(self, fill: Fill) -> None:
+        """Broker callback: a fill confirmed after its order's report went back (live)."""
+        self.put(LateFill(fill))
+
+    def submit_review(self, review: Review) -> None:
+        """Advisors' callback: the review of a pending buy."""
+        self.put(Reviewed(review))
+
+    def put(self, message: Message) -> None:
+        """Queue one message, or drop it (counted) when the inbox is full."""
+        try:
+            self._queue.put_nowait(message)
+        except asyncio.QueueFull:
+            self.dropped += 1
+            log.warning("engine inbox full; dropped a feed event")
+
+    # --- the engine's side ----------------------------------------------------------------
+
+    async def serve(self, handle: Callable[[Message], Awaitable[None]]) -> None:
+        """Hand every message to ``handle``, one at a time, until cancelled."""
+        while True:
+            message = await self._queue.get()
+            self.busy = True
+            try:
+                await handle(message)
+            except Exception:  # one bad event must not stop trading
+                log.exception("engine failed to process a feed event")
+            finally:
+                self.busy = False
+
+    async def drain(self, handle: Callable[[Message], Awaitable[None]]) -> None:
+        """Hand over everything queued so far (tests and replay); errors propagate."""
+        while not self._queue.empty():
+            await handle(self._queue.get_nowait())
+
+    def empty(self) -> bool:
+        """Nothing queued."""
+        return self._queue.empty()
+
+    def qsize(self) -> int:
+        """How many messages wait."""
+        return self._queue.qsize()
