@@ -20,7 +20,7 @@ from typing import Any
 
 import websockets
 
-from polytui.engine import settle_heap
+from polytui.engine import freeze_heap
 from polytui.feeds.chain import ChainFeed
 from polytui.model import WhaleTrade
 from tests.anvil import V2_TOPIC, Anvil, addr_word, free_port, running_anvil, word
@@ -99,7 +99,7 @@ async def _run(fills: int) -> dict[str, Any]:
             task = asyncio.create_task(feed.run())
             while not feed.status().connected:
                 await asyncio.sleep(0.01)
-            settle_heap()  # as the engine does once its feeds are up
+            freeze_heap()  # as the engine does once its feeds are up
             # The transactions are sent by another process: an emitter thread in this one
             # would hold the GIL at random moments and its pauses would be measured as ours.
             emitter = await asyncio.create_subprocess_exec(

@@ -123,7 +123,7 @@ def _stamp_intents(engine: Any, into: dict[str, float]) -> None:
 
 async def _run(run_s: float) -> dict[str, Any]:
     from polytui.config import LoadedConfig
-    from polytui.engine import settle_heap
+    from polytui.engine import freeze_heap
     from polytui.wiring import build_engine
 
     sim = subprocess.Popen(
@@ -143,7 +143,7 @@ async def _run(run_s: float) -> dict[str, Any]:
             _stamp(engine.feeds["mempool"], stamps["trade"])
             _stamp(engine.stream, stamps["engine"])
             _stamp_intents(engine, stamps["intent"])
-            settle_heap()
+            freeze_heap()
             watcher = asyncio.create_task(_bare(world["env"]["POLYTUI_POLYGON_WS"], bare))
             task = asyncio.create_task(engine.run())
             await asyncio.sleep(run_s)

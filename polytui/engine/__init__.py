@@ -25,8 +25,8 @@ from polytui.engine.supervisor import (
     WHALE_SOURCES,
     BookWatch,
     FeedSupervisor,
+    freeze_heap,
     merged_stream_status,
-    settle_heap,
 )
 
 __all__ = [
@@ -45,6 +45,6 @@ __all__ = [
     "OrderDesk",
     "OrderTypes",
     "catch_up_plan",
+    "freeze_heap",
     "merged_stream_status",
-    "settle_heap",
 ]

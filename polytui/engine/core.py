@@ -168,7 +168,7 @@ class Engine:
             self._spawn(self._start_broker(reports), "broker:start")
         self._spawn(self._tick_loop(), "engine:tick")
         self._spawn(self.inbox.serve(self._handle), "engine:inbox")
-        self._spawn(self.supervisor.settle_heap_when_up(), "engine:settle-heap")
+        self._spawn(self.supervisor.freeze_heap_when_up(), "engine:freeze-heap")
         try:
             await self._stopping.wait()
         finally:

@@ -18,12 +18,12 @@ from polytui.engine.ports import BookChannel, Books, Feed, ShardedFeed
 from polytui.model import FeedState, FeedStatus, Market
 
 WHALE_SOURCES = frozenset({"activity", "chain", "dataapi", "mempool"})
-SETTLE_AFTER_S = 15.0  # the longest wait for every feed to connect before the heap is settled
+FREEZE_AFTER_S = 15.0  # the longest wait for every feed to connect before the heap is frozen
 BOOK_WAIT_S = 2.0
-_heap_settled = False
+_heap_frozen = False
 
 
-def settle_heap() -> None:
+def freeze_heap() -> None:
     """Collect once, then freeze what is alive (modules, config, caches) out of the collector.
 
     A full collection walks every tracked object; with web3 and Textual loaded one took 14-31 ms
@@ -31,10 +31,10 @@ def settle_heap() -> None:
     scanned again, so later full collections cost what the session itself allocated. Once per
     process: whatever is frozen is never freed.
     """
-    global _heap_settled
-    if _heap_settled:
+    global _heap_frozen
+    if _heap_frozen:
         return
-    _heap_settled = True
+    _heap_frozen = True
     gc.collect()
     gc.freeze()
 
@@ -172,10 +172,10 @@ class FeedSupervisor:
         if self.channel is not None:
             self.channel.unsubscribe(tokens)
 
-    async def settle_heap_when_up(self) -> None:
-        """Settle the heap once the feeds are up (their libraries are imported by then)."""
+    async def freeze_heap_when_up(self) -> None:
+        """Freeze the heap once the feeds are up (their libraries are imported by then)."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + SETTLE_AFTER_S
+        deadline = loop.time() + FREEZE_AFTER_S
         while loop.time() < deadline and not all(s.connected for s in self.statuses()):
             await asyncio.sleep(0.25)
-        settle_heap()
+        freeze_heap()
