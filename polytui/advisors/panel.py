@@ -24,6 +24,7 @@ from typing import Any
 from polytui.advisors import schema as sch
 from polytui.advisors.consensus import Consensus, Opinion, consensus_of
 from polytui.advisors.sdk import AdvisorFailure, AdvisorSetupError, Reply, SdkClient
+from polytui.amounts import MICRO
 from polytui.clock import Clock, SystemClock
 from polytui.model import FeedState, FeedStatus
 from polytui.settings import AdvisorEntry, AdvisorSettings
@@ -32,7 +33,6 @@ from polytui.text import clean_text
 log = logging.getLogger(__name__)
 
 Sink = Callable[[str, str, dict[str, Any]], None]
-MICRO = Decimal("0.000001")
 MTOK = Decimal(1_000_000)
 RAW_KEPT = 2000  # characters of an unusable answer kept in the journal
 

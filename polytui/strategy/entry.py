@@ -11,7 +11,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any, Protocol
 
-from polytui.amounts import floor_to
+from polytui.amounts import MICRO, floor_to
 from polytui.display import money
 from polytui.display import price as fmt_price
 from polytui.model import (
@@ -31,7 +31,6 @@ from polytui.strategy.parts import StrategyParts
 from polytui.strategy.risk import worst_fee_per_share
 from polytui.strategy.sizing import NetEdge, cluster_boost, net_edge, size_on, time_left_s
 
-MICRO = Decimal("0.000001")
 BP = Decimal("0.0001")
 
 

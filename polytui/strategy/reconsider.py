@@ -11,13 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
+from polytui.amounts import MICRO
 from polytui.model import ZERO, IntentStatus, PortfolioView, Side
 from polytui.strategy.approvals import ApprovalError
 from polytui.strategy.outcomes import Outcome, Record, decision_record
 from polytui.strategy.parts import StrategyParts
 from polytui.strategy.sizing import size_on
-
-MICRO = Decimal("0.000001")
 
 
 def reconsider(
