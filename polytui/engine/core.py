@@ -20,6 +20,7 @@ from typing import Any
 from polytui import display
 from polytui import events as ev
 from polytui.bus import Subscription
+from polytui.engine.cold import ColdMarkets, Readiness
 from polytui.engine.commands import Commands
 from polytui.engine.inbox import (
     LateFill,
@@ -112,6 +113,9 @@ class Engine:
         self.pending = PendingTrades(
             parts.journal, parts.strategy, self.publisher, self._commands.reject
         )
+        # Trades whose market is not ready wait beside the inbox (polytui.engine.cold).
+        ready = Readiness(self.markets, self.books, self.supervisor, self.interest.settled)
+        self.cold = ColdMarkets(self.inbox, ready=ready.ready, prepare=ready.prepare)
         self._tasks: list[asyncio.Task[Any]] = []
         self._stopping = asyncio.Event()
         self._upkeep = Upkeep(self)
@@ -182,6 +186,7 @@ class Engine:
         self._stopping.set()
 
     async def _shutdown(self) -> None:
+        self.cold.close()
         await self.desk.wait(SHUTDOWN_WAIT_S)
         if self.advisors is not None:
             with contextlib.suppress(Exception):
@@ -216,8 +221,12 @@ class Engine:
 
     async def _handle(self, message: Message) -> None:
         match message:
-            case TradeArrived(trade):
-                await self.on_whale_trade(trade)
+            case TradeArrived(trade, None):
+                if not self.cold.park(trade):  # its market is ready: decided now
+                    await self.on_whale_trade(trade, "")
+            case TradeArrived(trade, not_ready):  # back from waiting for its market
+                self.cold.decided(trade)
+                await self.on_whale_trade(trade, not_ready)
             case Resolved(resolution):
                 await self.apply_resolution(resolution)
             case Retracted(key):
@@ -227,9 +236,9 @@ class Engine:
                 self.publisher.portfolio_changed()
             case Reviewed(review):
                 await self._reconsidered(review)
-            case TxMined(key, settled):
+            case TxMined(key, settled) if not self.cold.after(key, message):
                 self.pending.confirm(key, settled)
-            case TxGone(key, reason):
+            case TxGone(key, reason) if not self.cold.after(key, message):
                 await self.pending.retract(key, reason)
             case Noticed(level, text, component):
                 self.notice(level, text, component)
@@ -256,8 +265,9 @@ class Engine:
 
     # --- trade flow ---------------------------------------------------------------------------
 
-    async def on_whale_trade(self, trade: WhaleTrade) -> None:
-        """A deduplicated whale trade arrived on the merged stream."""
+    async def on_whale_trade(self, trade: WhaleTrade, not_ready: str | None = None) -> None:
+        """A deduplicated whale trade arrived on the merged stream. ``not_ready``: "" when its
+        market is ready (no wait here), else why not (decided on what is known, unsized)."""
         if self._stopping.is_set():
             return  # stopping: new entries end first, orders in flight still finish
         self.bus.publish(ev.WhaleTradeSeen(trade))
@@ -266,16 +276,20 @@ class Engine:
             log.warning("whale trade not copied: %s", self.store.fault())
             return
         max_age_s = self.cursor.max_age_s(trade)
-        market = await self.market_for(trade.token_id)
-        if self.supervisor.watch_book(trade.token_id, market, self.interest.settled):
-            await self.supervisor.watch.wait_for(trade.token_id)
-        result = self.strategy.on_trade(
-            trade,
-            market,
-            self.books.get(trade.token_id),
-            self.portfolio_view(),
-            max_age_s=max_age_s,
-        )
+        book = None
+        if not_ready:  # no lookup and no wait in the inbox: what is known now, and no book
+            market = self.markets.cached(trade.token_id)
+        else:
+            market = await self.market_for(trade.token_id)
+            watched = self.supervisor.watch_book(trade.token_id, market, self.interest.settled)
+            if watched and not_ready is None:  # a direct call (tests): the old bounded wait
+                await self.supervisor.watch.wait_for(trade.token_id)
+            book = self.books.get(trade.token_id)
+        view = self.portfolio_view()
+        result = self.strategy.on_trade(trade, market, book, view, max_age_s=max_age_s)
+        for kind, _ref, payload in result.journal_records if not_ready else ():
+            if kind == "signal":
+                payload["not_ready"] = not_ready
         self.journal_records(result.journal_records)
         signal = result.signal
         self.publisher.signal(signal)

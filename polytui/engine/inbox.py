@@ -24,9 +24,13 @@ INBOX_SIZE = 10_000
 
 @dataclass(frozen=True, slots=True)
 class TradeArrived:
-    """A deduplicated whale trade from the merged stream."""
+    """A deduplicated whale trade from the merged stream.
+
+    ``not_ready`` is set when it comes back after waiting for its market
+    (:mod:`polytui.engine.cold`): "" once the market was ready, else why not."""
 
     trade: WhaleTrade
+    not_ready: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +96,7 @@ class Inbox:
         self._queue: asyncio.Queue[Message] = asyncio.Queue(maxsize=maxsize)
         self.dropped = 0
         self.busy = False  # a message is being handled now
+        self.parked = 0  # trades waiting beside the queue for their market (engine/cold.py)
 
     # --- the senders' side (synchronous, never blocks) ------------------------------------
 
@@ -161,8 +166,8 @@ class Inbox:
             await handle(self._queue.get_nowait())
 
     def empty(self) -> bool:
-        """Nothing queued."""
-        return self._queue.empty()
+        """Nothing queued, and no trade parked for its market."""
+        return self._queue.empty() and self.parked == 0
 
     def qsize(self) -> int:
         """How many messages wait."""

@@ -258,6 +258,10 @@ class Markets(Protocol):
 
     async def get_by_token(self, token_id: str) -> Market | None: ...
 
+    def cached(self, token_id: str) -> Market | None: ...
+
+    def fresh(self, token_id: str) -> Market | None: ...
+
 
 class BookChannel(Protocol):
     """The market channel's subscriptions (``polytui.feeds.clob.ClobMarketFeed``)."""
