@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from polytui import events as ev
 from polytui.config import LoadedConfig, apply_overrides
 from polytui.engine import Engine
 from polytui.model import IntentStatus, Side
@@ -129,6 +130,25 @@ async def test_a_market_not_ready_in_time_is_decided_without_a_book_and_counted(
     assert "not ready" in late["not_ready"]
     assert run.engine.cold.timeouts == 1 and run.engine.cold.not_ready == 1
     assert run.engine.journal.count("intent") == 1  # the warm one only
+
+
+async def test_a_pending_intent_shown_before_its_commit_is_saved_by_the_tick(run: Run) -> None:
+    sub = run.engine.subscribe()
+    await run.fill(0, WARM)
+    pending: list[str] = []
+    while not pending:
+        pending = [
+            e.intent.id
+            for e in await sub.wait(5)
+            if isinstance(e, ev.IntentUpdated) and e.intent.status is IntentStatus.PENDING
+        ]
+
+    def saved() -> set[str]:
+        state = run.engine.journal.get_state("strategy") or {}
+        return {str(i["id"]) for i in state.get("intents", [])}
+
+    await wait_until(lambda: pending[0] in saved())  # the tick saved the queue with it
+    assert run.engine.journal.count("intent") == 1
 
 
 async def test_news_of_a_parked_trade_waits_behind_it(run: Run) -> None:

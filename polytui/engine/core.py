@@ -187,6 +187,7 @@ class Engine:
 
     async def _shutdown(self) -> None:
         self.cold.close()
+        self.store.save_due()
         await self.desk.wait(SHUTDOWN_WAIT_S)
         if self.advisors is not None:
             with contextlib.suppress(Exception):
@@ -294,17 +295,25 @@ class Engine:
         signal = result.signal
         self.publisher.signal(signal)
         intent = result.intent
-        if intent is not None:
-            self.publisher.signals.link(intent.id, signal.id)
-            self.journal.append("intent", intent_to_record(intent), ref=intent.id)
-            self.store.save()
+        if intent is None:
+            return
+        self.publisher.signals.link(intent.id, signal.id)
+        self.journal.append("intent", intent_to_record(intent), ref=intent.id)
+        reviewed = self.advisors is not None and self.advisors.wants(intent)
+        if not reviewed and self.strategy.approvals.policy_for(intent.wallet) != "auto":
+            # It waits for the operator: shown now, saved with the next tick like its signal
+            # (a restart's catch-up sees the trade again if that commit never comes); an
+            # approval commits before any order is sent.
             self.publisher.intent(intent)
-            if self.advisors is not None and self.advisors.wants(intent):
-                # The decision waits for the review (at most advisors.budget_ms), never longer.
-                self.advisors.request(intent, market, self.inbox.submit_review)
-                return
-            if self.strategy.approvals.policy_for(intent.wallet) == "auto":
-                await self.approve(intent.id, by="policy")
+            self.store.save_soon()
+            return
+        self.store.save()
+        self.publisher.intent(intent)
+        if self.advisors is not None and reviewed:
+            # The decision waits for the review (at most advisors.budget_ms), never longer.
+            self.advisors.request(intent, market, self.inbox.submit_review)
+        else:
+            await self.approve(intent.id, by="policy")
 
     async def _reconsidered(self, review: Review) -> None:
         """The advisors' review of a pending buy, applied through the strategy's bounded hook."""

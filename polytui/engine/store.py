@@ -23,6 +23,7 @@ class StateStore:
         self.strategy = strategy
         self.portfolio = portfolio
         self._group_commit: asyncio.Future[bool] | None = None
+        self._due = False  # a save waits for the next tick (save_soon)
         self._announced_fault = ""  # the journal's last write failure, as last announced
 
     def fault(self) -> str:
@@ -33,6 +34,16 @@ class StateStore:
         """Save strategy and portfolio state with the journal's next commit."""
         self._stage()
         return self.journal.flush()
+
+    def save_soon(self) -> None:
+        """Save with the next tick (``save_due``), once for every change made meanwhile: a
+        burst of decisions never queues behind one commit each."""
+        self._due = True
+
+    def save_due(self) -> None:
+        """Stage what ``save_soon`` asked for (the tick's flush commits it)."""
+        if self._due:
+            self._stage()
 
     async def save_durably(self) -> str:
         """Save before a command is answered: "" when durable, else why not.
@@ -51,6 +62,7 @@ class StateStore:
         return ""
 
     def _stage(self) -> None:
+        self._due = False
         self.journal.set_state("strategy", self.strategy.export_state())
         self.journal.set_state("portfolio", self.portfolio.export_state())
 

@@ -81,6 +81,7 @@ class Upkeep:
         announcement = host.cursor.announcement()
         if announcement is not None:
             host.notice("info", announcement)
+        host.store.save_due()
         host.journal.flush()
         self._watch_journal()
 
