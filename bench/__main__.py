@@ -19,6 +19,7 @@ BENCHMARKS = [
     "bench.chain_latency",
     "bench.chain_discovery",
     "bench.mempool_latency",
+    "bench.signal_latency",
     "bench.startup",
     "bench.ui_flood",
     "bench.soak",
