@@ -22,7 +22,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -478,18 +478,8 @@ def replay(path: Path, speed: float, max_speed: bool, report: str, loaded: Any =
         result = asyncio.run(
             run_replay(items, speed=speed, max_speed=max_speed, data_dir=Path(data), loaded=loaded)
         )
-    payload = {
-        "frames": result.frames,
-        "rejected": result.rejected,
-        "books": result.books,
-        "whale_trades": result.whale_trades,
-        "signals": result.signals,
-        "intents": result.intents,
-        "fills": result.fills,
-        "pnl": result.pnl,
-    }
     if report == "json":
-        print(json.dumps(payload))
+        print(json.dumps(asdict(result)))  # the fields in ReplayResult's order
     else:
         print(f"frames {result.frames}, rejected {result.rejected}")
         print(
