@@ -27,11 +27,18 @@ class NumberCache:
 
 
 def ms_time(raw: object) -> datetime | None:
-    """A wire epoch-milliseconds stamp as a UTC time, or None when it is not one."""
+    """A wire epoch-milliseconds stamp as a UTC time, or None when it is not one.
+
+    A stamp beyond what a datetime holds is not one either: the float division overflows,
+    the platform's time_t refuses it (OSError) or the year leaves 1..9999 (ValueError). Left
+    to raise, it would cost the frame's levels, not just its stamp."""
     try:
         ms = int(str(raw))
     except (TypeError, ValueError):
         return None
     if ms <= 0:
         return None
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+    try:
+        return datetime.fromtimestamp(ms / 1000, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None

@@ -330,3 +330,37 @@ async def test_last_trade_with_an_empty_size_keeps_its_price(server: ReplayServe
     assert feed.status().rejected == 0
     await feed.stop()
     task.cancel()
+
+
+@pytest.mark.parametrize("stamp", ["1" + "0" * 20, "1" + "0" * 400, str(2**63)])
+async def test_an_absurd_timestamp_neither_ends_the_connection_nor_loses_the_book(
+    server: ReplayServer, stamp: str
+) -> None:
+    # Epoch-ms far outside what a datetime holds (OverflowError, OSError, ValueError inside
+    # the conversion) is not a time: the levels still apply, the socket stays up.
+    books = BookStore()
+    feed = fast_feed(server.url, books)
+    feed.subscribe([TOKEN])
+    task = await run_feed(feed)
+    await server.wait_for(lambda: TOKEN in books and not books.get(TOKEN).stale)  # type: ignore[union-attr]
+    snapshot = dict(BOOK, timestamp=stamp, bids=[{"price": "0.30", "size": "7"}])
+    change = {
+        "event_type": "price_change",
+        "market": BOOK["market"],
+        "timestamp": stamp,
+        "price_changes": [
+            {"asset_id": TOKEN, "price": "0.31", "size": "4", "side": "BUY", "hash": "ab"}
+        ],
+    }
+    for _ in range(3):  # the first frames are all sampled for latency, so each converts
+        await server.broadcast(json.dumps(snapshot))
+        await server.broadcast(json.dumps(change))
+    await server.broadcast(json.dumps(dict(LAST_TRADE, asset_id=TOKEN, timestamp=stamp)))
+    book = books.get(TOKEN)
+    assert book is not None
+    await server.wait_for(lambda: book.last_trade_price == D(LAST_TRADE["price"]))
+    assert book.best_bid == D("0.31") and not book.stale
+    assert server.total_connections == 1, "a bad stamp must not cost the connection"
+    assert feed.status().rejected == 0
+    await feed.stop()
+    task.cancel()
