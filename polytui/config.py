@@ -26,10 +26,10 @@ from polytui.config_checks import MAX_DURATION_S as MAX_DURATION_S
 from polytui.config_checks import MAX_USD as MAX_USD
 from polytui.config_checks import MIN_EXIT_GTD_S as MIN_EXIT_GTD_S
 from polytui.config_checks import ORDER_TYPES as ORDER_TYPES
-from polytui.config_checks import POLICIES as POLICIES
 from polytui.config_checks import SIGNATURE_TYPES as SIGNATURE_TYPES
 from polytui.config_checks import WALLET_RE as WALLET_RE
 from polytui.config_checks import validate
+from polytui.settings import POLICIES as POLICIES
 from polytui.settings import Settings
 
 APP_NAME = "polytui"

@@ -15,6 +15,7 @@ from typing import Any
 
 from polytui.config_services import validate_advisors, validate_remote
 from polytui.settings import (
+    POLICIES,
     ApprovalSettings,
     FeedSettings,
     HistorySettings,
@@ -27,7 +28,6 @@ from polytui.settings import (
 from polytui.text import clean_text
 
 WALLET_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
-POLICIES = ("manual", "auto", "observe")
 ORDER_TYPES = ("FAK", "FOK", "GTC", "GTD")
 SIGNATURE_TYPES = ("EOA", "POLY_PROXY", "POLY_GNOSIS_SAFE", "POLY_1271")
 # Bounds of what the engine can run with: a duration beyond these (or inf / NaN) would overflow a

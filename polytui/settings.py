@@ -141,6 +141,10 @@ class RiskSettings:
     stale_feed_halt_s: float = 30.0
 
 
+# What ``[approval] policy`` and its per-wallet overrides may say; validation refuses the rest.
+POLICIES = ("manual", "auto", "observe")
+
+
 @dataclass(slots=True)
 class ApprovalSettings:
     """``[approval]``: who says yes. manual (keys), auto (within limits) or observe."""

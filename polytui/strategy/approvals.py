@@ -18,8 +18,6 @@ from polytui.clock import Clock, SystemClock
 from polytui.model import IntentStatus, TradeIntent
 from polytui.model.records import intent_from_record, intent_to_record
 
-POLICIES = ("manual", "auto", "observe")
-
 
 class ApprovalError(ValueError):
     """A decision that cannot be taken (unknown, expired or already decided intent)."""
