@@ -27,6 +27,9 @@ from polytui.model import Role, Side, TradeSource, WhaleTrade, usd
 UNIT = Decimal(1_000_000)
 MAX_PRICE = Decimal(1)
 TICK = Decimal("0.000001")
+# uint256 amounts beyond this (10^18 pUSD or shares, far past any supply) are no real order, and
+# held to the micro-unit they would exceed Decimal's 28 digits (InvalidOperation, not a refusal).
+MAX_UNITS = 10**24
 
 # The official ABI's Order struct and matchOrders inputs, in order (name, ABI type).
 ORDER_FIELDS: tuple[tuple[str, str], ...] = (
@@ -157,6 +160,8 @@ def order_trade(
     """The order owner's tentative trade: ``fill`` of its maker asset at its limit price."""
     if fill <= 0:
         raise CalldataError("zero fill")
+    if max(fill, fee, order.maker_amount, order.taker_amount) >= MAX_UNITS:
+        raise CalldataError("absurd order amounts")
     # The order's price: BUY gives pUSD (maker amount) for shares, SELL gives shares for pUSD.
     if order.side is Side.BUY:
         collateral, shares_units = fill, fill * order.taker_amount // order.maker_amount

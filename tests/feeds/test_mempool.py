@@ -249,3 +249,16 @@ async def test_several_pending_transactions_each_get_their_own_fate(rig: Rig) ->
     assert {k[0] for k, _ in rig.withdrawn} == {h.lower() for h in hashes[1:]}
     assert [k[0] for k, _ in rig.confirmed] == [hashes[0].lower()]
     await until(lambda: rig.mempool.tracked == 0)  # the mined one once its receipt is read
+
+
+async def test_an_absurd_maker_leg_leaves_the_whales_own_trade_standing(rig: Rig) -> None:
+    # uint256 amounts beyond any pUSD supply (2**200 units) cannot be held to the micro-dollar;
+    # that leg is left out, and the watched taker's trade in the same call still counts.
+    stamp_ms = int(datetime.now(UTC).timestamp() * 1000)
+    taker = Order(WHALE, TOKEN, 16_000_000, 25_000_000, 0, stamp_ms)
+    absurd = Order(OTHER, TOKEN, 2**200, 2**199, 1, stamp_ms - 60_000)
+    data = calldata(taker, [absurd], 16_000_000, [2**200], taker_fee=403_200)
+    await asyncio.to_thread(rig.send, data)
+    await until(lambda: rig.emitted)
+    assert [(t.wallet, t.side, t.usd) for t in rig.emitted] == [(WHALE, Side.BUY, D(16))]
+    assert rig.mempool.ws.rejected == 0
