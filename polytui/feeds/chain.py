@@ -173,7 +173,11 @@ class ChainFeed:
             raise TimeoutError(
                 f"no answer for block {number} in {min(self.silence_s, 10.0):g} s"
             ) from None
-        at = datetime.fromtimestamp(int(block["timestamp"]), tz=UTC)
+        try:
+            at = datetime.fromtimestamp(int(block["timestamp"]), tz=UTC)
+        except (KeyError, TypeError, ValueError, OverflowError, OSError) as exc:
+            # The node answered, with a time no datetime holds: bad input, not a lost node.
+            raise LogError(f"block {number} has an unusable timestamp ({exc})") from None
         self._block_times[number] = at
         while len(self._block_times) > 256:
             self._block_times.popitem(last=False)
@@ -193,6 +197,11 @@ class ChainFeed:
         if entry.get("blockTimestamp") is None and self._w3 is not None:
             try:
                 await self._block_time(block)
+            except LogError as exc:
+                # Ending the session would read the same block again on every reconnect.
+                self.rejected += 1
+                log.debug("chain: dropped log: %s", exc)
+                return False
             except Exception as exc:
                 # The node did not answer: the log is not bad input, and dropping it would
                 # lose the fill once a later block moved the cursor past it. The session ends

@@ -358,3 +358,31 @@ async def test_a_consumer_that_raises_ends_the_session_and_the_feed_reconnects()
         assert node.total_connections == 2 and node.max_connections == 1
         await feed.stop()
         task.cancel()
+
+
+async def test_a_block_time_out_of_range_drops_that_log_and_keeps_the_session() -> None:
+    # The node answered, with a timestamp no datetime holds: bad input, counted and dropped.
+    # Ending the session would read the same block again on every reconnect, for ever.
+    lookups: list[int] = []
+    async with ReplayServer(reply=_node_reply(lookups)) as node:
+        got: list[WhaleTrade] = []
+        feed = ChainFeed(
+            node.url,
+            addresses=[EXCHANGE],
+            wallets={WHALE},
+            on_trade=got.append,
+            backoff_initial_s=0.01,
+            backoff_cap_s=0.02,
+        )
+        task = await started(feed)
+        await node.broadcast(_note(block=5, tx=1))
+        await until(lambda: lookups)
+        block = {"number": "0x5", "hash": "0x" + "55" * 32, "parentHash": "0x" + "44" * 32}
+        block.update(timestamp=hex(10**30), transactions=[])  # type: ignore[arg-type]
+        await node.broadcast(json.dumps({"jsonrpc": "2.0", "id": lookups[0], "result": block}))
+        await node.broadcast(_note(block=6, tx=2, stamp=1_700_000_012))
+        await until(lambda: len(got) == 1 or feed.reconnects >= 1)
+        assert [t.block_number for t in got] == [6]
+        assert feed.rejected == 1 and feed.reconnects == 0 and node.total_connections == 1
+        await feed.stop()
+        task.cancel()
