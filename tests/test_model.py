@@ -82,3 +82,24 @@ def test_new_ids_carry_their_prefix_and_eight_hex_digits() -> None:
     ids = {new_id("ord") for _ in range(100)}
     assert len(ids) == 100
     assert all(re.fullmatch(r"ord-[0-9a-f]{8}", i) for i in ids)
+
+
+def test_a_polled_source_connects_then_degrades_while_its_last_round_failed() -> None:
+    from polytui.model import FeedState
+    from polytui.model.status import polled_status
+
+    def row(started: bool, detail: str) -> tuple[FeedState, bool]:
+        status = polled_status(
+            "gamma",
+            started=started,
+            detail=detail,
+            last_ok_age_s=None,
+            messages=0,
+            rejected=0,
+            errors=0,
+        )
+        return status.state, status.connected
+
+    assert row(False, "") == (FeedState.CONNECTING, True)
+    assert row(True, "") == (FeedState.LIVE, True)
+    assert row(True, "HTTP 503") == (FeedState.DEGRADED, False)

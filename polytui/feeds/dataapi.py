@@ -27,7 +27,8 @@ from typing import Any
 
 from polytui.feeds.activity import trade_from_row
 from polytui.feeds.history import HistoryClient, HistoryError, Query
-from polytui.model import BadValue, FeedState, FeedStatus, TradeSource, WhaleTrade
+from polytui.model import BadValue, FeedStatus, TradeSource, WhaleTrade
+from polytui.model.status import polled_status
 
 log = logging.getLogger(__name__)
 
@@ -173,14 +174,13 @@ class DataApiPoller:
     def status(self) -> FeedStatus:
         """Poll counters (no I/O)."""
         age = None if self.last_ok_at is None else self.monotonic() - self.last_ok_at
-        return FeedStatus(
-            name=self.name,
-            state=FeedState.DEGRADED if self.detail else FeedState.LIVE,
-            connected=not self.detail,
-            last_data_age_s=age,
+        # Live from the start (it has always shown so): its first poll is one interval away.
+        return polled_status(
+            self.name,
+            started=True,
+            detail=self.detail,
+            last_ok_age_s=age,
             messages=self.emitted,
             rejected=self.rejected,
-            reconnects=self.errors,
-            connections=0,
-            detail=self.detail,
+            errors=self.errors,
         )

@@ -36,7 +36,8 @@ import httpx
 
 from polytui.feeds.clob_fees import ClobFeeSource, fee_exponent
 from polytui.feeds.http import get_json
-from polytui.model import FeedState, FeedStatus, FeeSchedule, Market, Outcome, parse_decimal
+from polytui.model import FeedStatus, FeeSchedule, Market, Outcome, parse_decimal
+from polytui.model.status import polled_status
 from polytui.text import clean_text
 
 log = logging.getLogger(__name__)
@@ -363,17 +364,12 @@ class MarketDirectory:
     def status(self) -> FeedStatus:
         """Request counters (no I/O)."""
         age = None if self.last_ok_at is None else self.monotonic() - self.last_ok_at
-        state = FeedState.DEGRADED if self.detail else FeedState.LIVE
-        if self.requests == 0:
-            state = FeedState.CONNECTING
-        return FeedStatus(
-            name=self.name,
-            state=state,
-            connected=not self.detail,
-            last_data_age_s=age,
+        return polled_status(
+            self.name,
+            started=self.requests > 0,
+            detail=self.detail,
+            last_ok_age_s=age,
             messages=self.requests - self.errors,
             rejected=self.rejected,
-            reconnects=self.errors,
-            connections=0,
-            detail=self.detail,
+            errors=self.errors,
         )

@@ -29,7 +29,8 @@ import httpx
 
 from polytui.feeds.gamma import MarketDirectory
 from polytui.feeds.http import get_json
-from polytui.model import FeedState, FeedStatus, Market, Resolution
+from polytui.model import FeedStatus, Market, Resolution
+from polytui.model.status import polled_status
 
 log = logging.getLogger(__name__)
 
@@ -209,17 +210,12 @@ class Resolver:
     def status(self) -> FeedStatus:
         """Rounds and results (no I/O)."""
         age = None if self.last_ok_at is None else self.monotonic() - self.last_ok_at
-        state = FeedState.DEGRADED if self.detail else FeedState.LIVE
-        if self.polls == 0:
-            state = FeedState.CONNECTING
-        return FeedStatus(
-            name=self.name,
-            state=state,
-            connected=not self.detail,
-            last_data_age_s=age,
+        return polled_status(
+            self.name,
+            started=self.polls > 0,
+            detail=self.detail,
+            last_ok_age_s=age,
             messages=self.resolved,
             rejected=0,
-            reconnects=self.errors,
-            connections=0,
-            detail=self.detail,
+            errors=self.errors,
         )

@@ -35,6 +35,32 @@ class FeedStatus:
     detail: str = ""
 
 
+def polled_status(
+    name: str,
+    *,
+    started: bool,
+    detail: str,
+    last_ok_age_s: float | None,
+    messages: int,
+    rejected: int,
+    errors: int,
+) -> FeedStatus:
+    """The health row of a source that asks over HTTP rather than holding a socket: connecting
+    until its first round, degraded while ``detail`` says what failed last, live otherwise."""
+    state = FeedState.DEGRADED if detail else FeedState.LIVE
+    return FeedStatus(
+        name=name,
+        state=state if started else FeedState.CONNECTING,
+        connected=not detail,
+        last_data_age_s=last_ok_age_s,
+        messages=messages,
+        rejected=rejected,
+        reconnects=errors,
+        connections=0,
+        detail=detail,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class EngineState:
     """Top-level engine flags for the header."""
