@@ -5,22 +5,26 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from pathlib import Path
+
+import pytest
 
 from polytui.capture import CaptureWriter, read_capture, run_replay
 from polytui.config import LoadedConfig, apply_overrides
 from polytui.settings import Settings
 
 
-async def test_the_mempool_source_is_recorded_and_replayed(tmp_path: Path) -> None:
+async def test_the_mempool_source_is_recorded_and_replayed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from polytui.capture import recording_engine
     from polytui.sim.server import SimServer
 
     capture = tmp_path / "sim.jsonl"
     writer = CaptureWriter(capture)
     async with SimServer("demo", seed=7, speed=3) as sim:
-        os.environ.update(sim.environment())
+        for key, value in sim.environment().items():
+            monkeypatch.setenv(key, value)  # the node URL, gone with the simulator
         settings = apply_overrides(Settings(), sim.settings_overrides())
         settings.storage.data_dir = tmp_path / "live"
         settings.approval.policy = "observe"

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 from collections import Counter
 from datetime import UTC, datetime
 from decimal import Decimal as D
 from pathlib import Path
+
+import pytest
 
 from polytui import events as ev
 from polytui.config import LoadedConfig, apply_overrides
@@ -34,9 +35,12 @@ async def wait_until(check: object, timeout: float) -> None:
         await asyncio.sleep(0.05)
 
 
-async def test_a_restart_catches_up_the_downtime_once_and_says_so(tmp_path: Path) -> None:
+async def test_a_restart_catches_up_the_downtime_once_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async with SimServer("demo", seed=11, speed=20) as sim:
-        os.environ.update(sim.environment())
+        for key, value in sim.environment().items():
+            monkeypatch.setenv(key, value)  # the node URL, gone with the simulator
         watched = set(sim.whale_wallets)
         loaded = LoadedConfig(settings(sim, tmp_path), None)
 
