@@ -47,3 +47,13 @@ def samples_dir() -> Path:
 def clock() -> FakeClock:
     return FakeClock()
 
+
+
+@pytest.fixture(autouse=True)
+def _node_url_per_test(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts without ``POLYTUI_POLYGON_WS``, and whatever it sets is undone after it.
+
+    Many simulator tests export the simulator's node URL for the engine they build; left in the
+    environment it would point every later test in the process at a closed port, and the
+    operator's own node URL must not reach a test either."""
+    monkeypatch.delenv("POLYTUI_POLYGON_WS", raising=False)
