@@ -25,8 +25,9 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Inspect configuration.", no_args_is_help=True)
 keys_app = typer.Typer(help="Live-trading API credentials.", no_args_is_help=True)
-whales_app = typer.Typer(help="Whale intelligence: discover, profile and rank wallets.",
-                         no_args_is_help=True)
+whales_app = typer.Typer(
+    help="Whale intelligence: discover, profile and rank wallets.", no_args_is_help=True
+)
 app.add_typer(config_app, name="config")
 app.add_typer(keys_app, name="keys")
 app.add_typer(whales_app, name="whales")
@@ -292,8 +293,10 @@ def attach(config: ConfigOpt = None) -> None:
 def serve(
     host: Annotated[
         str | None,
-        typer.Option(help="Address to listen on; default 127.0.0.1. Any other is reachable "
-                     "from other machines: use an SSH tunnel or an authenticating proxy."),
+        typer.Option(
+            help="Address to listen on; default 127.0.0.1. Any other is reachable "
+            "from other machines: use an SSH tunnel or an authenticating proxy."
+        ),
     ] = None,
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
     config: ConfigOpt = None,
@@ -371,8 +374,16 @@ def whales_discover(
     config: ConfigOpt = None,
 ) -> None:
     """Candidates from leaderboards, winners, holders and the firehose, profiled and ranked."""
-    _dispatch("whales discover", f"{WHALES}:run_discover", _load(config), period, category,
-              limit, json_, refresh)
+    _dispatch(
+        "whales discover",
+        f"{WHALES}:run_discover",
+        _load(config),
+        period,
+        category,
+        limit,
+        json_,
+        refresh,
+    )
 
 
 @whales_app.command("rank")

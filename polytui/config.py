@@ -38,7 +38,13 @@ LIVE_HOLDERS = (
     "[live] private_key_env / api_secret_env (default POLYTUI_PRIVATE_KEY, POLYTUI_API_SECRET)"
 )
 SECRET_KEY_NAMES = (
-    "private_key", "secret", "passphrase", "api_key", "password", "mnemonic", "token",
+    "private_key",
+    "secret",
+    "passphrase",
+    "api_key",
+    "password",
+    "mnemonic",
+    "token",
 )
 
 

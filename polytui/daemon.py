@@ -59,9 +59,7 @@ def _fail(message: str, code: int, event: str) -> int:
 class Daemon:
     """Runs one engine and its control server until a signal says stop."""
 
-    def __init__(
-        self, loaded: Any, engine: Any, socket_path: Path, services: Any = None
-    ) -> None:
+    def __init__(self, loaded: Any, engine: Any, socket_path: Path, services: Any = None) -> None:
         self.loaded = loaded
         self.engine = engine
         self.services = services  # polytui.remote: the Telegram bot and /metrics, if configured

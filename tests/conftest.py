@@ -48,7 +48,6 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-
 @pytest.fixture(autouse=True)
 def _node_url_per_test(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test starts without ``POLYTUI_POLYGON_WS``, and whatever it sets is undone after it.

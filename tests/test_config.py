@@ -113,7 +113,7 @@ def test_init_never_overwrites_without_force(tmp_path: Path) -> None:
         (
             'mode = "live"\n[paper]\nslippage_cap = "0.05"\n',
             "paper.slippage_cap",
-            'no longer sets live order limits (only [live] slippage_cap does, default 0.02); to '
+            "no longer sets live order limits (only [live] slippage_cap does, default 0.02); to "
             'keep the limits this config had, add slippage_cap = "0.05" under [live]',
         ),
     ],
@@ -138,7 +138,9 @@ def test_errors_name_the_key_and_the_problem(
         ('mode = "live"\n', "0.02"),
     ],
 )
-def test_order_limits_take_the_slippage_cap_of_the_mode(tmp_path: Path, toml: str, cap: str) -> None:
+def test_order_limits_take_the_slippage_cap_of_the_mode(
+    tmp_path: Path, toml: str, cap: str
+) -> None:
     path = tmp_path / "c.toml"
     path.write_text(toml)
     assert load_settings(path).settings.order_slippage_cap == D(cap)
@@ -195,7 +197,7 @@ def test_advisor_entries_load_from_an_array_of_tables() -> None:
     from polytui.config import settings_from_dict
 
     raw = tomllib.loads(
-        '[advisors]\nenabled = true\nbudget_ms = 800\n'
+        "[advisors]\nenabled = true\nbudget_ms = 800\n"
         '[[advisors.entries]]\nkind = "anthropic"\nmodel = "claude-x"\napi_key_env = "ANTHROPIC_API_KEY"\n'
         '[[advisors.entries]]\nkind = "openai"\nmodel = "llama3.1"\nbase_url = "http://localhost:11434/v1"\nweight = "0.5"\n'
     )
@@ -217,9 +219,15 @@ def test_advisor_key_in_the_file_is_refused_naming_api_key_env() -> None:
     [
         ({"kind": "gemini", "model": "m"}, "advisors.entries[0].kind"),
         ({"kind": "openai", "model": ""}, "advisors.entries[0].model"),
-        ({"kind": "openai", "model": "m", "base_url": "localhost:11434"}, "advisors.entries[0].base_url"),
+        (
+            {"kind": "openai", "model": "m", "base_url": "localhost:11434"},
+            "advisors.entries[0].base_url",
+        ),
         ({"kind": "openai", "model": "m", "weight": 0}, "advisors.entries[0].weight"),
-        ({"kind": "openai", "model": "m", "api_key_env": "sk-abc def"}, "advisors.entries[0].api_key_env"),
+        (
+            {"kind": "openai", "model": "m", "api_key_env": "sk-abc def"},
+            "advisors.entries[0].api_key_env",
+        ),
     ],
 )
 def test_bad_advisor_entry_names_its_key(entry: dict, key: str) -> None:

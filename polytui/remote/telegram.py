@@ -131,8 +131,15 @@ class TelegramBot:
             await asyncio.gather(*tasks, *self._tasks, return_exceptions=True)
             await self.api.close()
 
-    def _send(self, text: str, *, urgent: bool = False, markup: Any = None,
-              on_sent: Callable[[int, Any], Any] | None = None, chats: Any = None) -> None:
+    def _send(
+        self,
+        text: str,
+        *,
+        urgent: bool = False,
+        markup: Any = None,
+        on_sent: Callable[[int, Any], Any] | None = None,
+        chats: Any = None,
+    ) -> None:
         for chat in sorted(chats if chats is not None else self.allowed):
             params: dict[str, Any] = {"chat_id": chat, "text": msg.cut(text)}
             if markup is not None:
@@ -217,8 +224,7 @@ class TelegramBot:
             if intent.id in self._prompts:
                 self._prompts[intent.id].append((chat, message_id))
 
-        self._send(msg.approval_text(intent, self.now()), urgent=True, markup=markup,
-                   on_sent=sent)
+        self._send(msg.approval_text(intent, self.now()), urgent=True, markup=markup, on_sent=sent)
 
     def _edit(self, chat: int, message_id: int, intent: TradeIntent) -> None:
         # editMessageText without reply_markup also removes the buttons.

@@ -190,5 +190,7 @@ def test_the_description_is_kept_as_the_market_rules_cleaned() -> None:
     rules = 'This market will resolve to "Yes" if\x1b[2J the team wins.\n\nOtherwise "No".'
     market = market_from_gamma({**RECORD, "description": rules})
     assert market is not None
-    assert market.description == 'This market will resolve to "Yes" if the team wins. Otherwise "No".'
+    assert (
+        market.description == 'This market will resolve to "Yes" if the team wins. Otherwise "No".'
+    )
     assert market_from_gamma(RECORD).description == ""  # type: ignore[union-attr]

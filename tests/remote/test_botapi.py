@@ -58,7 +58,9 @@ async def test_an_unreachable_api_and_its_log_lines_never_show_the_token(
         with pytest.raises(BotApiError) as caught:
             await api.call("getUpdates", {"timeout": 0})
         assert caught.value.temporary
-        text = f"{caught.value} {caught.value!r} {caught.value.__cause__} {caught.value.__context__}"
+        text = (
+            f"{caught.value} {caught.value!r} {caught.value.__cause__} {caught.value.__context__}"
+        )
         assert SECRET_HALF not in text
         logging.getLogger("httpx").info("HTTP Request: POST %s/bot%s/getUpdates", "http://x", TOKEN)
     finally:

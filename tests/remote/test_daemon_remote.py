@@ -69,8 +69,10 @@ async def test_the_daemon_takes_approvals_from_telegram_and_serves_metrics(
         assert f"approved {intent_id}" in answer["text"] or "still working" in answer["text"]
         # The prompt is edited to the outcome, its buttons gone.
         await fake.wait_for(
-            lambda: "→ APPROVED" in fake.messages[(ME, message["message_id"])]["text"]
-            or "→ FILLED" in fake.messages[(ME, message["message_id"])]["text"],
+            lambda: (
+                "→ APPROVED" in fake.messages[(ME, message["message_id"])]["text"]
+                or "→ FILLED" in fake.messages[(ME, message["message_id"])]["text"]
+            ),
             timeout=20,
         )
         fake.say(ME, "/pause")

@@ -64,7 +64,10 @@ async def test_a_scrape_shows_feeds_money_and_counts_of_the_running_engine(engin
         assert got[("polytui_engine_paused", ())] == 0.0
         feeds = {f.name: f for f in snap.feeds}
         assert "clob" in feeds
-        assert got[("polytui_feed_state", (("feed", "clob"), ("state", feeds["clob"].state.value)))] == 1.0
+        assert (
+            got[("polytui_feed_state", (("feed", "clob"), ("state", feeds["clob"].state.value)))]
+            == 1.0
+        )
         assert ("polytui_feed_reconnects_total", (("feed", "clob"),)) in got
         assert ("polytui_feed_last_data_age_seconds", (("feed", "clob"),)) in got
         assert got[("polytui_signals_total", ())] >= 1

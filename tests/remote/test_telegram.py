@@ -85,8 +85,10 @@ async def test_a_pending_trade_is_prompted_with_buttons_and_approve_runs_the_eng
     )
     # The prompt loses its buttons and says what happened.
     edited = await fake.wait_for(
-        lambda: "reply_markup" not in fake.messages[(ME, prompt["message_id"])]
-        and fake.messages[(ME, prompt["message_id"])]
+        lambda: (
+            "reply_markup" not in fake.messages[(ME, prompt["message_id"])]
+            and fake.messages[(ME, prompt["message_id"])]
+        )
     )
     assert "→ APPROVED" in edited["text"] or "→ FILLED" in edited["text"], edited["text"]
 
@@ -139,7 +141,9 @@ async def test_a_chat_not_allowed_is_refused_and_changes_nothing(
     state = engine.snapshot().state
     assert not state.paused and not state.killed
     assert fake.sent(STRANGER) == []
-    assert any("refused" in r.getMessage() and str(STRANGER) in r.getMessage() for r in caplog.records)
+    assert any(
+        "refused" in r.getMessage() and str(STRANGER) in r.getMessage() for r in caplog.records
+    )
 
 
 async def test_commands_status_pause_resume_positions(
@@ -195,9 +199,7 @@ async def test_a_command_queued_while_the_bot_was_down_is_not_obeyed_late(
 async def test_a_slow_api_never_delays_a_button_answer_or_the_engine(
     engine: Any, fake: FakeBotApi
 ) -> None:
-    bot = TelegramBot(
-        engine, bot_settings(fake, queue_size=5), TOKEN, per_chat_interval_s=0.05
-    )
+    bot = TelegramBot(engine, bot_settings(fake, queue_size=5), TOKEN, per_chat_interval_s=0.05)
     task = asyncio.create_task(bot.run())
     try:
         prompt = await fake.wait_for(lambda: prompt_of(fake), timeout=40)
@@ -247,7 +249,9 @@ async def test_a_failing_api_is_retried_and_flood_control_is_obeyed(
         await asyncio.gather(task, return_exceptions=True)
 
 
-async def test_messages_to_one_chat_are_spaced_a_second_apart(engine: Any, fake: FakeBotApi) -> None:
+async def test_messages_to_one_chat_are_spaced_a_second_apart(
+    engine: Any, fake: FakeBotApi
+) -> None:
     bot = TelegramBot(engine, bot_settings(fake, events=[]), TOKEN)  # 1 s per chat, as Telegram
     task = asyncio.create_task(bot.run())
     try:
@@ -288,7 +292,9 @@ async def test_daily_summary_and_feed_down_alerts(engine: Any, fake: FakeBotApi)
         assert not any("Feed clob" in m["text"] for m in fake.sent(ME))
         clock["mono"] += 31
         bot.tick()
-        await fake.wait_for(lambda: any("Feed clob down for 61 s" in m["text"] for m in fake.sent(ME)))
+        await fake.wait_for(
+            lambda: any("Feed clob down for 61 s" in m["text"] for m in fake.sent(ME))
+        )
         clock["mono"] += 10
         bot.on_event(feed(FeedState.LIVE))
         await fake.wait_for(lambda: any("Feed clob back" in m["text"] for m in fake.sent(ME)))
@@ -324,7 +330,9 @@ async def test_fills_and_risk_refusals_are_reported(engine: Any, fake: FakeBotAp
         tight.risk.max_market_exposure_usd = Decimal("0.01")
         engine.reload(tight)  # what SIGHUP does with a smaller limit in config.toml
         refused = await fake.wait_for(
-            lambda: next((m for m in fake.sent(ME) if m["text"].startswith("Refused by risk")), None),
+            lambda: next(
+                (m for m in fake.sent(ME) if m["text"].startswith("Refused by risk")), None
+            ),
             timeout=40,
         )
         assert "risk:" in refused["text"]

@@ -45,9 +45,7 @@ async def test_a_second_order_in_the_step_sees_the_first_fill_subtracted_once(
     host = sim.urls["clob_rest_url"]
     creds = await asyncio.to_thread(ClobClient(host, 137, key=KEY).create_or_derive_api_key)
     client = ClobClient(host, 137, key=KEY, creds=creds)
-    token = next(
-        m.yes_token for m in sim.scenario.markets if _best_ask(sim, m.yes_token)[1] >= 40
-    )
+    token = next(m.yes_token for m in sim.scenario.markets if _best_ask(sim, m.yes_token)[1] >= 40)
     price, size = _best_ask(sim, token)
     first = int(size * Decimal("0.6"))
     second = int(size) - first - 1  # what is left at the best price, less a share

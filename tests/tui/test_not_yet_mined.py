@@ -13,9 +13,7 @@ from tests.tui.screen_text import screen_text
 
 
 def pending(signal):  # type: ignore[no-untyped-def]
-    trades = tuple(
-        replace(t, source=TradeSource.MEMPOOL, pending_tx=True) for t in signal.trades
-    )
+    trades = tuple(replace(t, source=TradeSource.MEMPOOL, pending_tx=True) for t in signal.trades)
     return replace(signal, trades=trades)
 
 
