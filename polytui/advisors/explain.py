@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from polytui.amounts import MICRO
 from polytui.text import clean_text
 
 SYSTEM = (
@@ -85,7 +86,7 @@ def facts_of(profile: Any) -> dict[str, Decimal]:
         key = f"{seg.dimension}:{seg.label}".replace(" ", "_")
         facts[f"{key}:bets"] = Decimal(seg.stat.n)
         facts[f"{key}:edge"] = seg.stat.edge
-    return {k: v.quantize(Decimal("0.000001")) for k, v in facts.items() if v is not None}
+    return {k: v.quantize(MICRO) for k, v in facts.items() if v is not None}
 
 
 def trade_table(fills: list[Any], limit: int) -> dict[str, dict[str, str]]:

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from decimal import Decimal
 
-from polytui.amounts import CENT, floor_shares, floor_to
+from polytui.amounts import CENT, MICRO, floor_shares, floor_to
 from polytui.clock import Clock
 from polytui.display import price as fmt_price
 from polytui.display import shares as fmt_shares
@@ -130,7 +130,7 @@ class PaperBroker:
             fill_id=new_id("fill"),
             condition_id=market.condition_id,
             shares=walk.shares,
-            avg_price=avg.quantize(Decimal("0.000001")),
+            avg_price=avg.quantize(MICRO),
             fee_usd=fee,
             filled_at=now,
             whale_price=whale_price,

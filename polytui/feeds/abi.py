@@ -19,7 +19,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from polytui.model import Role, Side, TradeSource, WhaleTrade, usd
+from polytui.model import MICRO, Role, Side, TradeSource, WhaleTrade, usd
 
 ORDER_FILLED_V2_SIGNATURE = (
     "OrderFilled(bytes32,address,address,uint8,uint256,uint256,uint256,uint256,bytes32,bytes32)"
@@ -42,7 +42,6 @@ _V1_HEX_LEN = 2 + 64 * len(ORDER_FILLED_V1_DATA)
 
 UNIT = Decimal(1_000_000)
 MAX_PRICE = Decimal(1)
-PRICE_STEP = Decimal("0.000001")
 
 
 class LogError(ValueError):
@@ -147,7 +146,7 @@ def decode_order_filled(
         wallet=maker,
         token_id=str(token),
         side=side,
-        price=price.quantize(PRICE_STEP),
+        price=price.quantize(MICRO),
         shares=Decimal(shares_units) / UNIT,
         usd=usd(Decimal(collateral) / UNIT),
         tx_hash=hex_text(entry.get("transactionHash", "")).lower(),

@@ -22,11 +22,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from polytui.model import Role, Side, TradeSource, WhaleTrade, usd
+from polytui.model import MICRO, Role, Side, TradeSource, WhaleTrade, usd
 
 UNIT = Decimal(1_000_000)
 MAX_PRICE = Decimal(1)
-TICK = Decimal("0.000001")
 # uint256 amounts beyond this (10^18 pUSD or shares, far past any supply) are no real order, and
 # held to the micro-unit they would exceed Decimal's 28 digits (InvalidOperation, not a refusal).
 MAX_UNITS = 10**24
@@ -175,7 +174,7 @@ def order_trade(
         wallet=order.maker,
         token_id=str(order.token_id),
         side=order.side,
-        price=price.quantize(TICK),
+        price=price.quantize(MICRO),
         shares=Decimal(shares_units) / UNIT,
         usd=usd(Decimal(collateral) / UNIT),
         tx_hash=tx_hash,

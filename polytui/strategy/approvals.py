@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from polytui.clock import Clock, SystemClock
-from polytui.model import IntentStatus, TradeIntent
+from polytui.model import IntentStatus, TradeIntent, usd
 from polytui.model.records import intent_from_record, intent_to_record
 
 
@@ -101,7 +101,7 @@ class ApprovalQueue:
         changes: dict[str, Any] = {"status": status, "reason": reason}
         if shares is not None and shares != intent.shares:
             changes["shares"] = shares
-            changes["usd"] = (shares * intent.limit_price).quantize(Decimal("0.000001"))
+            changes["usd"] = usd(shares * intent.limit_price)
         decided = replace(intent, **changes)
         self._intents[intent_id] = decided
         self._deadline.pop(intent_id, None)

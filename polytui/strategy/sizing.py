@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from polytui.amounts import floor_shares
+from polytui.amounts import floor_shares, usd
 from polytui.display import money
 from polytui.display import shares as fmt_shares
 from polytui.model import ONE, ZERO, Market
@@ -149,7 +149,7 @@ def size_trade(
             f"Kelly stake {money(stake)} buys {fmt_shares(shares)} shares, "
             f"below the minimum {fmt_shares(min_shares)}",
         )
-    return Sizing(shares, (shares * cost).quantize(Decimal("0.000001")), p, cost, fraction, "")
+    return Sizing(shares, usd(shares * cost), p, cost, fraction, "")
 
 
 def size_on(
