@@ -294,7 +294,8 @@ def _watch_wallets(engine: Any, settings: Any) -> None:
     """Point the running whale feeds at the reloaded wallet list (no reconnect).
 
     RTDS, the mempool and the data-api filter on our side, so they follow at once; the chain
-    feed swaps its node-side topic filter on the same connection.
+    feed swaps its node-side topic filter on the same connection; the warm-up keeps the new
+    list's markets warm from its next refresh.
     """
     wallets = {w.lower() for w in settings.whales.wallets}
     for name, feed in engine.feeds.items():
@@ -304,8 +305,8 @@ def _watch_wallets(engine: Any, settings: Any) -> None:
             task.add_done_callback(_watch_tasks.discard)
         elif name in ("activity", "mempool") and hasattr(feed, "wallets"):
             feed.wallets = set(wallets)
-        elif name == "dataapi" and hasattr(feed, "wallets"):
-            feed.wallets = sorted(wallets)
+        elif name in ("dataapi", "warm") and hasattr(feed, "wallets"):
+            feed.wallets = sorted(wallets)  # the warm-up asks for them at its next refresh
 
 
 def _data_dir(settings: Any) -> Path:
