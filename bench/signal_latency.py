@@ -35,7 +35,7 @@ import websockets
 
 from polytui import events as ev
 from polytui.config import LoadedConfig, apply_overrides
-from polytui.engine import settle_heap
+from polytui.engine import freeze_heap
 from polytui.model import IntentStatus
 from polytui.settings import Settings
 from polytui.sim.handmade import handmade_scenario, made_up_fill
@@ -316,7 +316,7 @@ async def _run(shape: dict[str, int]) -> dict[str, Any]:
         ]
         try:
             await bench.warmed()
-            settle_heap()  # as the engine does once its feeds are up
+            freeze_heap()  # as the engine does once its feeds are up
             first_probe = shape["warm"] + shape["cold"] + shape["burst"]
             probes = bench.scenario.markets[first_probe : first_probe + shape["probes"]]
             snapshots = await snapshot_ms(
