@@ -1,9 +1,16 @@
 """The engine's inbox: what the feeds, the broker and the advisors hand the single writer.
 
 Feeds call the engine synchronously from their own tasks. They never touch trading state:
-each call becomes one message in a bounded queue, and one engine task takes them in order, so
+each call becomes one message in one queue, and one engine task takes them in order, so
 trading state has a single writer. The inbox exists before the engine (``wiring`` gives the
 feeds its ``submit_*`` methods first), and it holds data, not callbacks into the engine.
+
+The bound sheds load, never money: each message type says whether it is ``must_keep``. Only a
+whale trade may be dropped when ``maxsize`` messages already wait (counted in ``dropped``): a
+trade shed is a copy not made, never a position or a result lost. Everything else (a late fill, a
+market's result, a pending transaction's news, a review, a reorg, a line for the operator) is
+queued whatever the queue's length: losing one would lose a position change or a decision that
+nothing replays. Both kinds share the one FIFO, so the order the senders called in is kept.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ClassVar
 
 from polytui.engine.ports import Review
 from polytui.model import Fill, Resolution, WhaleTrade
@@ -29,6 +37,8 @@ class TradeArrived:
     ``not_ready`` is set when it comes back after waiting for its market
     (:mod:`polytui.engine.cold`): "" once the market was ready, else why not."""
 
+    must_keep: ClassVar[bool] = False  # shed under load: a copy not made, counted
+
     trade: WhaleTrade
     not_ready: str | None = None
 
@@ -37,12 +47,16 @@ class TradeArrived:
 class Resolved:
     """A market's result, from any source."""
 
+    must_keep: ClassVar[bool] = True
+
     resolution: Resolution
 
 
 @dataclass(frozen=True, slots=True)
 class Retracted:
     """A chain reorg removed a trade already seen."""
+
+    must_keep: ClassVar[bool] = True
 
     dedup_key: object
 
@@ -51,6 +65,8 @@ class Retracted:
 class LateFill:
     """A fill confirmed after its order's report went back (live)."""
 
+    must_keep: ClassVar[bool] = True
+
     fill: Fill
 
 
@@ -58,12 +74,16 @@ class LateFill:
 class Reviewed:
     """The advisors' review of a pending buy."""
 
+    must_keep: ClassVar[bool] = True
+
     review: Review
 
 
 @dataclass(frozen=True, slots=True)
 class TxMined:
     """A pending-transaction trade's logs arrived: ``settled`` is the logged fill."""
+
+    must_keep: ClassVar[bool] = True
 
     dedup_key: object
     settled: WhaleTrade
@@ -73,6 +93,8 @@ class TxMined:
 class TxGone:
     """A pending-transaction trade will never be mined (dropped, replaced, reverted)."""
 
+    must_keep: ClassVar[bool] = True
+
     dedup_key: object
     reason: str
 
@@ -80,6 +102,8 @@ class TxGone:
 @dataclass(frozen=True, slots=True)
 class Noticed:
     """A line for the operator from a feed."""
+
+    must_keep: ClassVar[bool] = True
 
     level: str
     text: str
@@ -90,11 +114,13 @@ Message = TradeArrived | Resolved | Retracted | LateFill | Reviewed | TxMined | 
 
 
 class Inbox:
-    """A bounded queue of messages for the engine; a full inbox drops and counts."""
+    """The engine's queue of messages: past ``maxsize`` waiting, whale trades are dropped and
+    counted; must-keep messages are always queued, in order with the rest."""
 
     def __init__(self, maxsize: int = INBOX_SIZE) -> None:
-        self._queue: asyncio.Queue[Message] = asyncio.Queue(maxsize=maxsize)
-        self.dropped = 0
+        self._queue: asyncio.Queue[Message] = asyncio.Queue()  # bounded by ``put``, per kind
+        self.maxsize = maxsize
+        self.dropped = 0  # whale trades shed because the queue was full
         self.busy = False  # a message is being handled now
         self.parked = 0  # trades waiting beside the queue for their market (engine/cold.py)
 
@@ -139,12 +165,12 @@ class Inbox:
         self.put(Reviewed(review))
 
     def put(self, message: Message) -> None:
-        """Queue one message, or drop it (counted) when the inbox is full."""
-        try:
-            self._queue.put_nowait(message)
-        except asyncio.QueueFull:
+        """Queue one message; a sheddable one is dropped (counted) when ``maxsize`` wait."""
+        if not message.must_keep and self._queue.qsize() >= self.maxsize:
             self.dropped += 1
-            log.warning("engine inbox full; dropped a feed event")
+            log.warning("engine inbox full; dropped a whale trade")
+            return
+        self._queue.put_nowait(message)
 
     # --- the engine's side ----------------------------------------------------------------
 
