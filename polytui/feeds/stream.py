@@ -205,34 +205,39 @@ class WhaleStream:
     async def _emit(self, trade: WhaleTrade, queued_at: float) -> None:
         """Look up the market, fill in outcome and condition, hand the trade on."""
         market = await self._market(trade, queued_at)
-        if trade.pending_tx:
-            fate = self._fate.pop(trade.dedup_key, None)
-            if isinstance(fate, str):
-                return  # withdrawn while it waited for its market: never a signal
-            if fate is not None:
-                trade = fate  # mined while it waited: emitted as confirmed
-            else:
-                self._emitted_pending[trade.dedup_key] = None
-                while len(self._emitted_pending) > SEEN_KEPT:
-                    self._emitted_pending.popitem(last=False)
+        fate = self._fate.pop(trade.dedup_key, None) if trade.pending_tx else None
+        if isinstance(fate, str):
+            return  # withdrawn while it waited for its market: never a signal
+        if fate is not None:
+            trade = fate  # mined while it waited: emitted as confirmed
+        enriched = self._enriched(trade, market)
+        if enriched is None:
+            return
+        if enriched.pending_tx:  # only a trade really handed on takes its later news
+            self._emitted_pending[trade.dedup_key] = None
+            while len(self._emitted_pending) > SEEN_KEPT:
+                self._emitted_pending.popitem(last=False)
+        self.emitted += 1
+        self.last_emit_at = self.monotonic()
+        self.on_trade(enriched)
+
+    def _enriched(self, trade: WhaleTrade, market: Market | None) -> WhaleTrade | None:
+        """The trade with its market's outcome and condition, or None (counted as dropped)."""
         if market is None:
             self.dropped += 1
             log.warning("whale stream: no market for token %s; trade dropped", trade.token_id)
-            return
+            return None
         outcome = market.outcome_for(trade.token_id)
         if outcome is None:
             self.dropped += 1
-            return
-        enriched = replace(
+            return None
+        return replace(
             trade,
             condition_id=market.condition_id,
             outcome=outcome.name,
             outcome_index=outcome.index,
             title=trade.title or market.question,
         )
-        self.emitted += 1
-        self.last_emit_at = self.monotonic()
-        self.on_trade(enriched)
 
     async def _market(self, trade: WhaleTrade, queued_at: float) -> Market | None:
         delay = 0.25

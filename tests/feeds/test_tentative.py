@@ -158,3 +158,17 @@ async def test_a_log_with_the_pending_amounts_still_confirms(out: Out) -> None:
     out.stream.offer(same)
     await settle(out)
     assert len(out.emitted) == 1 and out.confirmed == [(PENDING.dedup_key, same)]
+
+
+async def test_a_pending_trade_dropped_for_its_market_takes_no_later_news(out: Out) -> None:
+    # Token 9 is no outcome of the market: the trade is dropped, never a signal, so neither
+    # its withdrawal nor a log of its transaction is news for the engine.
+    stray = replace(PENDING, token_id="9")
+    out.stream.offer(stray)
+    out.stream.offer(replace(stray, tx_hash="0xbb"))
+    await settle(out)
+    assert out.emitted == [] and out.stream.dropped == 2
+    out.stream.withdraw("0xaa", "dropped from the mempool")
+    out.stream.offer(replace(LOGGED, token_id="9", tx_hash="0xbb"))
+    await settle(out)
+    assert out.withdrawn == [] and out.confirmed == []
