@@ -9,8 +9,12 @@ until the chain's log of the same transaction confirms it (the log's amounts win
 whale's own token id via the market lookup; a trade on a token whose market is not known yet
 waits (bounded) for metadata.
 
-Lookups run per market, concurrently: a trade waiting for a cold market's metadata never holds
-up a trade in another market, and the trades of one market are handed on in arrival order.
+Lookups run per token, concurrently: a trade waiting for a cold market's metadata never holds
+up a trade in another market, and the trades of one token (one outcome of a market, the
+whale's position) are handed on in arrival order. The token is the lane's key because every
+source carries it from the first sighting (a chain log carries nothing else), where a
+condition id comes only with some sources and, for a cold market, the token's condition is
+known only after the very lookup the lane waits for.
 """
 
 from __future__ import annotations
@@ -76,8 +80,8 @@ class WhaleStream:
         self.dropped = 0
         self.retracted = 0
         self.last_emit_at: float | None = None
-        # market (condition id, else token id) → its trades in arrival order, the first one
-        # being looked up by that market's lane task
+        # token id → its trades in arrival order, the first one being looked up by that
+        # token's lane task
         self._lanes: dict[str, deque[tuple[WhaleTrade, float]]] = {}
         self._lane_tasks: set[asyncio.Task[None]] = set()
 
@@ -173,7 +177,7 @@ class WhaleStream:
         try:
             while True:
                 trade, queued_at = await queue.get()
-                key = trade.condition_id or trade.token_id
+                key = trade.token_id  # every source carries it: one lane whatever the source
                 lane = self._lanes.get(key)
                 if lane is not None:
                     lane.append((trade, queued_at))
@@ -188,14 +192,14 @@ class WhaleStream:
             self._lanes.clear()
 
     async def _run_lane(self, key: str) -> None:
-        """Enrich one market's trades in order and emit them; the lane ends when empty."""
+        """Enrich one token's trades in order and emit them; the lane ends when empty."""
         lane = self._lanes[key]
         try:
             while lane:
                 trade, queued_at = lane[0]
                 try:
                     await self._emit(trade, queued_at)
-                except Exception:  # one bad trade must not stop its market's lane
+                except Exception:  # one bad trade must not stop its token's lane
                     log.exception("whale stream: emitting a trade failed")
                 lane.popleft()
         finally:

@@ -172,3 +172,32 @@ async def test_a_pending_trade_dropped_for_its_market_takes_no_later_news(out: O
     out.stream.offer(replace(LOGGED, token_id="9", tx_hash="0xbb"))
     await settle(out)
     assert out.withdrawn == [] and out.confirmed == []
+
+
+async def test_one_tokens_trades_keep_their_order_whichever_source_brought_them() -> None:
+    # The chain's log carries the token only, RTDS the condition too: the same market's
+    # trades share one lane, so a fast second lookup cannot overtake the slow first one.
+    gate = asyncio.Event()
+    calls: list[str] = []
+
+    async def lookup(token: str) -> Market | None:
+        calls.append(token)
+        if len(calls) == 1:
+            await gate.wait()  # the first lookup of the cold market is the slow one
+        return MARKET
+
+    emitted: list[WhaleTrade] = []
+    stream = WhaleStream(lookup, emitted.append)
+    task = asyncio.create_task(stream.run())
+    logged = replace(LOGGED, tx_hash="0x01", condition_id="")
+    rtds = replace(RTDS, tx_hash="0x02", condition_id=MARKET.condition_id)
+    stream.offer(logged)
+    stream.offer(rtds)
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert emitted == [] and stream.pending == 2  # the second waits behind the first
+    gate.set()
+    for _ in range(20):
+        await asyncio.sleep(0)
+    task.cancel()
+    assert [t.tx_hash for t in emitted] == ["0x01", "0x02"]
