@@ -46,6 +46,9 @@ class TentativeBook:
 
     def __init__(self) -> None:
         self._pending: dict[Leg, list[WhaleTrade]] = {}
+        # transaction hash → its legs in _pending, in arrival order: a withdrawal touches only
+        # its own transaction's legs
+        self._by_tx: dict[str, dict[Leg, None]] = {}
         self._settled: OrderedDict[Leg, None] = OrderedDict()
 
     def __len__(self) -> int:
@@ -57,9 +60,19 @@ class TentativeBook:
         if leg in self._settled:
             return False
         self._pending.setdefault(leg, []).append(trade)
+        self._by_tx.setdefault(leg[0], {})[leg] = None
         while len(self._pending) > LEGS_KEPT:  # never settled (no chain source): oldest go
-            self._pending.pop(next(iter(self._pending)))
+            self._forget(next(iter(self._pending)))
         return True
+
+    def _forget(self, leg: Leg) -> list[WhaleTrade]:
+        """Drop a leg's pending trades from both indexes; the trades it held."""
+        legs = self._by_tx.get(leg[0])
+        if legs is not None:
+            legs.pop(leg, None)
+            if not legs:
+                del self._by_tx[leg[0]]
+        return self._pending.pop(leg, [])
 
     def waiting(self, trade: WhaleTrade) -> bool:
         """A pending trade holds this trade's leg."""
@@ -80,11 +93,10 @@ class TentativeBook:
         same = next((t for t in held if t.shares == trade.shares), held[0])
         held.remove(same)
         if not held:
-            del self._pending[leg]
+            self._forget(leg)
         return same
 
     def withdraw(self, tx_hash: str) -> list[WhaleTrade]:
         """Every pending trade of a transaction that will not be mined (they are forgotten)."""
-        tx_hash = tx_hash.lower()
-        legs = [leg for leg in self._pending if leg[0] == tx_hash]
+        legs = self._by_tx.pop(tx_hash.lower(), {})
         return [trade for leg in legs for trade in self._pending.pop(leg)]

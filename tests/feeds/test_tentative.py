@@ -4,14 +4,18 @@ transaction, withdrawn when it is never mined, one signal either way."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import sys
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
+from functools import partial
+from types import FrameType
 
 import pytest
 
 from polytui.feeds.stream import WhaleStream
+from polytui.feeds.tentative import LEGS_KEPT, TentativeBook
 from polytui.model import Market, Outcome, Role, Side, TradeSource, WhaleTrade
 
 WHALE = "0x" + "ab" * 20
@@ -201,3 +205,49 @@ async def test_one_tokens_trades_keep_their_order_whichever_source_brought_them(
         await asyncio.sleep(0)
     task.cancel()
     assert [t.tx_hash for t in emitted] == ["0x01", "0x02"]
+
+
+def lines_run(call: Callable[[], object]) -> int:
+    """How many Python lines ``call`` executes (its own and its callees'): work, not time."""
+    count = 0
+
+    def tracer(frame: FrameType, event: str, arg: object) -> Callable[..., object]:
+        nonlocal count
+        count += event == "line"
+        return tracer
+
+    before = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        call()
+    finally:
+        sys.settrace(before)
+    return count
+
+
+def test_withdrawing_a_transaction_looks_at_its_own_legs_only() -> None:
+    def book_with(others: int) -> TentativeBook:
+        book = TentativeBook()
+        for n in range(others):
+            book.add(replace(PENDING, tx_hash=f"0x{n:04x}"))
+        book.add(replace(PENDING, tx_hash="0xAA"))
+        book.add(replace(PENDING, tx_hash="0xaa", side=Side.SELL))
+        return book
+
+    few, many = book_with(1), book_with(5_000)
+    work = [lines_run(partial(book.withdraw, "0xaa")) for book in (few, many)]
+    assert work[0] == work[1]  # the same work whatever else is pending
+    assert len(few) == 1 and len(many) == 5_000
+    assert many.withdraw("0xaa") == [] and len(many.withdraw("0x0003")) == 1
+
+
+def test_the_pending_book_stays_bounded_and_withdraws_what_it_still_holds() -> None:
+    book = TentativeBook()
+    for n in range(LEGS_KEPT + 10):
+        book.add(replace(PENDING, tx_hash=f"0x{n:06x}"))
+    assert len(book) == LEGS_KEPT
+    assert book.withdraw("0x000000") == []  # the oldest went with the bound
+    assert len(book.withdraw(f"0x{LEGS_KEPT + 9:06x}")) == 1
+    held = replace(PENDING, tx_hash="0x000020")
+    assert book.settle(replace(held, source=TradeSource.CHAIN, pending_tx=False)) is not None
+    assert book.withdraw("0x000020") == []  # settled: nothing left to withdraw
