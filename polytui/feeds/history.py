@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -40,7 +39,7 @@ from polytui.feeds.history_rows import (
     resolution_from_row,
     trade_from_history_row,
 )
-from polytui.feeds.http import retry_after
+from polytui.feeds.http import with_retries
 from polytui.feeds.ratelimit import RateLimiter, data_api_limiter
 from polytui.model import BadValue
 from polytui.model.history import (
@@ -240,36 +239,35 @@ class HistoryClient:
     async def _get(self, path: str, params: Iterable[tuple[str, str]]) -> tuple[int, Any]:
         """(status, decoded body) — body None for 4xx; raises HistoryError when retries run out."""
         query = httpx.QueryParams([*params, ("_", self.cache_buster())])
-        reason = ""
-        for attempt in range(self.attempts):
-            delay = min(self.backoff_cap_s, self.backoff_s * 2**attempt) * (0.5 + random.random())
+
+        async def send() -> httpx.Response:
             self.stats.requests += 1
             self.stats.by_path[path] += 1
-            try:
-                async with self.limiter.slot(path):
-                    response = await self.client.get(f"{self.base_url}{path}", params=query)
-            except httpx.TimeoutException:
-                reason = "timed out"
-            except httpx.HTTPError as exc:
-                reason = f"{type(exc).__name__}"
-            else:
-                status = response.status_code
-                if status == 429:
-                    reason = "rate limited (429)"
-                    delay = retry_after(response, delay)
-                elif status >= 500:
-                    reason = f"server error {status}"
-                elif status >= 400:
-                    return status, None
-                else:
-                    try:
-                        return status, response.json()
-                    except ValueError:
-                        return status, _NOT_JSON
-            if attempt + 1 < self.attempts:
-                self.stats.retries += 1
-                await self.sleep(delay)
-        raise HistoryError(f"data-api {path}: {reason} after {self.attempts} tries")
+            async with self.limiter.slot(path):
+                return await self.client.get(f"{self.base_url}{path}", params=query)
+
+        tried = await with_retries(
+            send,
+            attempts=self.attempts,
+            backoff_s=self.backoff_s,
+            backoff_cap_s=self.backoff_cap_s,
+            sleep=self._pause,
+            describe=lambda exc: type(exc).__name__,
+        )
+        response, status = tried.response, tried.status
+        if response is None:
+            raise HistoryError(f"data-api {path}: {tried.reason} after {self.attempts} tries")
+        if status >= 400:
+            return status, None
+        try:
+            return status, response.json()
+        except ValueError:
+            return status, _NOT_JSON
+
+    async def _pause(self, delay: float) -> None:
+        """The wait before a retry, counted."""
+        self.stats.retries += 1
+        await self.sleep(delay)
 
     def _bad(self, reason: str) -> None:
         self.stats.bad_rows += 1
