@@ -254,7 +254,7 @@ class Daemon:
         # do the secrets filter, the whale feeds and the log level follow.
         self.engine.reload(new)
         redaction.install(new)
-        _watch_wallets(self.engine, new)
+        self.engine.watch_wallets(new.whales.wallets)
         set_log_level(new.daemon.log_level)
         self.reloads += 1
         log.info(
@@ -285,28 +285,6 @@ def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             flat[f"{prefix}{key}"] = value
     return flat
-
-
-_watch_tasks: set[asyncio.Task[None]] = set()
-
-
-def _watch_wallets(engine: Any, settings: Any) -> None:
-    """Point the running whale feeds at the reloaded wallet list (no reconnect).
-
-    RTDS, the mempool and the data-api filter on our side, so they follow at once; the chain
-    feed swaps its node-side topic filter on the same connection; the warm-up keeps the new
-    list's markets warm from its next refresh.
-    """
-    wallets = {w.lower() for w in settings.whales.wallets}
-    for name, feed in engine.feeds.items():
-        if name == "chain" and hasattr(feed, "watch"):
-            task = asyncio.get_running_loop().create_task(feed.watch(set(wallets)))
-            _watch_tasks.add(task)
-            task.add_done_callback(_watch_tasks.discard)
-        elif name in ("activity", "mempool") and hasattr(feed, "wallets"):
-            feed.wallets = set(wallets)
-        elif name in ("dataapi", "warm") and hasattr(feed, "wallets"):
-            feed.wallets = sorted(wallets)  # the warm-up asks for them at its next refresh
 
 
 def _data_dir(settings: Any) -> Path:

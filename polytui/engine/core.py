@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -92,7 +92,11 @@ class Engine:
         self.cursor = parts.cursor
         self._reports = parts.reports
         self.supervisor = FeedSupervisor(
-            parts.feeds, sharded=parts.sharded, channel=parts.channel, watch=parts.watch
+            parts.feeds,
+            sharded=parts.sharded,
+            watchers=parts.watchers,
+            channel=parts.channel,
+            watch=parts.watch,
         )
         self.store = StateStore(parts.journal, parts.strategy, parts.portfolio)
         self.publisher = Publisher(
@@ -263,6 +267,10 @@ class Engine:
                 self.notice("warning", note)
         self.notice("info", "configuration reloaded")
         self.bus.publish(ev.RiskChanged(self.risk_snapshot()))
+
+    def watch_wallets(self, wallets: Iterable[str]) -> None:
+        """The watch list changed (after ``reload``): the whale sources follow it."""
+        self.supervisor.watch_wallets(wallets)
 
     # --- trade flow ---------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from polytui.engine.ports import (
     Portfolio,
     ShardedFeed,
     Strategy,
+    WalletWatcher,
     WhaleStream,
 )
 from polytui.engine.supervisor import BookWatch
@@ -42,7 +43,8 @@ TICK_S = 0.25
 class EngineParts:
     """The collaborators of one engine, each built whole.
 
-    ``feeds`` are run and shown in their order (``sharded`` ones show a row per connection);
+    ``feeds`` are run and shown in their order (``sharded`` ones show a row per connection;
+    ``watchers`` are those of them that follow a new watch list);
     ``channel`` takes the book subscriptions (the market channel, or a backtest's stand-in);
     ``reports`` is the broker again when it reports asynchronously (live), else None.
     """
@@ -64,6 +66,7 @@ class EngineParts:
     cursor: CursorKeeper
     feeds: dict[str, Feed] = field(default_factory=dict)
     sharded: dict[str, ShardedFeed] = field(default_factory=dict)
+    watchers: dict[str, WalletWatcher] = field(default_factory=dict)  # follow a reload's wallets
     channel: BookChannel | None = None
     reports: AsyncReports | None = None
     advisors: Advisors | None = None

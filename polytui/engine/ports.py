@@ -294,6 +294,12 @@ class ShardedFeed(Feed, Protocol):
     def statuses(self) -> tuple[FeedStatus, ...]: ...
 
 
+class WalletWatcher(Protocol):
+    """A whale source that follows a new watch list without reconnecting (a reload)."""
+
+    async def watch(self, wallets: set[str]) -> None: ...
+
+
 class Review(Protocol):
     """The advisors' consensus on one pending buy."""
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
-from polytui.engine.ports import BookChannel, Books, Feed, ShardedFeed
+from polytui.engine.ports import BookChannel, Books, Feed, ShardedFeed, WalletWatcher
 from polytui.model import FeedState, FeedStatus, Market
 
 WHALE_SOURCES = frozenset({"activity", "chain", "dataapi", "mempool"})
@@ -98,7 +98,8 @@ class FeedSupervisor:
     """Runs the feeds, reports their health and keeps the market channel on traded markets.
 
     ``feeds`` are run and shown in their order; those also in ``sharded`` show one row per
-    connection. ``channel`` is the market channel's subscriptions (None: no books asked for).
+    connection; those in ``watchers`` follow a new watch list. ``channel`` is the market
+    channel's subscriptions (None: no books asked for).
     """
 
     def __init__(
@@ -106,11 +107,14 @@ class FeedSupervisor:
         feeds: Mapping[str, Feed],
         *,
         sharded: Mapping[str, ShardedFeed] | None = None,
+        watchers: Mapping[str, WalletWatcher] | None = None,
         channel: BookChannel | None = None,
         watch: BookWatch,
     ) -> None:
         self.feeds: dict[str, Feed] = dict(feeds)
         self._sharded: dict[str, ShardedFeed] = dict(sharded or {})
+        self._watchers: dict[str, WalletWatcher] = dict(watchers or {})
+        self._watching: set[asyncio.Task[None]] = set()
         self.channel = channel
         self.watch = watch
 
@@ -126,6 +130,21 @@ class FeedSupervisor:
         for feed in self.feeds.values():
             with contextlib.suppress(Exception):
                 await feed.stop()
+
+    def watch_wallets(self, wallets: Iterable[str]) -> None:
+        """The watch list changed (a reload): point every whale source at it, no reconnect.
+
+        RTDS, the mempool, the data-api and the warm-up filter or ask on our side, so they
+        follow at once (the data-api and the warm-up from their next round); the chain feed
+        swaps its node-side filter on the same connection, in a task of its own.
+        """
+        wanted = {w.lower() for w in wallets}
+        for name, watcher in self._watchers.items():
+            task = asyncio.get_running_loop().create_task(
+                watcher.watch(set(wanted)), name=f"watch:{name}"
+            )
+            self._watching.add(task)
+            task.add_done_callback(self._watching.discard)
 
     def statuses(self) -> tuple[FeedStatus, ...]:
         """Every feed's counters (never touches the network); a feed with several connections

@@ -153,6 +153,10 @@ class ActivityFeed:
         """Close the connection."""
         await self.ws.stop()
 
+    async def watch(self, wallets: set[str]) -> None:
+        """Follow a new watch list (the filter is ours: no resubscribe)."""
+        self.wallets = {w.lower() for w in wallets}
+
     def status(self) -> FeedStatus:
         """Connection counters (no I/O); the detail says the source is best effort."""
         status = self.ws.status()

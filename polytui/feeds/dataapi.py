@@ -171,6 +171,10 @@ class DataApiPoller:
     async def stop(self) -> None:
         """Nothing to close (the HTTP client is shared)."""
 
+    async def watch(self, wallets: set[str]) -> None:
+        """Follow a new watch list from the next poll."""
+        self.wallets = sorted(w.lower() for w in wallets)
+
     def status(self) -> FeedStatus:
         """Poll counters (no I/O)."""
         age = None if self.last_ok_at is None else self.monotonic() - self.last_ok_at

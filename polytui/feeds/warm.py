@@ -182,6 +182,10 @@ class MarketWarmer:
     async def stop(self) -> None:
         """Nothing to close (the HTTP client is shared)."""
 
+    async def watch(self, wallets: set[str]) -> None:
+        """Follow a new watch list from the next refresh."""
+        self.wallets = sorted(w.lower() for w in wallets)
+
     def status(self) -> FeedStatus:
         """Refresh counters (no I/O)."""
         age = None if self.last_ok_at is None else self.monotonic() - self.last_ok_at

@@ -438,8 +438,6 @@ class LocalWhales:
             merged.whales = new.whales
             merged.approval = new.approval
             engine.reload(merged)
-            from polytui.daemon import _watch_wallets
-
-            _watch_wallets(engine, merged)
+            engine.watch_wallets(merged.whales.wallets)
         else:
             notify_daemon(new)

@@ -187,6 +187,7 @@ def build_parts(
         feeds=running,
         # The market channel shows one health row per connection, when it runs.
         sharded={"clob": feeds.clob} if "clob" in running else {},
+        watchers=feeds.watchers(running),
         channel=feeds.clob,
         reports=core.live_broker,
         advisors=advisors,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -14,7 +14,7 @@ import httpx
 
 from polytui.clock import Clock
 from polytui.engine import BookWatch, CatchUp, Inbox, Interest
-from polytui.engine.ports import Feed
+from polytui.engine.ports import Feed, WalletWatcher
 from polytui.feeds.activity import ActivityFeed
 from polytui.feeds.books import BookStore
 from polytui.feeds.clob import ClobMarketFeed
@@ -66,7 +66,21 @@ class Feeds:
     running: dict[str, Feed] = field(default_factory=dict)  # in health-pane order
     activity: ActivityFeed | None = None
     chain: ChainFeed | None = None  # imported only when web3 is there
+    mempool: MempoolFeed | None = None
     dataapi: DataApiPoller | None = None
+    warm: MarketWarmer | None = None
+
+    def watchers(self, running: Mapping[str, Feed]) -> dict[str, WalletWatcher]:
+        """The sources in ``running`` that filter on the watch list, by name: a reload points
+        them at the new list (``FeedSupervisor.watch_wallets``)."""
+        named: dict[str, WalletWatcher | None] = {
+            "activity": self.activity,
+            "chain": self.chain,
+            "mempool": self.mempool,
+            "dataapi": self.dataapi,
+            "warm": self.warm,
+        }
+        return {n: w for n, w in named.items() if w is not None and n in running}
 
 
 def build_feeds(
@@ -147,7 +161,7 @@ def _market_feeds(core: FeedContext, client: httpx.AsyncClient, tap_for: TapFor)
         monotonic=clock.monotonic,
     )
     running["stream"] = stream
-    return Feeds(markets=markets, clob=clob, stream=stream, running=running)
+    return Feeds(markets=markets, clob=clob, stream=stream, running=running, warm=warmer)
 
 
 def _warmer(
@@ -224,7 +238,8 @@ def _whale_feeds(
     if feeds.chain is not None:
         feeds.running["chain"] = feeds.chain
         if cfg.mempool_enabled:  # on the chain feed's node
-            feeds.running["mempool"] = _mempool_feed(core, stream, wallets, min_usd, tap_for)
+            feeds.mempool = _mempool_feed(core, stream, wallets, min_usd, tap_for)
+            feeds.running["mempool"] = feeds.mempool
     if cfg.dataapi_poll_enabled and wallets:
         feeds.dataapi = _dataapi_poller(settings, stream, wallets, clock, client, plan)
         feeds.running["dataapi"] = feeds.dataapi

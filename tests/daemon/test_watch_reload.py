@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from polytui.config import LoadedConfig
-from polytui.daemon import _watch_wallets
 from polytui.sim.server import SimServer
 from polytui.wiring import build_engine
 from tests.test_engine_e2e import engine_settings
@@ -29,8 +28,8 @@ async def test_every_whale_feed_follows_a_reloaded_watch_list(
             assert {"chain", "activity", "mempool", "dataapi", "warm"} <= set(feeds)
             kept = settings.whales.wallets[0].lower()
             settings.whales.wallets = [kept, NEW.upper().replace("0X", "0x")]
-            _watch_wallets(engine, settings)
-            await asyncio.sleep(0)  # the chain's swap is a task
+            engine.watch_wallets(settings.whales.wallets)
+            await asyncio.sleep(0)  # each source follows in a task (the chain's swap awaits)
             want = {kept, NEW}
             for name in ("chain", "activity", "mempool", "dataapi", "warm"):
                 assert set(feeds[name].wallets) == want, name  # type: ignore[attr-defined]
