@@ -163,11 +163,9 @@ class FeedSupervisor:
         chain subscription is filtered to watched wallets and may be quiet for good reasons,
         so the whale feed is stale only when no source has delivered data recently.
         """
-        ages = [
-            feed.status().last_data_age_s
-            for name, feed in self.feeds.items()
-            if name in WHALE_SOURCES
-        ]
+        statuses = [feed.status() for name, feed in self.feeds.items() if name in WHALE_SOURCES]
+        # a source with nothing to watch (no wallet yet, a refused mempool) is not silent
+        ages = [s.last_data_age_s for s in statuses if s.state is not FeedState.DISABLED]
         if not ages:
             return False
         return all(age is None or age > limit_s for age in ages)

@@ -28,7 +28,7 @@ from typing import Any
 from polytui.feeds.activity import trade_from_row
 from polytui.feeds.history import HistoryClient, HistoryError, Query
 from polytui.model import BadValue, FeedStatus, TradeSource, WhaleTrade
-from polytui.model.status import polled_status
+from polytui.model.status import idle_status, polled_status
 
 log = logging.getLogger(__name__)
 
@@ -172,11 +172,14 @@ class DataApiPoller:
         """Nothing to close (the HTTP client is shared)."""
 
     async def watch(self, wallets: set[str]) -> None:
-        """Follow a new watch list from the next poll."""
+        """Follow a new watch list from the next poll (the first wallets too: the poller is
+        built with none, and idles until a reload adds some)."""
         self.wallets = sorted(w.lower() for w in wallets)
 
     def status(self) -> FeedStatus:
-        """Poll counters (no I/O)."""
+        """Poll counters (no I/O); disabled while no wallet is watched."""
+        if not self.wallets:
+            return idle_status(self.name)
         age = None if self.last_ok_at is None else self.monotonic() - self.last_ok_at
         # Live from the start (it has always shown so): its first poll is one interval away.
         return polled_status(

@@ -22,6 +22,7 @@ from typing import Any
 from polytui.feeds.dataapi import trade_from_dataapi
 from polytui.feeds.history import HistoryClient, HistoryError, Query
 from polytui.model import BadValue, FeedState, FeedStatus, Market, WhaleTrade
+from polytui.model.status import idle_status
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +73,9 @@ class MarketWarmer:
     # --- relevance --------------------------------------------------------------------------
 
     def note(self, trade: WhaleTrade) -> None:
-        """A watched whale traded in this market just now: it is the most relevant."""
-        if trade.condition_id:
+        """A watched whale traded in this market just now: it is the most relevant (nothing
+        is kept warm while no wallet is watched)."""
+        if trade.condition_id and self.wallets:
             self._touch(trade.condition_id, self.wall_clock().timestamp())
             if len(self.relevant) > self.max_markets:
                 self._evict()
@@ -107,7 +109,9 @@ class MarketWarmer:
 
     async def refresh(self) -> int:
         """Ask the data-api for every wallet's markets, then warm the most relevant ones.
-        Returns how many markets are warm."""
+        Returns how many markets are warm; nothing is asked while no wallet is watched."""
+        if not self.wallets:
+            return self.warm_markets
         now = self.wall_clock().timestamp()
         found = await asyncio.gather(
             *(self._wallet_markets(w, now) for w in self.wallets), return_exceptions=True
@@ -183,11 +187,14 @@ class MarketWarmer:
         """Nothing to close (the HTTP client is shared)."""
 
     async def watch(self, wallets: set[str]) -> None:
-        """Follow a new watch list from the next refresh."""
+        """Follow a new watch list from the next refresh (the first wallets too: the warm-up
+        is built with none, and idles until a reload adds some)."""
         self.wallets = sorted(w.lower() for w in wallets)
 
     def status(self) -> FeedStatus:
-        """Refresh counters (no I/O)."""
+        """Refresh counters (no I/O); disabled while no wallet is watched."""
+        if not self.wallets:
+            return idle_status(self.name)
         age = None if self.last_ok_at is None else self.monotonic() - self.last_ok_at
         state = FeedState.DEGRADED if self.detail else FeedState.LIVE
         if self.refreshes == 0:

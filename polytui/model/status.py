@@ -61,6 +61,21 @@ def polled_status(
     )
 
 
+def idle_status(name: str) -> FeedStatus:
+    """The health row of a wallet-driven source while no wallet is watched: nothing to ask."""
+    return FeedStatus(
+        name=name,
+        state=FeedState.DISABLED,
+        connected=False,
+        last_data_age_s=None,
+        messages=0,
+        rejected=0,
+        reconnects=0,
+        connections=0,
+        detail="no wallet watched",
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class EngineState:
     """Top-level engine flags for the header."""

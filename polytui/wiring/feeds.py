@@ -167,11 +167,12 @@ def _market_feeds(core: FeedContext, client: httpx.AsyncClient, tap_for: TapFor)
 def _warmer(
     core: FeedContext, client: httpx.AsyncClient, markets: MarketDirectory, clob: ClobMarketFeed
 ) -> MarketWarmer | None:
-    """Keeps warm the markets the watched wallets hold and traded lately, or None (off, no
-    wallets, or a replayed or simulated transport, which answers only what it holds)."""
+    """Keeps warm the markets the watched wallets hold and traded lately, or None (off, or a
+    replayed or simulated transport, which answers only what it holds). Built with no wallets
+    too: it idles until a reload adds the first ones."""
     cfg = core.settings.feeds
     wallets = {w.lower() for w in core.settings.whales.wallets}
-    if not core.warm or cfg.warm_markets_max <= 0 or not wallets:
+    if not core.warm or cfg.warm_markets_max <= 0:
         return None
     from polytui.feeds.history import HistoryClient
     from polytui.feeds.ratelimit import data_api_limiter
@@ -240,7 +241,7 @@ def _whale_feeds(
         if cfg.mempool_enabled:  # on the chain feed's node
             feeds.mempool = _mempool_feed(core, stream, wallets, min_usd, tap_for)
             feeds.running["mempool"] = feeds.mempool
-    if cfg.dataapi_poll_enabled and wallets:
+    if cfg.dataapi_poll_enabled:  # with no wallets too: it idles until a reload adds some
         feeds.dataapi = _dataapi_poller(settings, stream, wallets, clock, client, plan)
         feeds.running["dataapi"] = feeds.dataapi
 
