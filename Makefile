@@ -34,6 +34,7 @@ install: $(STAMP) $(ANVIL) $(CHROMIUM)
 
 lint: $(STAMP)
 	$(BIN)/ruff check polytui tests bench
+	$(BIN)/ruff format --check polytui tests bench
 	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
