@@ -53,6 +53,9 @@ async def test_fill_and_resolution_lines_name_the_market_outcome_and_dollars(
         settings.paper.latency_ms = 50
         engine = build_engine(LoadedConfig(settings, None))
         app = PolytuiApp(engine, run_engine=engine.run)
+        # A toast lives 5 s; on a loaded machine the poll below can see the log line later than
+        # that, and an expired toast is no longer listed. The check is that it was raised.
+        app.NOTIFICATION_TIMEOUT = 120
         try:
             async with app.run_test(size=(200, 50)) as pilot:
                 try:
