@@ -157,6 +157,8 @@ class ChainRpc:
     # --- requests -------------------------------------------------------------------------------
 
     async def _on_message(self, client: Client, text: str) -> None:
+        if self.hub.silent():
+            return  # the silence fault: the node answers nothing, its socket stays open
         try:
             request = json.loads(text)
         except ValueError:
